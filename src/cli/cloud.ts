@@ -1,0 +1,4 @@
+import type { Command } from './types.js';
+
+/** The cloud commands. */
+export const cloudCommands: readonly Command[] = [];

@@ -1,0 +1,4 @@
+import type { Command } from './types.js';
+
+/** The demo commands. */
+export const demoCommands: readonly Command[] = [];

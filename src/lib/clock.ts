@@ -1,0 +1,126 @@
+import { AgentError } from './errors.js';
+
+/** Time as the agent sees it; injected everywhere so tests and benchmarks drive it. */
+export interface Clock {
+  /** Monotonic milliseconds (never jumps with NTP); for intervals and deadlines. */
+  now(): number;
+  /** Wall-clock epoch milliseconds; for timestamps shown to people and the 24 h budgets. */
+  wall(): number;
+  /** Resolves after `ms`; rejects with an `ABORTED` AgentError when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+function abortError(signal: AbortSignal): AgentError {
+  return new AgentError('ABORTED', 'stopped', { cause: signal.reason });
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  wall: () => Date.now(),
+  sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(abortError(signal!));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};
+
+interface Sleeper {
+  at: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/** Lets pending promise callbacks and I/O callbacks run. */
+export function settle(rounds = 5): Promise<void> {
+  let chain = Promise.resolve();
+  for (let i = 0; i < rounds; i++) chain = chain.then(() => new Promise<void>((r) => setImmediate(r)));
+  return chain;
+}
+
+/** A clock that only moves when told to: for tests and simulated-time benchmarks. */
+export class ManualClock implements Clock {
+  private mono = 0;
+  private epoch: number;
+  private seq = 0;
+  private readonly sleepers: Sleeper[] = [];
+
+  constructor(startWall = Date.UTC(2026, 0, 1)) {
+    this.epoch = startWall;
+  }
+
+  now(): number {
+    return this.mono;
+  }
+
+  wall(): number {
+    return this.epoch + this.mono;
+  }
+
+  /** Steps the wall clock without moving monotonic time (what NTP does). */
+  stepWall(deltaMs: number): void {
+    this.epoch += deltaMs;
+  }
+
+  /** How many sleeps are waiting. */
+  pending(): number {
+    return this.sleepers.length;
+  }
+
+  /** Deadline of the earliest sleep, if any. */
+  nextAt(): number | undefined {
+    return this.sleepers[0]?.at;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      const sleeper: Sleeper = { at: this.mono + Math.max(0, ms), seq: this.seq++, resolve: () => undefined };
+      const onAbort = (): void => {
+        const i = this.sleepers.indexOf(sleeper);
+        if (i >= 0) this.sleepers.splice(i, 1);
+        reject(abortError(signal!));
+      };
+      sleeper.resolve = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.sleepers.push(sleeper);
+      this.sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    });
+  }
+
+  /**
+   * Moves time forward by `ms`, waking each sleeper in deadline order and letting the
+   * woken code run (`settle`) before the next one, so chained sleeps behave as in real time.
+   */
+  async advance(ms: number, settleRounds = 5): Promise<void> {
+    const target = this.mono + ms;
+    for (;;) {
+      const next = this.sleepers[0];
+      if (!next || next.at > target) break;
+      this.sleepers.shift();
+      this.mono = next.at;
+      next.resolve();
+      await settle(settleRounds);
+    }
+    this.mono = target;
+    await settle(settleRounds);
+  }
+}

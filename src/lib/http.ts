@@ -1,0 +1,166 @@
+import { Agent, type Dispatcher } from 'undici';
+import { BadResponseError, HttpError, UnreachableError, type Peer } from './errors.js';
+import { parseRetryAfter } from './backoff.js';
+
+/** Where requests go: clients are built on one of these, never on a global dispatcher. */
+export interface HttpTarget {
+  peer: Peer;
+  baseUrl: string;
+  timeoutMs: number;
+  dispatcher: Dispatcher;
+  /** Replies larger than this are refused (default 4 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** One request; `path` includes the query string, already encoded. */
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string | Buffer;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** A reply with its whole body as text. */
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+
+/** The dispatcher the agent uses: keep-alive, short connect timeout, bounded sockets. */
+export function createDispatcher(opts: { connectTimeoutMs?: number } = {}): Agent {
+  return new Agent({
+    connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
+    keepAliveTimeout: 10_000,
+    keepAliveMaxTimeout: 60_000,
+    connections: 8,
+  });
+}
+
+/** A URL or path with every `apikey=` value hidden, safe for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]apikey=)[^&#]*/gi, '$1[redacted]');
+}
+
+/** Joins a base URL and a path without doubling or dropping the slash. */
+export function joinUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Turns a low-level failure into a typed, key-free error. */
+export function networkError(peer: Peer, method: string, path: string, err: unknown, timeoutMs: number): UnreachableError {
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  const name = (err as { name?: string } | undefined)?.name ?? '';
+  const where = `${method} ${redactUrl(path)}`;
+  if (name === 'TimeoutError' || /TIMEOUT/.test(code)) {
+    return new UnreachableError(peer, 'TIMEOUT', `${peer} did not answer ${where} within ${timeoutMs} ms`, { cause: err });
+  }
+  if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
+    return new UnreachableError(peer, 'ABORTED', `${where} to ${peer} was cancelled`, { cause: err });
+  }
+  const reason =
+    code === 'ECONNREFUSED' ? 'connection refused'
+    : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'connection reset'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host name not found'
+    : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'no route to host'
+    : code || 'network error';
+  return new UnreachableError(peer, 'UNREACHABLE', `${peer} unreachable (${reason}) on ${where}`, { cause: err });
+}
+
+/** Combines a caller's signal with a timeout. */
+export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** Reads a body to text, refusing more than `max` bytes. */
+export async function readCapped(body: Dispatcher.ResponseData['body'], max: number, peer: Peer, where: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) {
+      body.destroy();
+      throw new BadResponseError(peer, 'TOO_LARGE', `${peer} reply to ${where} is larger than ${max} bytes; refused`);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Sends one request and reads the whole reply (any status). Network failures, timeouts
+ * (including a body that drips too slowly) and oversized or truncated bodies become typed errors.
+ */
+export async function send(target: HttpTarget, spec: RequestSpec): Promise<HttpReply> {
+  const timeoutMs = spec.timeoutMs ?? target.timeoutMs;
+  const signal = withTimeout(spec.signal, timeoutMs);
+  const headers: Record<string, string> = { ...spec.headers };
+  let body: string | Buffer | undefined = spec.body;
+  if (spec.json !== undefined) {
+    body = JSON.stringify(spec.json);
+    headers['content-type'] = 'application/json';
+  }
+  const where = `${spec.method} ${redactUrl(spec.path.split('?')[0] ?? spec.path)}`;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await target.dispatcher.request({
+      origin: new URL(target.baseUrl).origin,
+      path: joinUrl(new URL(target.baseUrl).pathname, spec.path),
+      method: spec.method,
+      headers,
+      body: body ?? null,
+      signal,
+    });
+  } catch (err) {
+    throw networkError(target.peer, spec.method, spec.path.split('?')[0] ?? '', err, timeoutMs);
+  }
+  let text: string;
+  try {
+    text = await readCapped(res.body, target.maxBodyBytes ?? DEFAULT_MAX_BODY, target.peer, where);
+  } catch (err) {
+    if (err instanceof BadResponseError) throw err;
+    if (signal.aborted) throw networkError(target.peer, spec.method, spec.path.split('?')[0] ?? '', signal.reason ?? err, timeoutMs);
+    throw new BadResponseError(target.peer, 'BAD_RESPONSE', `${target.peer} reply to ${where} was cut off`, { cause: err });
+  }
+  return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
+}
+
+/** Throws an HttpError for a non-2xx reply; `wall` dates an HTTP-date Retry-After. */
+export function ensureOk(peer: Peer, spec: Pick<RequestSpec, 'method' | 'path'>, reply: HttpReply, wall: number): HttpReply {
+  if (reply.status >= 200 && reply.status < 300) return reply;
+  throw new HttpError({
+    peer,
+    status: reply.status,
+    method: spec.method,
+    path: redactUrl(spec.path.split('?')[0] ?? spec.path),
+    body: reply.text,
+    headers: reply.headers,
+    retryAfterMs: parseRetryAfter(reply.headers['retry-after'], wall),
+  });
+}
+
+/** Parses a JSON reply body, or says clearly that it was not JSON. */
+export function parseJson(peer: Peer, where: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const preview = text.slice(0, 60).replace(/\s+/g, ' ');
+    throw new BadResponseError(peer, 'BAD_RESPONSE', `${peer} sent a reply to ${where} that is not JSON: "${preview}"`, { cause: err });
+  }
+}

@@ -1,0 +1,75 @@
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Field paths pino hides in every log line, wherever a secret could travel. */
+export const REDACT_PATHS = [
+  'apiKey',
+  'apikey',
+  'key',
+  'token',
+  'password',
+  'authorization',
+  '*.apiKey',
+  '*.apikey',
+  '*.key',
+  '*.token',
+  '*.password',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'env.BALENA_API_KEY',
+  'env.BALENA_SUPERVISOR_API_KEY',
+  'env.AGENT_HTTP_TOKEN',
+  '*.BALENA_API_KEY',
+  '*.BALENA_SUPERVISOR_API_KEY',
+  '*.AGENT_HTTP_TOKEN',
+];
+
+/** Options for the agent's logger; `destination` and `secrets` are injected so tests capture both. */
+export interface LoggerOptions {
+  level: LevelWithSilent;
+  destination?: DestinationStream;
+  /** Literal secret values scrubbed from every message, wherever they appear. */
+  secrets?: readonly string[];
+  /** Milliseconds since epoch, for timestamps. */
+  wall?: () => number;
+}
+
+/** Replaces every occurrence of each secret (and any `apikey=` value) with `[redacted]`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text.replace(/([?&]apikey=)[^&#\s"]*/gi, '$1[redacted]');
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+/** The agent's pino logger: JSON lines, ISO time, secrets redacted by path and by value. */
+export function createLogger(opts: LoggerOptions): Logger {
+  const secrets = (opts.secrets ?? []).filter((s) => s.length >= 4);
+  const wall = opts.wall ?? Date.now;
+  return pino(
+    {
+      level: opts.level,
+      base: null,
+      timestamp: () => `,"time":"${new Date(wall()).toISOString()}"`,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(args, method) {
+          const cleaned = args.map((a) => (typeof a === 'string' ? scrub(a, secrets) : a)) as typeof args;
+          method.apply(this, cleaned);
+        },
+      },
+      serializers: {
+        err: (err: unknown) => {
+          if (!(err instanceof Error)) return err;
+          const code = (err as { code?: unknown }).code;
+          return { type: err.name, message: scrub(err.message, secrets), ...(code !== undefined ? { code } : {}) };
+        },
+      },
+    },
+    opts.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
