@@ -4,6 +4,23 @@ import { fileURLToPath } from 'node:url';
 /** The built CLI entry point (dist/src/main.js). */
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
+/**
+ * The command that starts a Node child process: the test's own Node, behind an optional launcher
+ * (FLEET_AGENT_TEST_LAUNCHER, e.g. an emulator command when the suite runs for another architecture).
+ */
+export function nodeCommand(): { command: string; prefix: string[] } {
+  const launcher = (process.env.FLEET_AGENT_TEST_LAUNCHER ?? '').split(' ').filter(Boolean);
+  const [command, ...rest] = [...launcher, process.execPath];
+  return { command: command ?? process.execPath, prefix: rest };
+}
+
+/** The environment every child process gets besides its own: PATH and the launcher's needs. */
+export function baseChildEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  if (process.env.QEMU_LD_PREFIX) env.QEMU_LD_PREFIX = process.env.QEMU_LD_PREFIX;
+  return env;
+}
+
 /** What a CLI run printed and how it ended. */
 export interface CliResult {
   code: number | null;
@@ -17,8 +34,9 @@ export interface CliResult {
  */
 export function runCli(args: readonly string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+    const node = nodeCommand();
+    const child = spawn(node.command, [...node.prefix, MAIN, ...args], {
+      env: { ...baseChildEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
