@@ -1,0 +1,127 @@
+import { ConfigError } from '../lib/errors.js';
+import { clip, isLoopback, parseHttpUrl, redactUserinfo } from './parsers.js';
+import { CHECK_PREFIX, SETTINGS, type Config, type Setting } from './schema.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A setting's default value, parsed from its `default` text (`–` is null, or `{}` for per-service checks). */
+export function defaultValue(setting: Setting): unknown {
+  if (setting.default === '–') return setting.perService === true ? {} : null;
+  return setting.parse(setting.default);
+}
+
+/** The configuration with every setting at its default. */
+export function defaultConfig(): Config {
+  return freezeConfig(Object.fromEntries(SETTINGS.map((s) => [s.key, defaultValue(s)])) as unknown as Config);
+}
+
+/** How a raw value appears in a message: quoted, clipped, credentials in URLs hidden, secrets never shown. */
+export function showValue(setting: Setting, raw: string): string {
+  if (setting.secret === true) return ' (value hidden)';
+  return `=${JSON.stringify(redactUserinfo(clip(raw.trim(), 60)))}`;
+}
+
+/** The reason an Error-like value carries. */
+export function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Edit distance between two strings (for "did you mean" hints). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** The candidate closest to `word` when it is a plausible typo (distance ≤ 3), else undefined. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const c of candidates) {
+    const d = editDistance(word.toUpperCase(), c.toUpperCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Freezes a Config and the lists and maps inside it. */
+export function freezeConfig(config: Config): Config {
+  for (const value of Object.values(config)) {
+    if (value !== null && typeof value === 'object') Object.freeze(value);
+  }
+  return Object.freeze(config);
+}
+
+/** The service name an `AGENT_CHECK_<SERVICE>` variable stands for (lower-case, `_` → `-`). */
+export function checkServiceName(envName: string): string {
+  return envName.slice(CHECK_PREFIX.length).toLowerCase().replace(/_/g, '-');
+}
+
+function readChecks(env: Env, setting: Setting, problems: string[]): Record<string, string> {
+  const checks: Record<string, string> = {};
+  for (const name of Object.keys(env).filter((k) => k.startsWith(CHECK_PREFIX)).sort()) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const service = checkServiceName(name);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(service)) {
+      problems.push(`${name}: the variable must name a service, like AGENT_CHECK_MY_API`);
+      continue;
+    }
+    try {
+      checks[service] = parseHttpUrl(raw);
+    } catch (err) {
+      problems.push(`${name}${showValue(setting, raw)}: ${reason(err)}`);
+    }
+  }
+  return checks;
+}
+
+/**
+ * Reads the agent's settings from an environment, frozen. Empty variables count as unset.
+ * Throws one ConfigError listing every problem: bad values, unknown AGENT_* names, missing token.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    if (setting.perService === true) {
+      values[setting.key] = readChecks(env, setting, problems);
+      continue;
+    }
+    const raw = env[setting.env];
+    if (raw === undefined || raw.trim() === '') {
+      values[setting.key] = defaultValue(setting);
+      continue;
+    }
+    try {
+      values[setting.key] = setting.parse(raw);
+    } catch (err) {
+      problems.push(`${setting.env}${showValue(setting, raw)}: ${reason(err)}`);
+    }
+  }
+
+  const known = SETTINGS.filter((s) => s.perService !== true).map((s) => s.env);
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('AGENT_') || name.startsWith(CHECK_PREFIX) || known.includes(name)) continue;
+    const hint = closest(name, known);
+    problems.push(`unknown setting ${name}${hint === undefined ? '' : `; did you mean ${hint}?`}`);
+  }
+
+  const bind = values['httpBind'];
+  if (typeof bind === 'string' && !isLoopback(bind) && values['httpToken'] === null && !problems.some((p) => p.startsWith('AGENT_HTTP_TOKEN'))) {
+    problems.push(`AGENT_HTTP_TOKEN is required when AGENT_HTTP_BIND=${JSON.stringify(clip(bind, 60))} is not a loopback address (127.0.0.1, ::1, localhost)`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return freezeConfig(values as unknown as Config);
+}
