@@ -1,0 +1,96 @@
+import type { Dispatcher } from 'undici';
+import { BadResponseError, UnreachableError, type HttpError } from '../lib/errors.js';
+import type { Clock } from '../lib/clock.js';
+import { joinUrl, networkError, readCapped, type HttpReply, type HttpTarget } from '../lib/http.js';
+
+/** What `openJournal` needs: an authorised path and body, and how to map an error reply. */
+export interface JournalRequest {
+  target: HttpTarget;
+  clock: Clock;
+  /** Path with any `?apikey=` already added. */
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+  signal: AbortSignal;
+  onError: (reply: HttpReply) => HttpError;
+}
+
+/** Longest line kept before the stream is refused (a journal line is far shorter). */
+const MAX_LINE_BYTES = 1024 * 1024;
+
+const WHERE = 'POST /v2/journal-logs';
+
+/**
+ * Opens a streaming `POST /v2/journal-logs` and yields its lines (without the newline). The
+ * target's timeout covers the wait for the reply head only (timed with the injected clock);
+ * aborting `signal` closes the connection and ends the iteration without an error.
+ */
+export async function* openJournal(req: JournalRequest): AsyncGenerator<string> {
+  if (req.signal.aborted) return;
+  const timedOut = new AbortController();
+  const headArrived = new AbortController();
+  req.clock.sleep(req.target.timeoutMs, headArrived.signal).then(
+    () => timedOut.abort(),
+    () => undefined,
+  );
+  const signal = AbortSignal.any([req.signal, timedOut.signal]);
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await req.target.dispatcher.request({
+      origin: new URL(req.target.baseUrl).origin,
+      path: joinUrl(new URL(req.target.baseUrl).pathname, req.path),
+      method: 'POST',
+      headers: { ...req.headers, 'content-type': 'application/json' },
+      body: JSON.stringify(req.body),
+      signal,
+    });
+  } catch (err) {
+    if (req.signal.aborted) return;
+    if (timedOut.signal.aborted) {
+      throw new UnreachableError('supervisor', 'TIMEOUT', `supervisor did not answer ${WHERE} within ${req.target.timeoutMs} ms`, { cause: err });
+    }
+    throw networkError('supervisor', 'POST', '/v2/journal-logs', err, req.target.timeoutMs);
+  } finally {
+    headArrived.abort();
+  }
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const text = await readCapped(res.body, 64 * 1024, 'supervisor', WHERE).catch(() => '');
+    throw req.onError({ status: res.statusCode, headers: flatten(res.headers), text });
+  }
+  yield* lines(res.body, req.signal);
+}
+
+async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal): AsyncGenerator<string> {
+  let pending = '';
+  try {
+    body.setEncoding('utf8');
+    for await (const chunk of body) {
+      pending += chunk as string;
+      let nl = pending.indexOf('\n');
+      while (nl >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, '');
+        pending = pending.slice(nl + 1);
+        if (line !== '') yield line;
+        nl = pending.indexOf('\n');
+      }
+      if (pending.length > MAX_LINE_BYTES) {
+        throw new BadResponseError('supervisor', 'TOO_LARGE', `a line of ${WHERE} is longer than ${MAX_LINE_BYTES} bytes; refused`);
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    if (err instanceof BadResponseError) throw err;
+    throw new BadResponseError('supervisor', 'BAD_RESPONSE', `supervisor closed ${WHERE} mid-stream`, { cause: err });
+  } finally {
+    body.destroy();
+  }
+  if (pending.trim() !== '') yield pending;
+}
+
+function flatten(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}

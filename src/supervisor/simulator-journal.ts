@@ -1,0 +1,120 @@
+import type { ServerResponse } from 'node:http';
+import type { Clock } from '../lib/clock.js';
+
+/** A line the simulated host journal holds (what `pushJournal` takes). */
+export interface SimJournalLine {
+  message: string;
+  /** systemd unit, e.g. `balena.service`. */
+  unit?: string;
+  /** syslog identifier, e.g. `balenad`. */
+  identifier?: string;
+  /** syslog priority 0–7 (default 6, info). */
+  priority?: number;
+  /** Epoch ms (default: the clock's wall time). */
+  at?: number;
+}
+
+interface Entry {
+  message: string;
+  unit: string;
+  identifier: string;
+  priority: number;
+  at: number;
+}
+
+/** What a journal-logs request asked for (after the supervisor's coercion). */
+export interface JournalQuery {
+  follow: boolean;
+  count: number | undefined;
+  unit: string | undefined;
+  format: string;
+  sinceMs: number | undefined;
+}
+
+interface Subscriber {
+  res: ServerResponse;
+  query: JournalQuery;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `journalctl -f` without `-n` starts with the last 10 lines. */
+const FOLLOW_DEFAULT_COUNT = 10;
+
+/** The simulated host journal: stored lines plus the open `--follow` streams. */
+export class SimJournal {
+  private readonly opts: { clock: Clock; hostname: () => string };
+  private readonly entries: Entry[] = [];
+  private readonly subscribers = new Set<Subscriber>();
+
+  constructor(opts: { clock: Clock; hostname: () => string }) {
+    this.opts = opts;
+  }
+
+  /** Adds a line and writes it to every open follow stream it matches. */
+  push(line: SimJournalLine): void {
+    const entry: Entry = {
+      message: line.message,
+      unit: line.unit ?? 'balena.service',
+      identifier: line.identifier ?? 'balenad',
+      priority: line.priority ?? 6,
+      at: line.at ?? this.opts.clock.wall(),
+    };
+    this.entries.push(entry);
+    for (const sub of this.subscribers) {
+      if (matches(entry, sub.query)) sub.res.write(`${this.format(entry, sub.query.format)}\n`);
+    }
+  }
+
+  /** How many follow streams are open (lets tests wait for a subscriber). */
+  get followers(): number {
+    return this.subscribers.size;
+  }
+
+  /** Answers a journal-logs request: the selected lines, then (with follow) every later match. */
+  serve(res: ServerResponse, query: JournalQuery): void {
+    res.writeHead(200);
+    res.flushHeaders();
+    let selected = this.entries.filter((e) => matches(e, query));
+    const count = query.count ?? (query.follow ? FOLLOW_DEFAULT_COUNT : undefined);
+    if (count !== undefined) selected = count > 0 ? selected.slice(-count) : [];
+    for (const entry of selected) res.write(`${this.format(entry, query.format)}\n`);
+    if (!query.follow) {
+      res.end();
+      return;
+    }
+    const sub: Subscriber = { res, query };
+    this.subscribers.add(sub);
+    res.on('close', () => this.subscribers.delete(sub));
+  }
+
+  /** Ends every follow stream (on stop). */
+  closeAll(): void {
+    for (const sub of this.subscribers) sub.res.destroy();
+    this.subscribers.clear();
+  }
+
+  private format(entry: Entry, format: string): string {
+    if (format === 'json') {
+      return JSON.stringify({
+        __REALTIME_TIMESTAMP: String(entry.at * 1000),
+        _HOSTNAME: this.opts.hostname(),
+        PRIORITY: String(entry.priority),
+        SYSLOG_IDENTIFIER: entry.identifier,
+        _SYSTEMD_UNIT: entry.unit,
+        MESSAGE: entry.message,
+      });
+    }
+    if (format === 'cat') return entry.message;
+    const d = new Date(entry.at);
+    const time = [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+    const day = String(d.getUTCDate()).padStart(2, '0');
+    return `${MONTHS[d.getUTCMonth()] ?? 'Jan'} ${day} ${time} ${this.opts.hostname()} ${entry.identifier}: ${entry.message}`;
+  }
+}
+
+function matches(entry: Entry, query: JournalQuery): boolean {
+  if (query.unit !== undefined && entry.unit !== query.unit) return false;
+  if (query.sinceMs !== undefined && entry.at < query.sinceMs) return false;
+  return true;
+}
