@@ -1,0 +1,326 @@
+/**
+ * The simulator's OData parser: resource paths with keys and the query options pine understands
+ * (`$filter`, `$select`, `$expand` with nested `;`-separated options, `$orderby`, `$top`, `$skip`).
+ */
+import { ODataSyntaxError, TokenStream, tokenize } from './odata-lex.js';
+
+export { ODataSyntaxError } from './odata-lex.js';
+
+/** A literal value in a filter or a key. */
+export type Literal = string | number | boolean | null;
+
+/** Comparison operators of `$filter`. */
+export type CompareOp = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le';
+
+/** A `$filter` expression tree. */
+export type Expr =
+  | { readonly kind: 'lit'; readonly value: Literal }
+  | { readonly kind: 'path'; readonly path: readonly string[] }
+  | { readonly kind: 'cmp'; readonly op: CompareOp; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'and' | 'or'; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'not'; readonly expr: Expr }
+  | { readonly kind: 'in'; readonly left: Expr; readonly values: readonly Literal[] }
+  | { readonly kind: 'call'; readonly name: string; readonly args: readonly Expr[] }
+  | {
+      readonly kind: 'lambda';
+      readonly fn: 'any' | 'all';
+      readonly path: readonly string[];
+      readonly alias: string;
+      readonly expr: Expr;
+    };
+
+/** One `$orderby` term. */
+export interface OrderTerm {
+  readonly path: readonly string[];
+  readonly dir: 'asc' | 'desc';
+}
+
+/** One `$expand` item with its nested options; `count` for `nav/$count`. */
+export interface ExpandItem {
+  readonly name: string;
+  readonly count: boolean;
+  readonly options: QueryOptions;
+}
+
+/** Parsed query options (top level or nested in an `$expand`). */
+export interface QueryOptions {
+  select?: readonly string[];
+  filter?: Expr;
+  expand?: readonly ExpandItem[];
+  orderby?: readonly OrderTerm[];
+  top?: number;
+  skip?: number;
+}
+
+/** A whole parsed request: OData options plus the other query parameters (e.g. `apikey`). */
+export interface ParsedQuery {
+  readonly options: QueryOptions;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** A parsed resource path: `device`, `device(1)`, `device(uuid='x')`, `device/$count`. */
+export interface ResourcePath {
+  readonly resource: string;
+  readonly key?: Literal | Readonly<Record<string, Literal>>;
+  readonly count: boolean;
+}
+
+const COMPARE_OPS = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le']);
+
+function literalOf(s: TokenStream): Literal | undefined {
+  const tok = s.peek();
+  if (tok === undefined) return undefined;
+  if (tok.t === 'str' || tok.t === 'num') {
+    s.next();
+    return tok.v;
+  }
+  if (tok.t === 'id' && ['true', 'false', 'null'].includes(tok.v)) {
+    s.next();
+    return tok.v === 'null' ? null : tok.v === 'true';
+  }
+  return undefined;
+}
+
+function parsePath(s: TokenStream, first: string): string[] {
+  const path = [first];
+  while (s.isPunc('/') && s.peek(1)?.t === 'id') {
+    const next = s.peek(1);
+    if (next?.t === 'id' && (next.v === 'any' || next.v === 'all') && s.isPunc('(', 2)) break;
+    s.next();
+    path.push(s.identifier());
+  }
+  return path;
+}
+
+function parsePrimary(s: TokenStream): Expr {
+  if (s.isPunc('(')) {
+    s.next();
+    const inner = parseOr(s);
+    s.expectPunc(')');
+    return inner;
+  }
+  const lit = literalOf(s);
+  if (lit !== undefined) return { kind: 'lit', value: lit };
+  const name = s.identifier();
+  if (s.isPunc('(')) {
+    s.next();
+    const args: Expr[] = [];
+    if (!s.isPunc(')')) {
+      args.push(parseOr(s));
+      while (s.isPunc(',')) {
+        s.next();
+        args.push(parseOr(s));
+      }
+    }
+    s.expectPunc(')');
+    return { kind: 'call', name: name.toLowerCase(), args };
+  }
+  const path = parsePath(s, name);
+  if (s.isPunc('/')) {
+    s.next();
+    const fn = s.identifier();
+    if (fn !== 'any' && fn !== 'all') throw new ODataSyntaxError(`unknown lambda "${fn}"`);
+    s.expectPunc('(');
+    const alias = s.identifier();
+    s.expectPunc(':');
+    const expr = parseOr(s);
+    s.expectPunc(')');
+    return { kind: 'lambda', fn, path, alias, expr };
+  }
+  return { kind: 'path', path };
+}
+
+function parseComparison(s: TokenStream): Expr {
+  const left = parsePrimary(s);
+  const tok = s.peek();
+  if (tok?.t === 'id' && COMPARE_OPS.has(tok.v)) {
+    s.next();
+    return { kind: 'cmp', op: tok.v as CompareOp, left, right: parsePrimary(s) };
+  }
+  if (tok?.t === 'id' && tok.v === 'in') {
+    s.next();
+    s.expectPunc('(');
+    const values: Literal[] = [];
+    do {
+      if (values.length > 0) s.next();
+      const lit = literalOf(s);
+      if (lit === undefined) throw new ODataSyntaxError('expected a literal in "in (…)"');
+      values.push(lit);
+    } while (s.isPunc(','));
+    s.expectPunc(')');
+    return { kind: 'in', left, values };
+  }
+  return left;
+}
+
+function parseNot(s: TokenStream): Expr {
+  if (s.isWord('not')) {
+    s.next();
+    return { kind: 'not', expr: parseNot(s) };
+  }
+  return parseComparison(s);
+}
+
+function parseAnd(s: TokenStream): Expr {
+  let left = parseNot(s);
+  while (s.isWord('and')) {
+    s.next();
+    left = { kind: 'and', left, right: parseNot(s) };
+  }
+  return left;
+}
+
+function parseOr(s: TokenStream): Expr {
+  let left = parseAnd(s);
+  while (s.isWord('or')) {
+    s.next();
+    left = { kind: 'or', left, right: parseAnd(s) };
+  }
+  return left;
+}
+
+function parseSelect(s: TokenStream): string[] {
+  const fields = [s.identifier()];
+  while (s.isPunc(',')) {
+    s.next();
+    fields.push(s.identifier());
+  }
+  return fields;
+}
+
+function parseOrderby(s: TokenStream): OrderTerm[] {
+  const terms: OrderTerm[] = [];
+  do {
+    if (terms.length > 0) s.next();
+    const path = parsePath(s, s.identifier());
+    let dir: 'asc' | 'desc' = 'asc';
+    if (s.isWord('asc') || s.isWord('desc')) dir = s.identifier().toLowerCase() as 'asc' | 'desc';
+    terms.push({ path, dir });
+  } while (s.isPunc(','));
+  return terms;
+}
+
+function parseCount(s: TokenStream): number {
+  const tok = s.next();
+  if (tok.t !== 'num' || !Number.isInteger(tok.v) || tok.v < 0) throw new ODataSyntaxError('expected a count');
+  return tok.v;
+}
+
+function parseExpand(s: TokenStream): ExpandItem[] {
+  const items: ExpandItem[] = [];
+  do {
+    if (items.length > 0) s.next();
+    const name = s.identifier();
+    let count = false;
+    if (s.isPunc('/')) {
+      s.next();
+      if (s.identifier() !== '$count') throw new ODataSyntaxError('only one level per $expand item');
+      count = true;
+    }
+    const options: QueryOptions = {};
+    if (s.isPunc('(')) {
+      s.next();
+      do {
+        if (s.isPunc(';')) s.next();
+        const option = s.identifier();
+        s.expectPunc('=');
+        applyOption(options, option, s);
+      } while (s.isPunc(';'));
+      s.expectPunc(')');
+    }
+    items.push({ name, count, options });
+  } while (s.isPunc(','));
+  return items;
+}
+
+function applyOption(into: QueryOptions, option: string, s: TokenStream): void {
+  switch (option) {
+    case '$filter':
+      into.filter = parseOr(s);
+      return;
+    case '$select':
+      into.select = parseSelect(s);
+      return;
+    case '$expand':
+      into.expand = parseExpand(s);
+      return;
+    case '$orderby':
+      into.orderby = parseOrderby(s);
+      return;
+    case '$top':
+      into.top = parseCount(s);
+      return;
+    case '$skip':
+      into.skip = parseCount(s);
+      return;
+    default:
+      throw new ODataSyntaxError(`unknown option "${option}"`);
+  }
+}
+
+const KNOWN_OPTIONS = new Set(['$filter', '$select', '$expand', '$orderby', '$top', '$skip']);
+
+/** Parses a raw query string (without `?`); throws ODataSyntaxError on anything pine would refuse. */
+export function parseQuery(rawQuery: string): ParsedQuery {
+  const options: QueryOptions = {};
+  const params: Record<string, string> = {};
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    const name = rawName.replace(/^%24/iu, '$');
+    if (!name.startsWith('$')) {
+      params[decodeParam(name)] = decodeParam(rawValue);
+      continue;
+    }
+    if (name === '$format' || name === '$count') continue;
+    if (!KNOWN_OPTIONS.has(name)) throw new ODataSyntaxError(`unknown option "${name}"`);
+    const s = new TokenStream(tokenize(rawValue));
+    applyOption(options, name, s);
+    if (!s.done()) throw new ODataSyntaxError(`unexpected text after ${name}`);
+  }
+  return { options, params };
+}
+
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/gu, ' '));
+  } catch {
+    throw new ODataSyntaxError('bad percent-encoding');
+  }
+}
+
+/** Parses what follows `/v7/`: a resource name, an optional key and an optional `/$count`. */
+export function parseResourcePath(rawPath: string): ResourcePath {
+  const s = new TokenStream(tokenize(rawPath));
+  const resource = s.identifier();
+  let key: ResourcePath['key'];
+  if (s.isPunc('(')) {
+    s.next();
+    const lit = literalOf(s);
+    if (lit !== undefined) {
+      key = lit;
+    } else {
+      const fields: Record<string, Literal> = {};
+      do {
+        if (s.isPunc(',')) s.next();
+        const field = s.identifier();
+        s.expectPunc('=');
+        const value = literalOf(s);
+        if (value === undefined) throw new ODataSyntaxError('expected a key value');
+        fields[field] = value;
+      } while (s.isPunc(','));
+      key = fields;
+    }
+    s.expectPunc(')');
+  }
+  let count = false;
+  if (s.isPunc('/')) {
+    s.next();
+    if (s.identifier() !== '$count') throw new ODataSyntaxError('unsupported path');
+    count = true;
+  }
+  if (!s.done()) throw new ODataSyntaxError('unexpected text in the resource path');
+  return key === undefined ? { resource, count } : { resource, key, count };
+}
