@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { keyOf, matchPath, parseBody, recordedQuery, toInt, truthy } from '../../src/supervisor/simulator-http.js';
+
+describe('simulator request parsing (CONTRACT §2.1)', () => {
+  it('coerces booleans like the supervisor', () => {
+    for (const yes of [true, 1, 'true', 'TRUE', '1', 'on', 'On']) assert.equal(truthy(yes), true, String(yes));
+    for (const no of [false, 0, 'false', '0', 'off', 'yes', undefined, null, {}]) assert.equal(truthy(no), false, JSON.stringify(no));
+  });
+
+  it('coerces integers from numbers and digit strings only', () => {
+    assert.deepEqual([12, '12', ' 7 ', 1.5, 'x', undefined, '1e3'].map(toInt), [12, 12, 7, undefined, undefined, undefined, undefined]);
+  });
+
+  it('parses JSON and urlencoded bodies only; others are recorded but not read', () => {
+    assert.deepEqual(parseBody('application/json; charset=utf-8', '{"appId":1}').fields, { appId: 1 });
+    assert.deepEqual(parseBody('application/x-www-form-urlencoded', 'appId=1&force=on').fields, { appId: '1', force: 'on' });
+    const plain = parseBody('text/plain', '{"appId":1}');
+    assert.deepEqual(plain.fields, {});
+    assert.equal(plain.recorded, '{"appId":1}');
+    assert.deepEqual(parseBody(undefined, '{"appId":1}').fields, {});
+    assert.equal(parseBody('application/json', '{oops').invalid, true);
+    assert.equal(parseBody('application/json', '').recorded, undefined);
+  });
+
+  it('reads the key from ?apikey= first, then Bearer or ApiKey (any case)', () => {
+    const q = new URLSearchParams('apikey=fromquery');
+    assert.deepEqual(keyOf(q, { authorization: 'Bearer fromheader' }, true), { key: 'fromquery', kind: 'query' });
+    assert.deepEqual(keyOf(new URLSearchParams(), { authorization: 'bearer abc123' }, true), { key: 'abc123', kind: 'bearer' });
+    assert.deepEqual(keyOf(new URLSearchParams(), { authorization: 'APIKEY abc123' }, true), { key: 'abc123', kind: 'apikey-scheme' });
+    assert.deepEqual(keyOf(new URLSearchParams(), { authorization: 'Basic abc' }, true), { key: undefined, kind: 'none' });
+    assert.deepEqual(keyOf(new URLSearchParams(), { authorization: 'Bearer a-b' }, true), { key: undefined, kind: 'bearer' });
+    assert.deepEqual(keyOf(new URLSearchParams(), { authorization: 'Bearer abc' }, false), { key: undefined, kind: 'bearer' }, 'header ignored before 11.3.0');
+  });
+
+  it('hides the key in recorded queries and matches path patterns', () => {
+    assert.deepEqual(recordedQuery(new URLSearchParams('apikey=secret&x=1')), { apikey: '[redacted]', x: '1' });
+    assert.deepEqual(matchPath('/v2/applications/:appId/stop-service', '/v2/applications/12/stop-service'), { appId: '12' });
+    assert.equal(matchPath('/v2/applications/:appId/stop-service', '/v2/applications//stop-service'), undefined);
+    assert.equal(matchPath('/v1/device', '/v1/device/x'), undefined);
+  });
+});
