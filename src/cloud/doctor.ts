@@ -46,8 +46,18 @@ function environment(env: DoctorDeps['env']): Check {
     requireBalenaEnv(env, ['supervisor', 'app', 'device', 'cloud']);
     return { name: 'environment', status: 'ok', message: 'balena environment variables present' };
   } catch (err) {
-    const problems = err instanceof ConfigError ? err.problems.join('; ') : describe(err);
-    return fail('environment', problems, 'add the io.balena.features.supervisor-api and io.balena.features.balena-api labels to this service');
+    if (!(err instanceof ConfigError)) return fail('environment', describe(err), 'check the service definition');
+    const byHint = new Map<string, string[]>();
+    const other: string[] = [];
+    for (const problem of err.problems) {
+      const m = /^(\w+) is not set \((.*)\)$/.exec(problem);
+      if (m?.[1] && m[2]) byHint.set(m[2], [...(byHint.get(m[2]) ?? []), m[1]]);
+      else other.push(problem);
+    }
+    const missing = [...byHint.values()].flat();
+    const message = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...other].join('; ');
+    const fix = [...byHint.entries()].map(([hint, names]) => `${names.join(', ')}: ${hint}`).join('; ');
+    return fail('environment', message, fix || 'fix the variables named above');
   }
 }
 
