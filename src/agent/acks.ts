@@ -1,0 +1,47 @@
+/** The acknowledgement protocol: `<prefix><command>.ack` = `<token> <state> <UTC ISO time>[ <detail>]`. */
+
+/** Every state an acknowledgement can show (PRODUCT §3). */
+export const ACK_STATES = ['accepted', 'running', 'done', 'failed', 'rejected', 'blocked', 'deferred'] as const;
+
+/** One acknowledgement state. */
+export type AckState = (typeof ACK_STATES)[number];
+
+/** States after which a token never runs again. */
+export const TERMINAL: ReadonlySet<AckState> = new Set(['done', 'failed', 'rejected', 'blocked']);
+
+/** The token shown in an ack when the tag held no usable token. */
+export const NO_TOKEN = '-';
+
+/** Longest detail written into an ack (tag values should stay short). */
+export const MAX_DETAIL = 200;
+
+/** A parsed acknowledgement. */
+export interface Ack {
+  token: string;
+  state: AckState;
+  atWall: number;
+  detail: string;
+}
+
+/** The ack tag key of a command. */
+export function ackKey(prefix: string, command: string): string {
+  return `${prefix}${command}.ack`;
+}
+
+/** Formats an ack value; the detail is flattened to one line and shortened. */
+export function formatAck(token: string, state: AckState, atWall: number, detail = ''): string {
+  const flat = detail.replace(/\s+/g, ' ').trim();
+  const short = flat.length > MAX_DETAIL ? `${flat.slice(0, MAX_DETAIL - 1)}…` : flat;
+  return `${token} ${state} ${new Date(atWall).toISOString()}${short ? ` ${short}` : ''}`;
+}
+
+/** Parses an ack value; undefined when it is not one of ours. */
+export function parseAck(value: string): Ack | undefined {
+  const match = /^(\S+) (\S+) (\S+)(?: (.*))?$/.exec(value.trim());
+  if (!match) return undefined;
+  const [, token = '', state = '', time = '', detail = ''] = match;
+  if (!(ACK_STATES as readonly string[]).includes(state)) return undefined;
+  const atWall = Date.parse(time);
+  if (Number.isNaN(atWall)) return undefined;
+  return { token, state: state as AckState, atWall, detail };
+}

@@ -1,0 +1,304 @@
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { HttpError, describe } from '../lib/errors.js';
+import type { Config } from '../config/schema.js';
+import { applyLive } from '../config/live.js';
+import { ackKey, formatAck, NO_TOKEN } from './acks.js';
+import { execute, type Action, type ExecContext } from './actions.js';
+import { Activity } from './activity.js';
+import { decide } from './behaviours/commands.js';
+import { rebootBudget } from './budget.js';
+import { assessHealth, healthDetail, type Health } from './health.js';
+import { Journal, type JournalEntry } from './journal.js';
+import type { CloudPort, SupervisorPort, TagsPort } from './ports.js';
+import { Reporter } from './reporter.js';
+import { PRIORITY, Runner, type JobContext } from './runner.js';
+import { Scheduler } from './scheduler.js';
+import { entryKey, makeSnapshot } from './snapshot.js';
+import { buildStatus, type AgentStatus } from './status.js';
+
+/** Dependencies of the agent. */
+export interface AgentOptions {
+  /** Settings from the environment; live tags are applied on top at every poll. */
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  supervisor: SupervisorPort;
+  cloud: CloudPort;
+  tags: TagsPort;
+  /** The kernel boot id now (read from config.bootIdPath by the caller). */
+  bootId: string;
+  /** The agent's version, reported in `<prefix>version`. */
+  version: string;
+  /** BALENA_SERVICE_NAME: a restart of this service restarts the agent itself. */
+  serviceName?: string;
+  /** Where the journal lives (default config.dataDir). */
+  journalDir?: string;
+  random?: () => number;
+  /** Minimum spacing of tag writes (default 10 s). */
+  reportIntervalMs?: number;
+}
+
+/** Longest a graceful stop may take before the agent gives up waiting for a running call. */
+export const STOP_TIMEOUT_MS = 9_000;
+
+/** The agent: polls the cloud, runs operator commands exactly once, reports its health. */
+export class Agent {
+  private readonly activity = new Activity();
+  private readonly scheduler: Scheduler;
+  private readonly runner: Runner;
+  private readonly journal: Journal;
+  private readonly reporter: Reporter;
+  private config: Config;
+  private problems: readonly string[] = [];
+  private startedAt = 0;
+  private lastGoodPollAt: number | undefined;
+  private lastGoodPollWall: number | undefined;
+  private lastPollError: string | undefined;
+  private failures = 0;
+  private retryAfterMs = 0;
+  private deviceKeyRejected = false;
+  private supervisorReachable: boolean | undefined;
+  private seeded = false;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.config = opts.config;
+    this.scheduler = new Scheduler({ clock: opts.clock, log: opts.log, activity: this.activity });
+    this.runner = new Runner({ clock: opts.clock, activity: this.activity });
+    this.journal = new Journal({ dir: opts.journalDir ?? opts.config.dataDir, clock: opts.clock });
+    this.reporter = new Reporter({ tags: opts.tags, clock: opts.clock, log: opts.log, minIntervalMs: opts.reportIntervalMs ?? 10_000, random: this.random });
+  }
+
+  private get random(): () => number {
+    return this.opts.random ?? Math.random;
+  }
+
+  /** Loads and reconciles the journal, then starts polling after the random start spread. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { clock, log } = this.opts;
+    this.startedAt = clock.now();
+    const loaded = await this.journal.load();
+    if (loaded === 'corrupt') log.warn({ aside: this.journal.quarantined }, 'journal was corrupt; kept aside, rebuilding from ack tags');
+    const changes = await this.journal.reconcile(this.opts.bootId, this.opts.serviceName).catch((err: unknown) => {
+      log.error({ err }, 'cannot persist the reconciled journal');
+      return [];
+    });
+    for (const c of changes) log.info(c, 'reconciled a command after restart');
+    this.refreshAcks();
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    const spread = Math.floor(this.random() * this.config.startSpreadMs);
+    this.scheduler.every('poll', { initialDelayMs: spread, intervalMs: () => this.nextPollDelay() }, (s) => this.poll(s));
+    this.scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.reporter.delayMs(10_000) }, () => this.report());
+  }
+
+  /** Stops every task within STOP_TIMEOUT_MS (a supervisor call in flight is not waited for longer). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const done = Promise.allSettled([this.scheduler.stop(), this.runner.stop()]);
+      const timer = new AbortController();
+      await Promise.race([done, this.opts.clock.sleep(STOP_TIMEOUT_MS, timer.signal).catch(() => undefined)]);
+      timer.abort();
+    })();
+    return this.stopping;
+  }
+
+  /** Polls now instead of waiting for the interval. */
+  pollNow(): void {
+    this.scheduler.runNow('poll');
+  }
+
+  /** Resolves when no task or command is running (sleeping ones do not count). */
+  idle(): Promise<void> {
+    return this.activity.idle();
+  }
+
+  /** The configuration in effect (environment plus live tags). */
+  effectiveConfig(): Config {
+    return this.config;
+  }
+
+  /** The health verdict now. */
+  health(): Health {
+    return assessHealth({
+      now: this.opts.clock.now(),
+      startedAt: this.startedAt,
+      lastGoodPollAt: this.lastGoodPollAt,
+      pollIntervalMs: this.config.pollIntervalMs,
+      startSpreadMs: this.config.startSpreadMs,
+      supervisorReachable: this.supervisorReachable,
+      journalWritable: this.journal.writable,
+      configProblems: this.problems,
+      deviceKeyRejected: this.deviceKeyRejected,
+    });
+  }
+
+  /** What /healthz answers: ok unless failing (degraded still serves). */
+  healthz(): { ok: boolean; state: string; reasons: string[] } {
+    const h = this.health();
+    return { ok: h.state !== 'failing', state: h.state, reasons: h.reasons };
+  }
+
+  /** The status document of /status (no secrets). */
+  status(): AgentStatus {
+    const wall = this.opts.clock.wall();
+    return buildStatus({
+      health: this.health(),
+      version: this.opts.version,
+      config: this.config,
+      lastGoodPollWall: this.lastGoodPollWall,
+      lastPollError: this.lastPollError,
+      failures: this.failures,
+      supervisorReachable: this.supervisorReachable,
+      entries: this.journal.entries(),
+      journalPath: this.journal.path,
+      journalWritable: this.journal.writable,
+      budget: rebootBudget(this.journal.rebootStamps(), wall, this.config.maxRebootsPerDay),
+    });
+  }
+
+  private nextPollDelay(): number {
+    const interval = this.config.pollIntervalMs;
+    if (this.failures === 0) return interval;
+    // Never slower than one interval for an outage (so the agent catches up within one poll once
+    // the cloud is back), jittered so a fleet does not return in step; a rejected key backs off further.
+    const base = this.deviceKeyRejected
+      ? Math.min(interval * 2 ** Math.min(this.failures - 1, 6), Math.max(interval, 3_600_000))
+      : Math.floor(interval * (0.5 + 0.5 * this.random()));
+    return Math.max(base, this.retryAfterMs);
+  }
+
+  private async poll(signal: AbortSignal): Promise<void> {
+    const { clock, log } = this.opts;
+    let result;
+    try {
+      result = await this.opts.cloud.poll({ tagPrefix: this.config.tagPrefix, signal });
+    } catch (err) {
+      if (signal.aborted) return;
+      this.failures += 1;
+      this.lastPollError = describe(err);
+      const code = (err as { code?: string }).code;
+      this.deviceKeyRejected = code === 'UNAUTHORIZED' || code === 'FORBIDDEN';
+      this.retryAfterMs = err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0;
+      log.warn({ err, failures: this.failures }, 'cloud poll failed');
+      this.scheduler.runNow('report');
+      return;
+    }
+    this.failures = 0;
+    this.retryAfterMs = 0;
+    this.deviceKeyRejected = false;
+    this.lastPollError = undefined;
+    this.lastGoodPollAt = clock.now();
+    this.lastGoodPollWall = clock.wall();
+    if (!this.seeded) {
+      this.reporter.seed(result.deviceTags);
+      this.seeded = true;
+    }
+    const live = applyLive(this.opts.config, result.deviceTags, result.fleetTags, this.config);
+    this.config = live.config;
+    this.problems = live.problems;
+    try {
+      await this.journal.importAcks(result.deviceTags, this.config.tagPrefix, this.opts.bootId);
+    } catch (err) {
+      log.error({ err }, 'cannot persist tokens rebuilt from ack tags');
+    }
+    const services = await this.readServices(result.device.appId);
+    const snapshot = makeSnapshot({
+      now: clock.now(),
+      wall: clock.wall(),
+      config: this.config,
+      deviceTags: result.deviceTags,
+      fleetTags: result.fleetTags,
+      services,
+      journal: this.journal.entries(),
+      inProgress: this.runner.active(),
+      bootId: this.opts.bootId,
+      budget: rebootBudget(this.journal.rebootStamps(), clock.wall(), this.config.maxRebootsPerDay),
+    });
+    for (const action of decide(snapshot)) await this.dispatch(action);
+    this.refreshAcks();
+    this.scheduler.runNow('report');
+  }
+
+  private async readServices(appId: number): Promise<string[] | null> {
+    try {
+      const apps = Object.values(await this.opts.supervisor.applicationsState());
+      this.supervisorReachable = true;
+      const app = apps.find((a) => a.appId === appId) ?? (apps.length === 1 ? apps[0] : undefined);
+      return app ? Object.keys(app.services) : null;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      this.supervisorReachable = !(code === 'UNREACHABLE' || code === 'TIMEOUT');
+      this.opts.log.warn({ err }, 'cannot read the supervisor state');
+      return null;
+    }
+  }
+
+  private async dispatch(action: Action): Promise<void> {
+    const key = entryKey(action.command, action.token);
+    if (this.runner.has(key)) return;
+    if (action.kind !== 'reject' && action.kind !== 'defer') {
+      const wall = this.opts.clock.wall();
+      const old = this.journal.get(action.command, action.token);
+      const entry: JournalEntry = {
+        command: action.command, token: action.token, state: 'accepted', detail: '', bootId: this.opts.bootId,
+        attempts: old?.attempts ?? 0, sending: false, force: action.force, services: action.services,
+        createdAt: old?.createdAt ?? wall, updatedAt: wall,
+      };
+      try {
+        await this.journal.put(entry);
+      } catch (err) {
+        this.opts.log.error({ err, command: action.command }, 'cannot record the command; not running it');
+        return;
+      }
+      this.changed();
+    }
+    void this.runner.enqueue(key, PRIORITY.operator, (job) => execute(action, this.execContext(job)));
+  }
+
+  private execContext(job: JobContext): ExecContext {
+    return {
+      supervisor: this.opts.supervisor,
+      journal: this.journal,
+      clock: this.opts.clock,
+      log: this.opts.log,
+      signal: job.signal,
+      sleep: (ms) => job.sleep(ms),
+      config: () => this.config,
+      bootId: this.opts.bootId,
+      random: this.random,
+      changed: () => this.changed(),
+    };
+  }
+
+  private changed(): void {
+    this.refreshAcks();
+    this.scheduler.runNow('report');
+  }
+
+  /** Each command's ack shows its most recently changed token. */
+  private refreshAcks(): void {
+    const latest = new Map<string, JournalEntry>();
+    for (const e of this.journal.entries()) {
+      const seen = latest.get(e.command);
+      if (!seen || e.updatedAt >= seen.updatedAt) latest.set(e.command, e);
+    }
+    const acks: Record<string, string> = {};
+    for (const [command, e] of latest) {
+      acks[ackKey(this.config.tagPrefix, command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, e.updatedAt, e.detail);
+    }
+    this.reporter.update(acks);
+  }
+
+  private async report(): Promise<void> {
+    if (this.config.report) {
+      const h = this.health();
+      const p = this.config.tagPrefix;
+      this.reporter.update({ [`${p}health`]: h.state, [`${p}health.detail`]: healthDetail(h.reasons) || 'ok', [`${p}version`]: this.opts.version });
+    }
+    await this.reporter.flush();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The command behaviour (PRODUCT §3): operator tags `<prefix><command>` = `<token> [service,…] [force]`
+ * become actions, exactly once per token. Pure: no I/O, no clock, no randomness.
+ */
+import { createHash } from 'node:crypto';
+import { COMMAND_NAMES, type CommandName } from '../../config/schema.js';
+import { TERMINAL } from '../acks.js';
+import type { Action, CommandRef } from '../actions.js';
+import { entryKey, type Snapshot } from '../snapshot.js';
+
+/** Longest tag value the agent reads as a command. */
+export const MAX_VALUE = 256;
+
+/** What a token may look like: 1–64 of letters, digits and `. _ : -`, starting with a letter or digit. */
+export const TOKEN_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+const SERVICE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Keys under the prefix that are reports, not commands (written by the agent itself). */
+const REPORT_KEYS: ReadonlySet<string> = new Set(['health', 'version', 'metrics', 'power', 'logs', 'status']);
+
+const SERVICE_COMMANDS: ReadonlySet<string> = new Set(['restart-service', 'stop-service', 'start-service']);
+
+/** A tag value parsed as a command, or why it cannot be one. */
+export type Parsed =
+  | { ok: true; ref: CommandRef & { command: CommandName } }
+  | { ok: false; command: string; token: string; detail: string };
+
+/** The journal token used for a value whose own token is unusable (`#` + digest of the value). */
+export function invalidToken(value: string): string {
+  return `#${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
+}
+
+function usage(command: string): string {
+  if (SERVICE_COMMANDS.has(command)) return '<token> <service>[,<service>…] [force]';
+  return command === 'identify' ? '<token>' : '<token> [force]';
+}
+
+/** Parses one command tag's value; `services` (when known) validates service names. */
+export function parseCommand(command: string, value: string, services: readonly string[] | null): Parsed {
+  const fail = (detail: string, token = invalidToken(value)): Parsed => ({ ok: false, command, token, detail });
+  if (value.length > MAX_VALUE) return fail(`value too long (${value.length} characters; at most ${MAX_VALUE})`);
+  const words = value.trim().split(/\s+/).filter((w) => w !== '');
+  const [token, ...rest] = words;
+  if (token === undefined) return fail(`empty value; expected ${usage(command)}`);
+  if (!(COMMAND_NAMES as readonly string[]).includes(command)) {
+    return fail(`unknown command "${command.slice(0, 40)}"; known: ${COMMAND_NAMES.join(', ')}`, TOKEN_RE.test(token) ? token : invalidToken(value));
+  }
+  if (token.length > 64) return fail('token longer than 64 characters');
+  if (!TOKEN_RE.test(token)) return fail('token may only hold letters, digits and . _ : - (1–64 characters)');
+  if (token === 'force') return fail(`missing token; expected ${usage(command)}`);
+  let list: string[] = [];
+  if (SERVICE_COMMANDS.has(command)) {
+    const names = rest.shift();
+    if (names === undefined || names === 'force') return fail(`missing service; expected ${usage(command)}`, token);
+    list = names.split(',');
+    const bad = list.find((s) => !SERVICE_RE.test(s));
+    if (bad !== undefined) return fail(`bad service name "${bad.slice(0, 40)}"`, token);
+    const unknown = services === null ? undefined : list.find((s) => !services.includes(s));
+    if (unknown !== undefined) return fail(`unknown service "${unknown.slice(0, 40)}"; known: ${services?.join(', ') || 'none'}`, token);
+    list = [...new Set(list)];
+  }
+  let force = false;
+  if (command !== 'identify' && rest[0] === 'force') {
+    force = true;
+    rest.shift();
+  }
+  if (rest.length > 0) return fail(`unexpected "${(rest[0] ?? '').slice(0, 40)}"; expected ${usage(command)}`, token);
+  return { ok: true, ref: { command: command as CommandName, token, force, services: list } };
+}
+
+/** True for a key under the prefix that names a command slot (not a report, setting or ack). */
+export function isCommandKey(name: string): boolean {
+  return name !== '' && !name.includes('.') && !REPORT_KEYS.has(name);
+}
+
+function effect(ref: CommandRef & { command: CommandName }): Action {
+  switch (ref.command) {
+    case 'reboot':
+      return { kind: 'reboot', ...ref };
+    case 'shutdown':
+      return { kind: 'shutdown', ...ref };
+    case 'restart':
+      return { kind: 'restart', ...ref };
+    case 'purge':
+      return { kind: 'purge', ...ref };
+    case 'identify':
+      return { kind: 'identify', ...ref };
+    case 'update':
+      return { kind: 'update', ...ref };
+    case 'restart-service':
+    case 'stop-service':
+    case 'start-service':
+      return { kind: 'service', ...ref };
+  }
+}
+
+/** Decides, from a snapshot, which command actions to take now. */
+export function decide(snapshot: Snapshot): Action[] {
+  const { config, deviceTags, journal, inProgress, budget } = snapshot;
+  const prefix = config.tagPrefix;
+  const actions: Action[] = [];
+  const find = (command: string, token: string) => journal.find((e) => e.command === command && e.token === token);
+  for (const key of Object.keys(deviceTags).sort()) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if (!isCommandKey(name)) continue;
+    const parsed = parseCommand(name, deviceTags[key] ?? '', snapshot.services);
+    const command = parsed.ok ? parsed.ref.command : parsed.command;
+    const token = parsed.ok ? parsed.ref.token : parsed.token;
+    const entry = find(command, token);
+    if (entry && (TERMINAL.has(entry.state) || entry.state === 'running')) continue;
+    if (inProgress.has(entryKey(command, token))) continue;
+    if (!parsed.ok) {
+      actions.push({ kind: 'reject', command, token, force: false, services: [], detail: parsed.detail });
+      continue;
+    }
+    const ref = parsed.ref;
+    if (!config.actions.includes(ref.command)) {
+      actions.push({ kind: 'reject', ...ref, detail: `${ref.command} is not allowed here (add it to AGENT_ACTIONS)` });
+      continue;
+    }
+    if ((ref.command === 'reboot' || ref.command === 'shutdown') && budget.used >= budget.max) {
+      if (entry?.state === 'deferred') continue;
+      const when = budget.releaseAtWall === null ? 'reboots are disabled' : `runs after ${new Date(budget.releaseAtWall).toISOString()}`;
+      actions.push({ kind: 'defer', ...ref, detail: `reboot budget spent (${budget.used} of ${budget.max} in 24 h); ${when}` });
+      continue;
+    }
+    actions.push(effect(ref));
+  }
+  return actions;
+}

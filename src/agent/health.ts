@@ -1,0 +1,53 @@
+/** The agent's own health: pure rules over what it has observed. */
+
+/** ok | degraded | failing. */
+export type HealthState = 'ok' | 'degraded' | 'failing';
+
+/** What the rules look at. */
+export interface HealthInputs {
+  /** Monotonic now. */
+  now: number;
+  /** When the agent started (monotonic), so a fresh agent is not blamed for its start spread. */
+  startedAt: number;
+  /** Monotonic time of the last good cloud poll, if any. */
+  lastGoodPollAt: number | undefined;
+  pollIntervalMs: number;
+  /** Grace before the first poll counts as late (the start spread). */
+  startSpreadMs: number;
+  /** False after a supervisor call could not connect; undefined before the first call. */
+  supervisorReachable: boolean | undefined;
+  journalWritable: boolean;
+  /** Problems from live settings (bad or unknown `config.` tags). */
+  configProblems: readonly string[];
+  deviceKeyRejected: boolean;
+}
+
+/** The verdict and short reasons, worst first. */
+export interface Health {
+  state: HealthState;
+  reasons: string[];
+}
+
+/** Applies the health rules. */
+export function assessHealth(i: HealthInputs): Health {
+  const failing: string[] = [];
+  const degraded: string[] = [];
+  if (i.deviceKeyRejected) failing.push('device key rejected');
+  if (!i.journalWritable) failing.push('journal not writable');
+  const since = i.lastGoodPollAt ?? i.startedAt;
+  const allowed = 2 * i.pollIntervalMs + (i.lastGoodPollAt === undefined ? i.startSpreadMs : 0);
+  if (i.now - since > allowed) {
+    // Stable wording (no running age): the detail tag is only written when it changes.
+    degraded.push(i.lastGoodPollAt === undefined ? 'no cloud contact since start' : 'cloud unreachable (no good poll for 2 intervals)');
+  }
+  if (i.supervisorReachable === false) degraded.push('supervisor unreachable');
+  for (const p of i.configProblems) degraded.push(`bad setting: ${p}`);
+  const state: HealthState = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
+  return { state, reasons: [...failing, ...degraded] };
+}
+
+/** The reasons as one short tag value. */
+export function healthDetail(reasons: readonly string[], max = 250): string {
+  const text = reasons.join('; ');
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,0 +1,72 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { JournalError } from '../lib/errors.js';
+
+/** What reading the journal file found. */
+export type StoreRead = { status: 'ok'; text: string } | { status: 'missing' } | { status: 'unreadable'; error: unknown };
+
+/**
+ * The journal file on disk: whole-file atomic replacement (write a temp file, fsync it, rename it
+ * over the old one, fsync the folder), so a crash or power cut leaves either the old or the new
+ * file, never a torn one.
+ */
+export class JournalStore {
+  readonly path: string;
+
+  constructor(readonly dir: string, name = 'journal.json') {
+    this.path = join(dir, name);
+  }
+
+  /** Reads the file's text. */
+  async read(): Promise<StoreRead> {
+    try {
+      return { status: 'ok', text: await readFile(this.path, 'utf8') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
+      return { status: 'unreadable', error };
+    }
+  }
+
+  /** Atomically replaces the file with `text`; throws JournalError when the disk refuses. */
+  async write(text: string): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const file = await open(tmp, 'w', 0o600);
+      try {
+        await file.writeFile(text, 'utf8');
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, this.path);
+      await syncDir(dirname(this.path));
+    } catch (err) {
+      throw new JournalError(`cannot write the journal in ${this.dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    }
+  }
+
+  /** Moves a corrupt file aside (`<name>.<time>.corrupt`) so it can be inspected; returns the new path. */
+  async quarantine(wall: number): Promise<string | undefined> {
+    const aside = `${this.path}.${wall}.corrupt`;
+    try {
+      await rename(this.path, aside);
+      await syncDir(this.dir);
+      return aside;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The narrow views of the outside world the agent needs. The real clients (supervisor, cloud,
+ * tag writer) satisfy these structurally; tests may pass anything with the same shape.
+ */
+
+/** A supervisor service verb (`/v2/applications/:appId/<verb>-service`). */
+export type ServiceVerb = 'restart' | 'stop' | 'start';
+
+/** One service of an app as `GET /v2/applications/state` reports it. */
+export interface ServiceStatePort {
+  status: string;
+  image?: string;
+}
+
+/** The supervisor calls the agent makes; every mutating one goes through the runner. */
+export interface SupervisorPort {
+  ping(signal?: AbortSignal): Promise<unknown>;
+  version(signal?: AbortSignal): Promise<string>;
+  blink(): Promise<unknown>;
+  reboot(opts: { force: boolean }): Promise<unknown>;
+  shutdown(opts: { force: boolean }): Promise<unknown>;
+  update(opts: { force: boolean }): Promise<'triggered' | 'ignored'>;
+  restartApp(opts: { force: boolean }): Promise<unknown>;
+  purge(opts: { force: boolean }): Promise<unknown>;
+  serviceAction(verb: ServiceVerb, target: string, opts: { force: boolean }): Promise<unknown>;
+  applicationsState(): Promise<Readonly<Record<string, { appId: number; services: Readonly<Record<string, ServiceStatePort>> }>>>;
+}
+
+/** What one cloud poll returns (one request). */
+export interface PollResult {
+  device: { id: number; uuid: string; appId: number };
+  deviceTags: Readonly<Record<string, string>>;
+  fleetTags: Readonly<Record<string, string>>;
+}
+
+/** The cloud calls the agent makes. */
+export interface CloudPort {
+  poll(opts: { tagPrefix?: string; signal?: AbortSignal }): Promise<PollResult>;
+}
+
+/** Writes the device's own tags (through the supervisor when it can, else to the cloud). */
+export interface TagsPort {
+  set(tags: Readonly<Record<string, string>>): Promise<unknown>;
+}

@@ -1,0 +1,81 @@
+/**
+ * Writes the agent's own tags (acks and reports) only when they change, batched into one write,
+ * at most one write per `minIntervalMs` (10 s): diff against what was last written, skip empty
+ * diffs, defer changes made inside the window, back off on failure honouring Retry-After.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { fullJitter } from '../lib/backoff.js';
+import { HttpError } from '../lib/errors.js';
+import type { TagsPort } from './ports.js';
+
+/** Dependencies of the reporter. */
+export interface ReporterOptions {
+  tags: TagsPort;
+  clock: Clock;
+  log?: Pick<Logger, 'warn'>;
+  minIntervalMs?: number;
+  random?: () => number;
+}
+
+/** Throttled, diffing tag writer. */
+export class Reporter {
+  private readonly desired = new Map<string, string>();
+  private readonly written = new Map<string, string>();
+  private lastWriteAt: number | undefined;
+  private notBefore = 0;
+  private failures = 0;
+  private writes = 0;
+
+  constructor(private readonly opts: ReporterOptions) {}
+
+  /** Sets the values the tags should have (other keys are left alone). */
+  update(values: Readonly<Record<string, string>>): void {
+    for (const [key, value] of Object.entries(values)) this.desired.set(key, value);
+  }
+
+  /** Records values already present in the cloud, so they are not written again. */
+  seed(current: Readonly<Record<string, string>>): void {
+    for (const [key, value] of Object.entries(current)) this.written.set(key, value);
+  }
+
+  /** The keys whose desired value differs from what was last written. */
+  pending(): Record<string, string> {
+    const diff: Record<string, string> = {};
+    for (const [key, value] of this.desired) if (this.written.get(key) !== value) diff[key] = value;
+    return diff;
+  }
+
+  /** How many writes have been made. */
+  writeCount(): number {
+    return this.writes;
+  }
+
+  /** Milliseconds until a write may happen (0 = now); `idleMs` when nothing is pending. */
+  delayMs(idleMs = 60_000): number {
+    if (Object.keys(this.pending()).length === 0) return idleMs;
+    const now = this.opts.clock.now();
+    const window = this.lastWriteAt === undefined ? 0 : this.lastWriteAt + (this.opts.minIntervalMs ?? 10_000) - now;
+    return Math.max(0, window, this.notBefore - now);
+  }
+
+  /** Writes the pending diff in one call, if the throttle allows; returns true when it wrote. */
+  async flush(): Promise<boolean> {
+    const diff = this.pending();
+    if (Object.keys(diff).length === 0 || this.delayMs() > 0) return false;
+    this.lastWriteAt = this.opts.clock.now();
+    try {
+      await this.opts.tags.set(diff);
+      for (const [key, value] of Object.entries(diff)) this.written.set(key, value);
+      this.writes += 1;
+      this.failures = 0;
+      return true;
+    } catch (err) {
+      const retryAfter = err instanceof HttpError ? err.retryAfterMs : undefined;
+      const backoff = Math.max(1_000, fullJitter(this.failures++, { baseMs: 10_000, maxMs: 5 * 60_000, random: this.opts.random ?? Math.random }));
+      this.notBefore = this.opts.clock.now() + Math.max(retryAfter ?? 0, backoff);
+      this.opts.log?.warn({ err, keys: Object.keys(diff) }, 'writing tags failed; will retry');
+      return false;
+    }
+  }
+}

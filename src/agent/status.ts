@@ -1,0 +1,54 @@
+import type { Config } from '../config/schema.js';
+import type { AckState } from './acks.js';
+import type { RebootBudget } from './budget.js';
+import type { Health, HealthState } from './health.js';
+import type { JournalEntry } from './journal.js';
+
+/** The agent's status document (GET /status): never holds a secret. */
+export interface AgentStatus {
+  health: HealthState;
+  reasons: string[];
+  version: string;
+  /** Effective configuration; the HTTP token is shown only as set or not. */
+  config: Omit<Config, 'httpToken'> & { httpToken: 'set' | null };
+  lastPoll: { at: string | null; ok: boolean; error: string | null; failures: number };
+  supervisor: { reachable: boolean | null };
+  /** The newest command tokens, newest first. */
+  recentActions: { command: string; token: string; state: AckState; detail: string; at: string }[];
+  journal: { path: string; writable: boolean; entries: number; rebootsLast24h: number; maxRebootsPerDay: number; rebootsAllowedAgainAt: string | null };
+}
+
+/** What buildStatus needs. */
+export interface StatusInputs {
+  health: Health;
+  version: string;
+  config: Config;
+  lastGoodPollWall: number | undefined;
+  lastPollError: string | undefined;
+  failures: number;
+  supervisorReachable: boolean | undefined;
+  entries: readonly JournalEntry[];
+  journalPath: string;
+  journalWritable: boolean;
+  budget: RebootBudget;
+}
+
+const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+
+/** Assembles the status document. */
+export function buildStatus(i: StatusInputs): AgentStatus {
+  const recent = [...i.entries].sort((a, b) => b.updatedAt - a.updatedAt).slice(0, 20);
+  return {
+    health: i.health.state,
+    reasons: i.health.reasons,
+    version: i.version,
+    config: { ...i.config, httpToken: i.config.httpToken ? 'set' : null },
+    lastPoll: { at: iso(i.lastGoodPollWall), ok: i.failures === 0 && i.lastGoodPollWall !== undefined, error: i.lastPollError ?? null, failures: i.failures },
+    supervisor: { reachable: i.supervisorReachable ?? null },
+    recentActions: recent.map((e) => ({ command: e.command, token: e.token.startsWith('#') ? '-' : e.token, state: e.state, detail: e.detail, at: iso(e.updatedAt) ?? '' })),
+    journal: {
+      path: i.journalPath, writable: i.journalWritable, entries: i.entries.length, rebootsLast24h: i.budget.used,
+      maxRebootsPerDay: i.budget.max, rebootsAllowedAgainAt: iso(i.budget.releaseAtWall),
+    },
+  };
+}
