@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CloudSimulator, DEMO, demoSeed } from '../../src/cloud/simulator.js';
+import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { runCli } from '../helpers/cli.js';
+
+const DEVICE_KEY = 'e2e-device-key-4f3e2d1c0b9a8877';
+const SUPERVISOR_KEY = 'e2esupervisorkey0a1b2c3d4e5f6a7b'; // hex-like: the supervisor takes only \w+ keys in headers
+
+describe('fleet-agent tags / env / doctor (built CLI, both simulators)', () => {
+  let cloud: CloudSimulator;
+  let supervisor: SupervisorSimulator;
+  let dataDir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    supervisor = new SupervisorSimulator({ apiKey: SUPERVISOR_KEY, appId: DEMO.fleetId, version: '17.8.0', deviceName: 'demo-device' });
+    const seed = demoSeed({ deviceKey: DEVICE_KEY });
+    seed.deviceEnv = [{ device: DEMO.deviceId, name: 'LOG_LEVEL', value: 'debug' }];
+    cloud = new CloudSimulator({ seed });
+    const [supervisorUrl, cloudUrl] = await Promise.all([supervisor.start(), cloud.start()]);
+    dataDir = await mkdtemp(join(tmpdir(), 'fleet-agent-e2e-'));
+    env = {
+      BALENA_SUPERVISOR_ADDRESS: supervisorUrl,
+      BALENA_SUPERVISOR_API_KEY: SUPERVISOR_KEY,
+      BALENA_APP_ID: String(DEMO.fleetId),
+      BALENA_DEVICE_UUID: DEMO.deviceUuid,
+      BALENA_API_URL: cloudUrl,
+      BALENA_API_KEY: DEVICE_KEY,
+      BALENA_SERVICE_NAME: 'main',
+      AGENT_DATA_DIR: dataDir,
+    };
+  });
+  after(async () => {
+    await Promise.all([cloud.stop(), supervisor.stop()]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function noKeys(text: string): void {
+    assert.ok(!text.includes(DEVICE_KEY), 'device key printed');
+    assert.ok(!text.includes(SUPERVISOR_KEY), 'supervisor key printed');
+  }
+
+  it('tags set / get / list / rm round-trip through the cloud', async () => {
+    const set = await runCli(['tags', 'set', 'e2e.colour', 'deep blue'], env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(cloud.deviceTags(DEMO.deviceUuid), { 'e2e.colour': 'deep blue' });
+    assert.ok(cloud.requests.some((r) => r.method === 'POST' && r.path === '/v7/device_tag' && r.status === 201));
+
+    const get = await runCli(['tags', 'get', 'e2e.colour'], env);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(get.stdout.trim(), 'deep blue');
+
+    const list = await runCli(['tags', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), { ok: true, tags: { 'e2e.colour': 'deep blue' } });
+
+    const rm = await runCli(['tags', 'rm', 'e2e.colour'], env);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(cloud.deviceTags(DEMO.deviceUuid), {});
+    assert.ok(cloud.requests.some((r) => r.method === 'DELETE' && r.path === '/v7/device_tag'));
+
+    const missing = await runCli(['tags', 'get', 'e2e.colour'], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not set on this device/);
+    for (const r of [set, get, list, rm, missing]) noKeys(r.stdout + r.stderr);
+  });
+
+  it('tags: usage errors exit 2; missing variables exit 2 naming them', async () => {
+    const bad = await runCli(['tags', 'frob'], env);
+    assert.equal(bad.code, 2);
+    const { BALENA_API_KEY: _k, ...without } = env;
+    const noKey = await runCli(['tags'], without);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /BALENA_API_KEY is not set/);
+  });
+
+  it('env lists variables with their source', async () => {
+    const res = await runCli(['env', '--json'], env);
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout);
+    assert.equal(out.service, 'main');
+    const byName = Object.fromEntries(out.env.map((v: { name: string; value: string; source: string }) => [v.name, [v.value, v.source]]));
+    assert.deepEqual(byName.LOG_LEVEL, ['debug', 'device']);
+    const text = await runCli(['env'], env);
+    assert.match(text.stdout, /LOG_LEVEL\s+debug\s+device, overrides fleet/);
+    noKeys(res.stdout + text.stdout);
+  });
+
+  it('doctor is all green against both simulators', async () => {
+    const res = await runCli(['doctor'], env);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const lines = res.stdout.trim().split('\n');
+    assert.ok(lines.length >= 7, res.stdout);
+    for (const line of lines) assert.match(line, /^✔ /);
+    assert.ok(supervisor.requests.some((r) => r.path === '/ping'));
+    assert.ok(supervisor.requests.some((r) => r.path === '/v2/device/name' && r.status === 200));
+    assert.ok(cloud.requests.some((r) => r.path === `/v7/device(uuid='${DEMO.deviceUuid}')` && r.auth === 'device' && r.status === 200));
+    noKeys(res.stdout + res.stderr);
+  });
+
+  it('doctor prints a red line and exits 3 when the supervisor is down', async () => {
+    supervisor.setDown(true);
+    try {
+      const res = await runCli(['doctor', '--json'], env);
+      assert.equal(res.code, 3, res.stdout + res.stderr);
+      const out = JSON.parse(res.stdout);
+      assert.equal(out.ok, false);
+      const sup = out.checks.find((c: { name: string }) => c.name === 'supervisor');
+      assert.equal(sup.status, 'fail');
+      assert.match(sup.message, /unreachable/);
+      assert.equal(out.checks.find((c: { name: string }) => c.name === 'cloud').status, 'ok');
+      noKeys(res.stdout + res.stderr);
+    } finally {
+      supervisor.setDown(false);
+    }
+  });
+
+  it('doctor exits 5 when the cloud refuses the device key', async () => {
+    const res = await runCli(['doctor'], { ...env, BALENA_API_KEY: 'not-the-device-key-000000' });
+    assert.equal(res.code, 5, res.stdout);
+    assert.match(res.stdout, /^✖ cloud: the cloud refused BALENA_API_KEY/m);
+    assert.ok(!res.stdout.includes('not-the-device-key'));
+  });
+});
