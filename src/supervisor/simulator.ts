@@ -259,9 +259,9 @@ export class SupervisorSimulator {
   }
 
   private async rebooted(): Promise<void> {
-    this.sim().counts.reboots += 1;
     this.bootId = randomBytes(16).toString('hex');
     await this.writeBootId();
+    this.sim().counts.reboots += 1;
   }
 
   private async writeBootId(): Promise<void> {
