@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ODataSyntaxError, parseQuery, parseResourcePath, type Expr } from '../../src/cloud/odata.js';
+import { runQuery, type Graph, type Navigation, type Row } from '../../src/cloud/odata-eval.js';
+
+/** A tiny two-table model: device 1..n, device_tag linked by `device`. */
+function graphOf(devices: Row[], tags: Row[]): Graph {
+  const tables: Record<string, Row[]> = { device: devices, device_tag: tags };
+  const navs: Record<string, Record<string, Navigation>> = {
+    device: { device_tag: { target: 'device_tag', kind: 'many', via: 'device' } },
+    device_tag: { device: { target: 'device', kind: 'one', via: 'device' } },
+  };
+  const fields: Record<string, string[]> = { device: ['id', 'uuid', 'device_name', 'is_online'], device_tag: ['id', 'tag_key', 'value'] };
+  return {
+    fields: (r) => fields[r],
+    navigation: (r, n) => navs[r]?.[n],
+    related: (_r, row, nav) =>
+      nav.kind === 'one'
+        ? (tables[nav.target] ?? []).filter((t) => t['id'] === row[nav.via])
+        : (tables[nav.target] ?? []).filter((t) => t[nav.via] === row['id']),
+  };
+}
+
+const devices: Row[] = [
+  { id: 1, uuid: 'aaa', device_name: 'one', is_online: true },
+  { id: 2, uuid: 'bbb', device_name: "o'two", is_online: false },
+];
+const tags: Row[] = [
+  { id: 10, device: 1, tag_key: 'agent.mode', value: 'x y' },
+  { id: 11, device: 1, tag_key: 'location', value: 'lab' },
+  { id: 12, device: 2, tag_key: 'agent.mode', value: 'z' },
+];
+const graph = graphOf(devices, tags);
+const q = (resource: string, raw: string): Record<string, unknown>[] => runQuery(graph, resource, resource === 'device' ? devices : tags, parseQuery(raw).options);
+const ids = (rows: Record<string, unknown>[]): unknown[] => rows.map((r) => r['id']);
+
+describe('OData parser', () => {
+  it('parses keys: id, uuid, natural key, $count', () => {
+    assert.deepEqual(parseResourcePath('device(5)'), { resource: 'device', key: 5, count: false });
+    assert.deepEqual(parseResourcePath("device(uuid='abc')"), { resource: 'device', key: { uuid: 'abc' }, count: false });
+    assert.deepEqual(parseResourcePath('device(uuid=%27abc%27)'), { resource: 'device', key: { uuid: 'abc' }, count: false });
+    assert.deepEqual(parseResourcePath("device_tag(device=1,tag_key='k')"), { resource: 'device_tag', key: { device: 1, tag_key: 'k' }, count: false });
+    assert.deepEqual(parseResourcePath('device/$count'), { resource: 'device', count: true });
+  });
+
+  it('rejects percent-encoded OData syntax, as pine does', () => {
+    for (const raw of ['$select=id%2Cuuid', '$filter=device%2Fuuid eq 1', '$expand=device_tag%28$select=id%29', "$filter=device/any(d%3Ad/uuid eq 'x')"]) {
+      assert.throws(() => parseQuery(raw), ODataSyntaxError, raw);
+    }
+  });
+
+  it('accepts %20 or + for spaces, %27 for quotes and %24 for $', () => {
+    const a = parseQuery("$filter=uuid%20eq%20%27aaa%27").options.filter;
+    const b = parseQuery("%24filter=uuid+eq+'aaa'").options.filter;
+    const expected: Expr = { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'lit', value: 'aaa' } };
+    assert.deepEqual(a, expected);
+    assert.deepEqual(b, expected);
+  });
+
+  it('decodes string literals, including encoded syntax and doubled quotes inside them', () => {
+    const f = parseQuery("$filter=value eq 'a%2Fb%2C(c)%20''d'''").options.filter;
+    assert.deepEqual(f, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['value'] }, right: { kind: 'lit', value: "a/b,(c) 'd'" } });
+  });
+
+  it('parses nested $expand options separated by ;', () => {
+    const { options } = parseQuery(
+      "$select=id&$expand=device_tag($select=tag_key,value;$filter=startswith(tag_key,'agent.');$orderby=tag_key desc;$top=1),belongs_to__application($select=id;$expand=application_tag($select=value))",
+    );
+    assert.deepEqual(options.select, ['id']);
+    const [tagsItem, app] = options.expand ?? [];
+    assert.equal(tagsItem?.name, 'device_tag');
+    assert.deepEqual(tagsItem?.options.select, ['tag_key', 'value']);
+    assert.equal(tagsItem?.options.top, 1);
+    assert.deepEqual(tagsItem?.options.orderby, [{ path: ['tag_key'], dir: 'desc' }]);
+    assert.equal(app?.options.expand?.[0]?.name, 'application_tag');
+  });
+
+  it('keeps non-OData parameters apart (e.g. apikey)', () => {
+    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2').params, { apikey: 'abc+def' });
+  });
+
+  it('rejects unknown options, trailing text and unterminated strings', () => {
+    for (const raw of ['$foo=1', '$top=1 2', "$filter=uuid eq 'x", '$top=-1', '$filter=uuid eq']) {
+      assert.throws(() => parseQuery(raw), ODataSyntaxError, raw);
+    }
+  });
+});
+
+describe('OData evaluator', () => {
+  it('filters with comparison, and/or/not and parentheses', () => {
+    assert.deepEqual(ids(q('device', "$filter=uuid eq 'aaa'")), [1]);
+    assert.deepEqual(ids(q('device', "$filter=uuid ne 'aaa'")), [2]);
+    assert.deepEqual(ids(q('device', '$filter=id gt 1')), [2]);
+    assert.deepEqual(ids(q('device', '$filter=id le 1 or is_online eq false')), [1, 2]);
+    assert.deepEqual(ids(q('device', '$filter=not (id eq 1) and is_online eq false')), [2]);
+    assert.deepEqual(ids(q('device', "$filter=device_name eq 'o''two'")), [2]);
+    assert.deepEqual(ids(q('device', '$filter=id in (2, 3)')), [2]);
+  });
+
+  it('filters through navigation and lambdas', () => {
+    assert.deepEqual(ids(q('device_tag', "$filter=device/uuid eq 'bbb'")), [12]);
+    assert.deepEqual(ids(q('device_tag', "$filter=device/any(d:d/uuid eq 'aaa') and tag_key eq 'location'")), [11]);
+    assert.deepEqual(ids(q('device_tag', '$filter=device eq 2')), [12]);
+    assert.deepEqual(ids(q('device', "$filter=device_tag/any(t:t/value eq 'lab')")), [1]);
+    assert.deepEqual(ids(q('device', "$filter=device_tag/all(t:startswith(t/tag_key,'agent.'))")), [2]);
+  });
+
+  it('orders, skips and tops', () => {
+    assert.deepEqual(ids(q('device_tag', '$orderby=tag_key asc,id desc')), [12, 10, 11]);
+    assert.deepEqual(ids(q('device_tag', '$orderby=id desc&$skip=1&$top=1')), [11]);
+  });
+
+  it('projects $select, shows unexpanded links as {__id} and expands with nested options', () => {
+    assert.deepEqual(q('device_tag', '$select=tag_key,device&$filter=id eq 10'), [{ tag_key: 'agent.mode', device: { __id: 1 } }]);
+    const rows = q('device', "$select=uuid&$filter=id eq 1&$expand=device_tag($select=tag_key;$filter=startswith(tag_key,'agent.'))");
+    assert.deepEqual(rows, [{ uuid: 'aaa', device_tag: [{ tag_key: 'agent.mode' }] }]);
+    const back = q('device_tag', '$select=id&$filter=id eq 12&$expand=device($select=uuid)');
+    assert.deepEqual(back, [{ id: 12, device: [{ uuid: 'bbb' }] }]);
+    assert.deepEqual(q('device', '$select=id&$expand=device_tag/$count'), [{ id: 1, device_tag: 2 }, { id: 2, device_tag: 1 }]);
+  });
+
+  it('rejects unknown fields and selecting a to-many navigation', () => {
+    assert.throws(() => q('device', '$select=nope'), ODataSyntaxError);
+    assert.throws(() => q('device', '$filter=nope eq 1'), ODataSyntaxError);
+    assert.throws(() => q('device', '$select=device_tag'), ODataSyntaxError);
+    assert.throws(() => q('device', '$expand=nope'), ODataSyntaxError);
+  });
+});
