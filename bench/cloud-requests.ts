@@ -1,0 +1,171 @@
+/**
+ * Cloud requests per device-hour over a simulated day at default settings, and requests sent
+ * inside a Retry-After window during 429 storms. Simulated time (ManualClock) against the real
+ * cloud simulator over loopback HTTP. Prints figures; exits 1 when a goal is missed.
+ */
+import { Agent } from 'undici';
+import { CloudClient } from '../src/cloud/client.js';
+import { CloudSimulator, DEMO, demoSeed, type CloudRequest } from '../src/cloud/simulator.js';
+import { TagWriter } from '../src/cloud/tags.js';
+import { loadConfig } from '../src/config/load.js';
+import { ManualClock, settle } from '../src/lib/clock.js';
+
+const KEY = 'bench-device-key-7e6d5c4b3a291807';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** A small deterministic PRNG, so every run prints the same figures. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs `promise` to completion, moving the manual clock to each pending sleep. */
+async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  while (!done) {
+    await settle(3);
+    const next = clock.nextAt();
+    if (!done && next !== undefined) await clock.advance(Math.max(0, next - clock.now()));
+    else if (!done) await new Promise((r) => setImmediate(r));
+  }
+  return promise;
+}
+
+interface Setup {
+  clock: ManualClock;
+  sim: CloudSimulator;
+  client: CloudClient;
+  writer: TagWriter;
+  close: () => Promise<void>;
+}
+
+async function setup(seed: number): Promise<Setup> {
+  const config = loadConfig({});
+  const clock = new ManualClock();
+  const sim = new CloudSimulator({ seed: demoSeed({ deviceKey: KEY }), clock });
+  const url = await sim.start();
+  const dispatcher = new Agent();
+  const client = new CloudClient({
+    baseUrl: url,
+    apiKey: KEY,
+    deviceUuid: DEMO.deviceUuid,
+    dispatcher,
+    clock,
+    requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
+    random: mulberry32(seed),
+  });
+  // No supervisor: the worst case, every tag write goes to the cloud directly.
+  const writer = new TagWriter({ cloud: client });
+  return { clock, sim, client, writer, close: async () => (await sim.stop(), await dispatcher.close()) };
+}
+
+/** The agent's report for a poll: changes only when the (bucketed) state changes. */
+function reportAt(t: number, prefix: string): Record<string, string> {
+  const twoHourBucket = Math.floor(t / (2 * HOUR));
+  return { [`${prefix}health`]: 'ok', [`${prefix}temp-bucket`]: String(40 + (twoHourBucket % 3) * 5) };
+}
+
+/** One simulated day: a poll every interval, report tags written only when they change, one operator command acked. */
+async function day(): Promise<{ requests: number; polls: number; writes: number }> {
+  const config = loadConfig({});
+  const s = await setup(1);
+  const prefix = config.tagPrefix;
+  let polls = 0;
+  let writes = 0;
+  let last: Record<string, string> = {};
+  try {
+    await s.clock.advance(Math.floor(mulberry32(7)() * config.startSpreadMs));
+    const end = s.clock.now() + DAY;
+    for (let t = s.clock.now(); t < end; t += config.pollIntervalMs) {
+      if (t >= 10.5 * HOUR && t < 10.5 * HOUR + config.pollIntervalMs) s.sim.setDeviceTag(DEMO.deviceUuid, `${prefix}reboot`, 'cmd-1');
+      await s.clock.advance(t - s.clock.now());
+      const snap = await drive(s.clock, s.client.poll({ tagPrefix: prefix }));
+      polls += 1;
+      const report = { ...reportAt(t, prefix), ...(snap.deviceTags[`${prefix}reboot`] ? { [`${prefix}ack`]: 'cmd-1:done' } : {}) };
+      const changed = Object.fromEntries(Object.entries(report).filter(([k, v]) => last[k] !== v));
+      if (Object.keys(changed).length > 0) {
+        await drive(s.clock, s.writer.set(changed));
+        writes += 1;
+        last = report;
+      }
+    }
+    return { requests: s.sim.requests.length, polls, writes };
+  } finally {
+    await s.close();
+  }
+}
+
+/** Counts requests the simulator received inside a hold that a 429 started. */
+function insideWindows(requests: readonly CloudRequest[], windowMs: number): { limited: number; inside: number } {
+  let inside = 0;
+  const limited = requests.filter((r) => r.status === 429);
+  for (const r of limited) {
+    inside += requests.filter((o) => o.at > r.at && o.at < r.at + windowMs).length;
+  }
+  return { limited: limited.length, inside };
+}
+
+/** Polls (plus a concurrent tag write each poll) through a storm of 429s. */
+async function storm(retryAfterSeconds: number | undefined): Promise<{ sent: number; limited: number; inside: number }> {
+  const config = loadConfig({});
+  const s = await setup(2);
+  try {
+    s.sim.rateLimit({ count: 25, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
+    for (let i = 0; i < 24; i++) {
+      await drive(
+        s.clock,
+        Promise.allSettled([s.client.poll({ tagPrefix: config.tagPrefix }), s.writer.set({ [`${config.tagPrefix}seq`]: String(i) })]),
+      );
+      await s.clock.advance(config.pollIntervalMs);
+    }
+    // Without Retry-After the client promises a hold of at least 60 s: that is the window checked.
+    const windowMs = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : 60_000;
+    return { sent: s.sim.requests.length, ...insideWindows(s.sim.requests, windowMs) };
+  } finally {
+    await s.close();
+  }
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+const d = await day();
+const perHour = d.requests / 24;
+const withAfter = await storm(120);
+const without = await storm(undefined);
+const ok = perHour <= 13 && withAfter.inside === 0 && without.inside === 0;
+
+console.log('cloud requests over a simulated day (defaults: 5 min poll, 60 req/min ceiling; tags written to the cloud directly)');
+console.log(
+  table([
+    ['measure', 'value', 'goal'],
+    ['polls', String(d.polls), '288'],
+    ['tag writes (on change only)', String(d.writes), '-'],
+    ['cloud requests', String(d.requests), '-'],
+    ['requests per device-hour', perHour.toFixed(2), '<= 13'],
+  ]),
+);
+console.log('\n429 storms (25 consecutive 429s; a poll and a tag write every 5 min; each 429 starts a hold)');
+console.log(
+  table([
+    ['storm', 'requests', '429s', 'sent inside a hold', 'goal'],
+    ['Retry-After: 120 s', String(withAfter.sent), String(withAfter.limited), String(withAfter.inside), '0'],
+    ['no Retry-After (hold >= 60 s)', String(without.sent), String(without.limited), String(without.inside), '0'],
+  ]),
+);
+console.log(`\n${ok ? 'all goals met' : 'GOAL MISSED'}`);
+process.exitCode = ok ? 0 : 1;
