@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { formatAck } from '../../src/agent/acks.js';
+import { clampFuture, DAY_MS, rebootBudget } from '../../src/agent/budget.js';
+import { Journal } from '../../src/agent/journal.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { entry } from '../helpers/agent-fixtures.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-journal-'));
+  dirs.push(dir);
+  return dir;
+}
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('journal: persistence', () => {
+  it('writes atomically (no temp file left) and reads back what it wrote', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock });
+    assert.equal(await j.load(), 'missing');
+    await j.put(entry({ command: 'reboot', token: 't1', state: 'running', sending: true }), 'add');
+    assert.deepEqual(await readdir(dir), ['journal.json']);
+    const again = new Journal({ dir, clock });
+    assert.equal(await again.load(), 'ok');
+    assert.equal(again.get('reboot', 't1')?.state, 'running');
+    assert.equal(again.rebootStamps().length, 1);
+  });
+  it('keeps only the last N finished tokens per command, but every unfinished one', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock, keepPerCommand: 3 });
+    await j.put(entry({ command: 'reboot', token: 'open', state: 'deferred' }));
+    for (let i = 0; i < 10; i++) {
+      await clock.advance(1000);
+      await j.put(entry({ command: 'reboot', token: `t${i}` }));
+    }
+    await j.put(entry({ command: 'identify', token: 'x' }));
+    const tokens = j.entries().map((e) => `${e.command}:${e.token}`).sort();
+    assert.deepEqual(tokens, ['identify:x', 'reboot:open', 'reboot:t7', 'reboot:t8', 'reboot:t9']);
+    const onDisk = JSON.parse(await readFile(j.path, 'utf8')) as { entries: unknown[] };
+    assert.equal(onDisk.entries.length, 5);
+  });
+  it('a corrupt file is kept aside and the tokens are rebuilt from ack tags', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    await writeFile(join(dir, 'journal.json'), '{"version":1,"entries":[{"comm');
+    const j = new Journal({ dir, clock });
+    assert.equal(await j.load(), 'corrupt');
+    const files = await readdir(dir);
+    assert.ok(files.some((f) => /^journal\.json\.\d+\.corrupt$/.test(f)), files.join(','));
+    const t = Date.UTC(2026, 0, 1);
+    const added = await j.importAcks(
+      {
+        'agent.reboot.ack': formatAck('r1', 'done', t),
+        'agent.restart.ack': formatAck('x1', 'running', t),
+        'agent.identify.ack': formatAck('i1', 'running', t),
+        'agent.update.ack': formatAck('-', 'rejected', t, 'empty value'),
+        'agent.health': 'ok',
+      },
+      'agent.',
+      'boot-1',
+    );
+    assert.equal(added, 3);
+    assert.equal(j.get('reboot', 'r1')?.state, 'done');
+    assert.equal(j.get('restart', 'x1')?.state, 'failed', 'a destructive command seen running is never repeated');
+    assert.equal(j.get('identify', 'i1')?.state, 'accepted', 'an idempotent one is resumed');
+    const reread = new Journal({ dir, clock });
+    assert.equal(await reread.load(), 'ok');
+    assert.equal(reread.entries().length, 3);
+  });
+  it('a wrong shape counts as corrupt', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'journal.json'), JSON.stringify({ version: 1, entries: [{ command: 'reboot' }], reboots: [] }));
+    assert.equal(await new Journal({ dir, clock: new ManualClock() }).load(), 'corrupt');
+  });
+  it('an unwritable folder makes put() throw and marks the journal not writable', { skip: process.getuid?.() === 0 }, async () => {
+    const dir = await tempDir();
+    await chmod(dir, 0o500);
+    const j = new Journal({ dir, clock: new ManualClock() });
+    await assert.rejects(j.put(entry({ command: 'reboot', token: 't' })), { code: 'JOURNAL' });
+    assert.equal(j.writable, false);
+    await chmod(dir, 0o700);
+  });
+});
+
+describe('journal: reconcile by boot id', () => {
+  const cases: { name: string; e: Parameters<typeof entry>[0]; boot: string; own?: string; want: string; detail?: RegExp }[] = [
+    { name: 'reboot sent, new boot → done', e: { command: 'reboot', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b2', want: 'done' },
+    { name: 'reboot sent, same boot → failed, not repeated', e: { command: 'reboot', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b1', want: 'failed', detail: /did not happen \(same boot\)/ },
+    { name: 'shutdown sent, new boot → done', e: { command: 'shutdown', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b2', want: 'done' },
+    { name: 'reboot running but nothing in flight → resumed', e: { command: 'reboot', token: 'a', state: 'running', sending: false, bootId: 'b1' }, boot: 'b1', want: 'accepted' },
+    { name: 'restart of the app in flight → done (agent was restarted)', e: { command: 'restart', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'done' },
+    { name: 'purge in flight → done', e: { command: 'purge', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'done' },
+    { name: 'restart-service of own service in flight → done', e: { command: 'restart-service', token: 'a', state: 'running', sending: true, services: ['fleet-agent'] }, boot: 'boot-1', own: 'fleet-agent', want: 'done' },
+    { name: 'restart-service of another service in flight → failed, not repeated', e: { command: 'restart-service', token: 'a', state: 'running', sending: true, services: ['main'] }, boot: 'boot-1', own: 'fleet-agent', want: 'failed', detail: /not repeated/ },
+    { name: 'identify in flight → resumed (idempotent)', e: { command: 'identify', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'accepted' },
+    { name: 'done stays done', e: { command: 'reboot', token: 'a', state: 'done' }, boot: 'b9', want: 'done' },
+    { name: 'deferred stays deferred', e: { command: 'reboot', token: 'a', state: 'deferred' }, boot: 'b9', want: 'deferred' },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const dir = await tempDir();
+      const clock = new ManualClock();
+      const j = new Journal({ dir, clock });
+      await j.put(entry(c.e));
+      const fresh = new Journal({ dir, clock });
+      await fresh.load();
+      await fresh.reconcile(c.boot, c.own);
+      const got = fresh.get(c.e.command, c.e.token);
+      assert.equal(got?.state, c.want);
+      assert.equal(got?.sending, false);
+      if (c.detail) assert.match(got?.detail ?? '', c.detail);
+      const persisted = new Journal({ dir, clock });
+      await persisted.load();
+      assert.equal(persisted.get(c.e.command, c.e.token)?.state, c.want, 'the reconciled state is persisted');
+    });
+  }
+});
+
+describe('reboot budget over wall time', () => {
+  const now = Date.UTC(2026, 0, 2);
+  it('counts stamps in the last 24 h and says when one frees up', () => {
+    const stamps = [now - DAY_MS - 1, now - 5 * 3_600_000, now - 3_600_000, now - 60_000];
+    assert.deepEqual(rebootBudget(stamps, now, 3), { max: 3, used: 3, releaseAtWall: now - 5 * 3_600_000 + DAY_MS });
+    assert.deepEqual(rebootBudget(stamps, now, 4), { max: 4, used: 3, releaseAtWall: null });
+  });
+  it('after a backwards clock step, future stamps count and are re-anchored to now', () => {
+    const stamps = [now + 10 * DAY_MS];
+    assert.equal(rebootBudget(stamps, now, 1).used, 1);
+    const anchored = clampFuture(stamps, now);
+    assert.deepEqual(anchored, [now]);
+    assert.equal(rebootBudget(anchored, now + DAY_MS + 1, 1).used, 0, 'expires 24 h after the step, not in 10 days');
+  });
+  it('max 0 disables reboots', () => {
+    assert.deepEqual(rebootBudget([], now, 0), { max: 0, used: 0, releaseAtWall: null });
+  });
+});
