@@ -67,14 +67,14 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** Sends `path` exactly as written (no URL normalisation) to the simulator. */
+/** Sends `path` as written (no URL normalisation; only spaces become %20) to the simulator. */
 export function call(sim: CloudSimulator, path: string, opts: CallOptions = {}): Promise<RawReply> {
   const url = new URL(sim.url);
   const payload = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
   const headers: Record<string, string> = { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
   if (opts.key !== undefined) headers['authorization'] = `Bearer ${opts.key}`;
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: opts.method ?? 'GET', headers }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, path: path.replace(/ /gu, '%20'), method: opts.method ?? 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
