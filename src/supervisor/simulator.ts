@@ -78,6 +78,7 @@ export class SupervisorSimulator {
   private failures: { count: number; status: number; body: string | undefined } = { count: 0, status: 500, body: undefined };
   private garbage: 'none' | 'not-json' | 'truncated' = 'none';
   private down = false;
+  private stopping = new AbortController();
   /** Every request received, in order. */
   readonly requests: RecordedRequest[] = [];
   /** The simulated kernel boot id; changes after each successful reboot. */
@@ -166,6 +167,7 @@ export class SupervisorSimulator {
       server.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve());
     });
     this.server = server;
+    this.stopping = new AbortController();
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     this.baseUrl = `http://127.0.0.1:${port}`;
@@ -177,6 +179,7 @@ export class SupervisorSimulator {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.stopping.abort();
     this.state?.journal.closeAll();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -299,7 +302,7 @@ export class SupervisorSimulator {
       at: (this.opts.clock ?? systemClock).wall(),
     };
     this.record(record);
-    if (this.latencyMs > 0) await (this.opts.clock ?? systemClock).sleep(this.latencyMs).catch(() => undefined);
+    if (this.latencyMs > 0) await (this.opts.clock ?? systemClock).sleep(this.latencyMs, this.stopping.signal).catch(() => undefined);
     if (res.destroyed) return;
     if (garbled) {
       this.sendGarbage(res);

@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SupervisorSimulator, type RecordedRequest } from '../../src/supervisor/simulator.js';
+import { runCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/supervisor-cli.js';
+import { simEnv, until } from '../helpers/supervisor-sim.js';
+
+const sim = new SupervisorSimulator();
+const extra: SupervisorSimulator[] = [];
+
+/** A second simulator for a test that changes supervisor-wide behaviour (lock, latency, garbage). */
+async function another(opts: ConstructorParameters<typeof SupervisorSimulator>[0] = {}): Promise<SupervisorSimulator> {
+  const s = new SupervisorSimulator(opts);
+  extra.push(s);
+  await s.start();
+  return s;
+}
+
+/** The one request matching `pred` (fails if none or several). */
+function only(s: SupervisorSimulator, pred: (r: RecordedRequest) => boolean): RecordedRequest {
+  const found = s.requests.filter(pred);
+  assert.equal(found.length, 1, `expected one matching request, got ${JSON.stringify(found)}`);
+  return found[0]!;
+}
+
+function isBody(r: RecordedRequest, body: unknown): boolean {
+  return JSON.stringify(r.body) === JSON.stringify(body);
+}
+
+function noKey(out: { stdout: string; stderr: string }, key: string): void {
+  assert.ok(!out.stdout.includes(key) && !out.stderr.includes(key), 'the key is never printed');
+}
+
+before(async () => {
+  await sim.start();
+});
+after(async () => {
+  await Promise.all([sim.stop(), ...extra.map((s) => s.stop())]);
+});
+
+describe('fleet-agent supervisor one-shots against the simulator', { concurrency: true }, () => {
+  const env = () => simEnv(sim);
+  const appPath = () => `/v2/applications/${sim.appId}`;
+
+  it('ping: GET /ping without a key', async () => {
+    const res = await runCli(['ping'], env());
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^supervisor is up \(answered in \d+ ms\)\n$/);
+    const r = only(sim, (x) => x.path === '/ping');
+    assert.deepEqual([r.method, r.auth, r.query], ['GET', 'none', {}]);
+  });
+
+  it('identify: POST /v1/blink with Bearer auth and no body', async () => {
+    const res = await runCli(['identify'], env());
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'identify requested: the LED blinks for 15 s (supervisor 19.0.5)\n');
+    const r = only(sim, (x) => x.path === '/v1/blink');
+    assert.deepEqual([r.method, r.auth, r.body, r.status], ['POST', 'bearer', undefined, 200]);
+  });
+
+  it('reboot: POST /v1/reboot {} (and --force --json sends {force:true})', async () => {
+    const [plain, forced] = await Promise.all([runCli(['reboot'], env()), runCli(['reboot', '--force', '--json'], env())]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, 'reboot requested (supervisor 19.0.5)\n');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(JSON.parse(forced.stdout), { ok: true, command: 'reboot', force: true, supervisorVersion: '19.0.5' });
+    const a = only(sim, (x) => x.path === '/v1/reboot' && isBody(x, {}));
+    const b = only(sim, (x) => x.path === '/v1/reboot' && isBody(x, { force: true }));
+    for (const r of [a, b]) assert.deepEqual([r.method, r.auth, r.contentType, r.status], ['POST', 'bearer', 'application/json', 202]);
+  });
+
+  it('shutdown --force: POST /v1/shutdown {force:true}', async () => {
+    const res = await runCli(['shutdown', '--force'], env());
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'shutdown requested, update locks overridden (supervisor 19.0.5)\n');
+    const r = only(sim, (x) => x.path === '/v1/shutdown');
+    assert.deepEqual([r.method, r.body, r.auth, r.status], ['POST', { force: true }, 'bearer', 202]);
+  });
+
+  it('update: POST /v1/update {} → triggered (204); with instant updates off → ignored (202)', async () => {
+    const quiet = await another({ instantUpdates: false });
+    const [res, ignored] = await Promise.all([runCli(['update', '--json'], env()), runCli(['update'], simEnv(quiet))]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout), { ok: true, command: 'update', force: false, outcome: 'triggered', supervisorVersion: '19.0.5' });
+    const r = only(sim, (x) => x.path === '/v1/update');
+    assert.deepEqual([r.method, r.body, r.auth, r.status], ['POST', {}, 'bearer', 204]);
+    assert.equal(ignored.code, 0, ignored.stderr);
+    assert.match(ignored.stdout, /^update check ignored: instant updates are off.*--force/);
+    assert.equal(only(quiet, (x) => x.path === '/v1/update').status, 202);
+  });
+
+  it('restart-app: POST /v1/restart {appId}', async () => {
+    const res = await runCli(['restart-app'], env());
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, `restart of app ${sim.appId} requested: its containers are recreated (supervisor 19.0.5)\n`);
+    const r = only(sim, (x) => x.path === '/v1/restart');
+    assert.deepEqual([r.method, r.body, r.auth, r.status], ['POST', { appId: sim.appId }, 'bearer', 200]);
+  });
+
+  it('purge --yes --force: POST /v1/purge {appId, force}', async () => {
+    const res = await runCli(['purge', '--yes', '--force'], env());
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, new RegExp(`^purge of app ${sim.appId} requested: .*\\(supervisor 19\\.0\\.5\\)\\n$`));
+    const r = only(sim, (x) => x.path === '/v1/purge');
+    assert.deepEqual([r.method, r.body, r.auth, r.status], ['POST', { appId: sim.appId, force: true }, 'bearer', 200]);
+  });
+
+  it('restart-service, stop-service, start-service: by name and by image id', async () => {
+    const [restart, stop, start] = await Promise.all([
+      runCli(['restart-service', 'main'], env()),
+      runCli(['stop-service', '1002', '--force', '--json'], env()),
+      runCli(['start-service', 'fleet-agent'], env()),
+    ]);
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.equal(restart.stdout, 'restart of service "main" requested (supervisor 19.0.5)\n');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.deepEqual(JSON.parse(stop.stdout), { ok: true, command: 'stop-service', imageId: 1002, force: true, supervisorVersion: '19.0.5' });
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal(start.stdout, 'start of service "fleet-agent" requested (supervisor 19.0.5)\n');
+    const seen = (action: string) => only(sim, (x) => x.path === `${appPath()}/${action}-service` && x.status === 200);
+    assert.deepEqual(seen('restart').body, { serviceName: 'main' });
+    assert.deepEqual(seen('stop').body, { imageId: 1002, force: true });
+    assert.deepEqual(seen('start').body, { serviceName: 'fleet-agent' });
+    for (const a of ['restart', 'stop', 'start']) assert.deepEqual([seen(a).method, seen(a).auth], ['POST', 'bearer']);
+  });
+
+  it('state: combines /v1/device, /v2/applications/state, /v2/state/status and /v2/version', async () => {
+    const [human, json] = await Promise.all([runCli(['state'], env()), runCli(['state', '--json'], env())]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.stdout.trim().split('\n').length, 1, 'one line');
+    assert.match(human.stdout, /^supervisor 19\.0\.5 · app fleet-app \(1234\) applied, release c0ffee0: main \w+, fleet-agent \w+ · os balenaOS 6\.0\.0/);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.ok, true);
+    assert.equal(doc.supervisorVersion, '19.0.5');
+    assert.equal(doc.device.os_version, 'balenaOS 6.0.0');
+    assert.deepEqual(Object.keys(doc.apps), ['fleet-app']);
+    assert.equal(doc.status.appState, 'applied');
+    for (const path of ['/v1/device', '/v2/applications/state', '/v2/state/status']) {
+      const reads = sim.requests.filter((x) => x.path === path);
+      assert.equal(reads.length, 2, path);
+      assert.ok(reads.every((r) => r.method === 'GET' && r.auth === 'bearer' && r.status === 200), path);
+    }
+  });
+
+  it('logs --count 2 --unit U: POST /v2/journal-logs and prints the lines', async () => {
+    const res = await runCli(['logs', '--count', '2', '--unit', 'balena-supervisor.service'], env());
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /quiet-river balena-supervisor: Supervisor starting$/);
+    assert.match(lines[1]!, /quiet-river balena-supervisor: Device state applied$/);
+    const r = only(sim, (x) => x.path === '/v2/journal-logs' && isBody(x, { count: 2, unit: 'balena-supervisor.service', format: 'short' }));
+    assert.deepEqual([r.method, r.auth, r.contentType], ['POST', 'bearer', 'application/json']);
+  });
+
+  it('logs --json: one document with the journal entries', async () => {
+    const res = await runCli(['logs', '--json', '--count', '1'], env());
+    assert.equal(res.code, 0, res.stderr);
+    const doc = JSON.parse(res.stdout);
+    assert.equal(doc.ok, true);
+    assert.equal(doc.entries.length, 1);
+    assert.equal(typeof doc.entries[0].MESSAGE, 'string');
+    assert.match(doc.entries[0].__REALTIME_TIMESTAMP, /^\d{16}$/);
+  });
+
+  it('logs --follow: prints lines pushed later and stops on SIGINT', async () => {
+    const followSim = await another({ journal: [{ message: 'before follow' }] });
+    const cli = spawnCli(['logs', '--follow'], simEnv(followSim));
+    await cli.waitForOutput('before follow');
+    await until(() => followSim.journalFollowers === 1, 5_000, 'follow stream open');
+    followSim.pushJournal({ message: 'pushed while following', identifier: 'agent' });
+    await cli.waitForOutput('agent: pushed while following');
+    cli.child.kill('SIGINT');
+    const res = await cli.done;
+    assert.equal(res.code, 0, res.stderr);
+    await until(() => followSim.journalFollowers === 0, 5_000, 'follow stream closed');
+    assert.deepEqual(only(followSim, (x) => x.path === '/v2/journal-logs').body, { follow: true, format: 'short' });
+  });
+
+  it('every version probe uses ?apikey= and the record never holds the key', async () => {
+    const own = await another();
+    const res = await runCli(['state'], simEnv(own));
+    assert.equal(res.code, 0, res.stderr);
+    const probe = only(own, (x) => x.path === '/v2/version');
+    assert.deepEqual([probe.method, probe.auth, probe.query], ['GET', 'query', { apikey: '[redacted]' }]);
+    assert.ok(own.requests.filter((x) => x !== probe).every((x) => x.auth === 'bearer' && Object.keys(x.query).length === 0));
+    assert.ok(!JSON.stringify(own.requests).includes(own.apiKey));
+    noKey(res, own.apiKey);
+  });
+});
+
+describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, () => {
+  it('supervisor unreachable → exit 3', async () => {
+    const gone = await another();
+    await gone.stop();
+    const res = await runCli(['reboot', '--timeout', '2s'], simEnv(gone));
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /supervisor unreachable \(connection refused\)/);
+    noKey(res, gone.apiKey);
+  });
+
+  it('slow supervisor with --timeout 1s → exit 3', async () => {
+    const slow = await another();
+    slow.setLatency(30_000);
+    const started = Date.now();
+    const res = await runCli(['identify', '--timeout', '1s'], simEnv(slow));
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /did not answer .* within 1000 ms/);
+    assert.ok(Date.now() - started < 15_000, 'gave up at the timeout, not after the reply');
+    noKey(res, slow.apiKey);
+  });
+
+  it('wrong key → exit 5, key not echoed (human and --json)', async () => {
+    const key = 'wrongkey0123456789SECRET';
+    const [human, json] = await Promise.all([
+      runCli(['reboot'], simEnv(sim, { BALENA_SUPERVISOR_API_KEY: key })),
+      runCli(['restart-app', '--json'], simEnv(sim, { BALENA_SUPERVISOR_API_KEY: key })),
+    ]);
+    assert.equal(human.code, 5, human.stderr);
+    assert.match(human.stderr, /refused the API key \(401\)/);
+    noKey(human, key);
+    assert.equal(json.code, 5);
+    assert.equal(JSON.parse(json.stdout).error.code, 'UNAUTHORIZED');
+    noKey(json, key);
+    assert.ok(sim.requests.some((r) => r.status === 401 && r.path === '/v2/version'));
+  });
+
+  it('update lock held → exit 4 with the supervisor message; --force goes through', async () => {
+    const locked = await another();
+    locked.setLock('Lockfile exists for { appId: 1234, service: main }');
+    const [res, json, stop] = await Promise.all([
+      runCli(['reboot'], simEnv(locked)),
+      runCli(['shutdown', '--json'], simEnv(locked)),
+      runCli(['stop-service', 'main'], simEnv(locked)),
+    ]);
+    assert.equal(res.code, 4, res.stderr);
+    assert.match(res.stderr, /update lock held: Lockfile exists for \{ appId: 1234, service: main \}/);
+    assert.equal(json.code, 4);
+    assert.equal(JSON.parse(json.stdout).error.code, 'LOCKED');
+    assert.equal(stop.code, 4);
+    assert.deepEqual(locked.requests.filter((r) => r.status === 423).map((r) => r.path).sort(), ['/v1/reboot', '/v1/shutdown', '/v2/applications/1234/stop-service']);
+    const forced = await runCli(['reboot', '--force'], simEnv(locked));
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(locked.reboots, 1);
+  });
+
+  it('unknown service → exit 1 naming it', async () => {
+    const res = await runCli(['restart-service', 'ghost'], simEnv(sim));
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /service "ghost" not found on this device/);
+    assert.ok(sim.requests.some((r) => r.status === 404 && isBody(r, { serviceName: 'ghost' })));
+  });
+
+  it('garbage or truncated body → exit 1 with a clear error', async () => {
+    const junk = await another();
+    junk.setGarbage('not-json');
+    const cut = await another();
+    cut.setGarbage('truncated');
+    const [a, b] = await Promise.all([runCli(['state'], simEnv(junk)), runCli(['reboot'], simEnv(cut))]);
+    assert.equal(a.code, 1, a.stderr);
+    assert.match(a.stderr, /supervisor sent a reply to GET \/v2\/version that is not JSON/);
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /supervisor reply to GET \/v2\/version was cut off/);
+  });
+
+  it('missing BALENA_SUPERVISOR_ADDRESS → exit 2 naming it', async () => {
+    const env = simEnv(sim);
+    delete env.BALENA_SUPERVISOR_ADDRESS;
+    const res = await runCli(['ping'], env);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /BALENA_SUPERVISOR_ADDRESS is not set/);
+  });
+
+  it('purge without --yes → exit 2 and nothing sent', async () => {
+    const untouched = await another();
+    const res = await runCli(['purge'], simEnv(untouched));
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /pass --yes to confirm/);
+    assert.equal(untouched.requests.length, 0);
+  });
+
+  it('bad arguments → exit 2 (unknown flag, bad --timeout, bad --count, missing service)', async () => {
+    const runs = await Promise.all([
+      runCli(['reboot', '--hard'], simEnv(sim)),
+      runCli(['ping', '--timeout', 'soon'], simEnv(sim)),
+      runCli(['logs', '--count', '0'], simEnv(sim)),
+      runCli(['stop-service'], simEnv(sim)),
+    ]);
+    for (const r of runs) assert.equal(r.code, 2, r.stderr);
+    assert.match(runs[1].stderr, /--timeout must be a duration/);
+  });
+});
