@@ -79,6 +79,7 @@ export class Scheduler {
   }
 
   private async nap(entry: Entry, ms: number): Promise<void> {
+    if (ms <= 0) return;
     const wake = new AbortController();
     entry.wake = wake;
     const signal = AbortSignal.any([wake.signal, this.stopper.signal]);

@@ -58,6 +58,7 @@ describe('scheduler', () => {
     let interval = 1000;
     const at: number[] = [];
     s.every('t', { initialDelayMs: 0, intervalMs: () => interval }, () => Promise.resolve(void at.push(clock.now())));
+    await s.idle();
     await clock.advance(1500);
     interval = 5000;
     await clock.advance(10_000);
@@ -91,6 +92,7 @@ describe('scheduler', () => {
       runs += 1;
       return Promise.reject(new Error('boom'));
     });
+    await s.idle();
     await clock.advance(2500);
     assert.equal(runs, 3);
     assert.equal(warnings.length, 3);
