@@ -1,13 +1,12 @@
-import PQueue from 'p-queue';
 import type { Dispatcher } from 'undici';
-import { fullJitter, parseRetryAfter } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
-import { AgentError, HttpError, UnreachableError } from '../lib/errors.js';
-import { parseJson, send, type HttpReply, type HttpTarget, type RequestSpec } from '../lib/http.js';
-import { RequestBudget, type RequestLimit } from './budget.js';
+import { AgentError, HttpError } from '../lib/errors.js';
+import { parseJson } from '../lib/http.js';
+import type { RequestLimit } from './budget.js';
 import { expandItem, literal, queryString, type QueryOption } from './query.js';
 import { deviceRecord, deviceServiceName, expanded, fleetServiceName, pairs, rowsOf, variableRows, type Row } from './rows.js';
 import type { DeviceRecord, EffectiveVariables, PollSnapshot } from './types.js';
+import { CloudTransport } from './transport.js';
 import { mergeVariables } from './variables.js';
 
 export type { DeviceRecord, EffectiveVariables, PollSnapshot } from './types.js';
@@ -32,18 +31,9 @@ export interface CloudClientOptions {
   maxBodyBytes?: number;
 }
 
-/** The message for a 401 once the key has worked: the usual causes, never the key. */
-export const KEY_REVOKED = 'cloud API rejected the device key (device deleted, frozen or key revoked)';
+export { KEY_REVOKED } from './transport.js';
 
 const DEVICE_FIELDS = 'id,uuid,device_name,supervisor_version,os_version,is_online';
-const NO_RETRY_AFTER_MS = 60_000;
-
-interface Call {
-  method: RequestSpec['method'];
-  path: string;
-  json?: unknown;
-  signal?: AbortSignal | undefined;
-}
 
 /**
  * The balena API with the device's own key (CONTRACT §4): one request per poll, tag upserts,
@@ -52,42 +42,28 @@ interface Call {
  */
 export class CloudClient {
   private readonly opts: CloudClientOptions;
-  private readonly target: HttpTarget;
-  private readonly budget: RequestBudget;
-  // Concurrency only: p-queue's own interval/intervalCap run on real timers, which would escape
-  // the injected clock, so the request ceiling and Retry-After holds live in RequestBudget.
-  private readonly queue = new PQueue({ concurrency: 2 });
-  private sent = 0;
-  private worked = false;
+  private readonly transport: CloudTransport;
   private ids: { id: number; appId: number } | undefined;
   private bulkMissing = false;
-  private serverDate: number | undefined;
 
   constructor(opts: CloudClientOptions) {
     this.opts = opts;
-    this.target = {
-      peer: 'cloud',
-      baseUrl: opts.baseUrl,
-      timeoutMs: opts.timeoutMs ?? 30_000,
-      dispatcher: opts.dispatcher,
-      ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
-    };
-    this.budget = new RequestBudget({ clock: opts.clock, limit: opts.requestLimit ?? { count: 60, intervalMs: 60_000 } });
+    this.transport = new CloudTransport(opts);
   }
 
   /** Requests actually sent (retries included); for the benchmark. */
   requestsSent(): number {
-    return this.sent;
+    return this.transport.requestsSent();
   }
 
   /** The monotonic instant before which no request is sent (0 when there is no hold). */
   notBefore(): number {
-    return this.budget.notBefore();
+    return this.transport.notBefore();
   }
 
   /** Epoch ms of the cloud's `Date` header on the latest reply, if any. */
   lastServerDate(): number | undefined {
-    return this.serverDate;
+    return this.transport.lastServerDate();
   }
 
   /** The own device, by uuid; a filtered miss is NOT_FOUND. */
@@ -139,10 +115,10 @@ export class CloudClient {
     checkTagKey(key);
     const { id } = await this.deviceIds(signal);
     try {
-      await this.call({ method: 'POST', path: '/v7/device_tag', json: { device: id, tag_key: key, value }, signal });
+      await this.transport.call({ method: 'POST', path: '/v7/device_tag', json: { device: id, tag_key: key, value }, signal });
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 409 && /unique/i.test(err.body))) throw err;
-      await this.call({ method: 'PATCH', path: `/v7/device_tag(device=${id},tag_key=${literal(key)})`, json: { value }, signal });
+      await this.transport.call({ method: 'PATCH', path: `/v7/device_tag(device=${id},tag_key=${literal(key)})`, json: { value }, signal });
     }
   }
 
@@ -153,7 +129,7 @@ export class CloudClient {
     for (const [key] of entries) checkTagKey(key);
     if (!this.bulkMissing) {
       try {
-        await this.call({ method: 'PATCH', path: '/device/v3/tags', json: { [this.opts.deviceUuid]: tags }, signal });
+        await this.transport.call({ method: 'PATCH', path: '/device/v3/tags', json: { [this.opts.deviceUuid]: tags }, signal });
         return;
       } catch (err) {
         if (!(err instanceof HttpError && err.status === 404)) throw err;
@@ -167,7 +143,7 @@ export class CloudClient {
   async removeTag(key: string, signal?: AbortSignal): Promise<void> {
     checkTagKey(key);
     const { id } = await this.deviceIds(signal);
-    await this.call({ method: 'DELETE', path: `/v7/device_tag${queryString([['$filter', `device eq ${id} and tag_key eq ${literal(key)}`]])}`, signal });
+    await this.transport.call({ method: 'DELETE', path: `/v7/device_tag${queryString([['$filter', `device eq ${id} and tag_key eq ${literal(key)}`]])}`, signal });
   }
 
   /** Device, fleet, service and config variables merged as they apply to `serviceName` (CONTRACT §4.4). */
@@ -240,89 +216,9 @@ export class CloudClient {
   }
 
   private async getJson(path: string, signal?: AbortSignal): Promise<Row[]> {
-    const reply = await this.call({ method: 'GET', path, signal });
+    const reply = await this.transport.call({ method: 'GET', path, signal });
     const where = `GET ${path.split('?')[0] ?? path}`;
-    return rowsOf(this.clean(() => parseJson('cloud', where, reply.text)), where);
-  }
-
-  /** Sends with the gate, retries and typed errors; resolves only on 2xx. */
-  private async call(call: Call): Promise<HttpReply> {
-    const maxRetries = this.opts.maxRetries ?? 3;
-    const random = this.opts.random ?? Math.random;
-    for (let attempt = 0; ; attempt++) {
-      let reply: HttpReply;
-      try {
-        reply = await this.queue.add(() => this.sendOnce(call));
-      } catch (err) {
-        if (err instanceof UnreachableError && err.code !== 'ABORTED' && attempt < maxRetries) {
-          await this.opts.clock.sleep(fullJitter(attempt, { baseMs: 1_000, maxMs: 30_000, random }), call.signal);
-          continue;
-        }
-        throw this.scrubbed(err);
-      }
-      if (reply.status >= 200 && reply.status < 300) {
-        this.worked = true;
-        return reply;
-      }
-      const error = this.httpError(call, reply);
-      if (reply.status === 429 || (reply.status === 503 && error.retryAfterMs !== undefined)) {
-        const wait = error.retryAfterMs ?? NO_RETRY_AFTER_MS + Math.floor(random() * NO_RETRY_AFTER_MS);
-        this.budget.holdUntil(this.opts.clock.now() + wait);
-        if (attempt < maxRetries && wait <= (this.opts.maxRetryWaitMs ?? 120_000)) continue;
-        throw error;
-      }
-      if (reply.status >= 500 && attempt < maxRetries) {
-        await this.opts.clock.sleep(fullJitter(attempt, { baseMs: 1_000, maxMs: 30_000, random }), call.signal);
-        continue;
-      }
-      throw error;
-    }
-  }
-
-  private async sendOnce(call: Call): Promise<HttpReply> {
-    await this.budget.acquire(call.signal);
-    this.sent += 1;
-    const reply = await send(this.target, {
-      method: call.method,
-      path: call.path,
-      headers: { authorization: `Bearer ${this.opts.apiKey}`, accept: 'application/json' },
-      ...(call.json !== undefined ? { json: call.json } : {}),
-      ...(call.signal ? { signal: call.signal } : {}),
-    });
-    const date = reply.headers.date ? Date.parse(reply.headers.date) : NaN;
-    if (!Number.isNaN(date)) this.serverDate = date;
-    return reply;
-  }
-
-  private httpError(call: Call, reply: HttpReply): HttpError {
-    const path = call.path.split('?')[0] ?? call.path;
-    const body = this.hide(reply.text);
-    const base = { peer: 'cloud' as const, status: reply.status, method: call.method, path, body, headers: reply.headers };
-    const retryAfterMs = parseRetryAfter(reply.headers['retry-after'], this.opts.clock.wall());
-    if (reply.status === 401) {
-      const message = this.worked
-        ? KEY_REVOKED
-        : `cloud API rejected the device key on ${call.method} ${path} (check BALENA_API_KEY and that the device exists)`;
-      return new HttpError({ ...base, message });
-    }
-    return new HttpError({ ...base, retryAfterMs });
-  }
-
-  private hide(text: string): string {
-    return this.opts.apiKey ? text.split(this.opts.apiKey).join('[redacted]') : text;
-  }
-
-  private clean<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw this.scrubbed(err);
-    }
-  }
-
-  private scrubbed(err: unknown): unknown {
-    if (err instanceof Error && this.opts.apiKey && err.message.includes(this.opts.apiKey)) err.message = this.hide(err.message);
-    return err;
+    return rowsOf(this.transport.clean(() => parseJson('cloud', where, reply.text)), where);
   }
 }
 
