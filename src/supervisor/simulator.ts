@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import semver from 'semver';
@@ -25,7 +25,7 @@ export interface SupervisorSimulatorOptions {
   deviceName?: string;
   /** `/v1/update` without force answers 204 when true (the default), 202 when false. */
   instantUpdates?: boolean;
-  /** A file holding the simulated kernel boot id; rewritten after every reboot. */
+  /** A file holding the simulated kernel boot id (adopted when it exists, else created); rewritten after every reboot. */
   bootIdPath?: string;
   onTagsPatch?: (tags: Record<string, string>) => void | Promise<void>;
   /** Initial journal lines (default: a few start-up lines). */
@@ -152,7 +152,7 @@ export class SupervisorSimulator {
       rebooted: () => this.rebooted(),
     };
     for (const line of this.opts.journal ?? DEFAULT_JOURNAL) journal.push(line);
-    await this.writeBootId();
+    await this.adoptBootId();
     const server = createServer((req, res) => void this.handle(req, res));
     server.on('connection', (socket) => {
       if (this.down) {
@@ -265,6 +265,14 @@ export class SupervisorSimulator {
     this.bootId = randomBytes(16).toString('hex');
     await this.writeBootId();
     this.sim().counts.reboots += 1;
+  }
+
+  /** A boot id file that already exists is the device's current boot; otherwise it is created. */
+  private async adoptBootId(): Promise<void> {
+    if (!this.opts.bootIdPath) return;
+    const existing = await readFile(this.opts.bootIdPath, 'utf8').catch(() => '');
+    if (existing.trim() !== '') this.bootId = existing.trim();
+    else await this.writeBootId();
   }
 
   private async writeBootId(): Promise<void> {

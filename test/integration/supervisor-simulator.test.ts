@@ -124,7 +124,7 @@ describe('SupervisorSimulator answers like the supervisor (CONTRACT §2)', () =>
     }
   });
 
-  it('a reboot writes a new boot id to bootIdPath after replying', async () => {
+  it('creates the boot id file, writes a new boot id after a reboot reply, adopts an existing file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sim-boot-'));
     const path = join(dir, 'boot_id');
     const dev = new SupervisorSimulator({ bootIdPath: path });
@@ -140,6 +140,10 @@ describe('SupervisorSimulator answers like the supervisor (CONTRACT §2)', () =>
       assert.equal(dev.reboots, 1);
       assert.notEqual(dev.bootId, first);
       assert.equal((await readFile(path, 'utf8')).trim(), dev.bootId);
+      const again = new SupervisorSimulator({ bootIdPath: path });
+      await again.start();
+      await again.stop();
+      assert.equal(again.bootId, dev.bootId, 'an existing boot id file is adopted, not overwritten');
     } finally {
       await dev.stop();
       await rm(dir, { recursive: true, force: true });
