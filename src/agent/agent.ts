@@ -218,7 +218,9 @@ export class Agent {
       bootId: this.opts.bootId,
       budget: rebootBudget(this.journal.rebootStamps(), clock.wall(), this.config.maxRebootsPerDay),
     });
-    for (const action of decide(snapshot)) await this.dispatch(action);
+    const actions = decide(snapshot);
+    for (const action of actions) await this.dispatch(action);
+    log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'poll complete');
     this.refreshAcks();
     this.scheduler.runNow('report');
   }

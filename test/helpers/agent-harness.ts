@@ -1,0 +1,110 @@
+/** An in-process agent on a ManualClock against REAL supervisor and cloud simulators on loopback. */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent as Dispatcher } from 'undici';
+import { Agent } from '../../src/agent/agent.js';
+import { CloudClient } from '../../src/cloud/client.js';
+import { CloudSimulator, demoSeed, DEMO } from '../../src/cloud/simulator.js';
+import { TagWriter } from '../../src/cloud/tags.js';
+import type { Config } from '../../src/config/schema.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { SupervisorClient } from '../../src/supervisor/client.js';
+import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { silentLog, testConfig } from './agent-fixtures.js';
+
+/** Credentials of the simulated device. */
+export const W = {
+  uuid: DEMO.deviceUuid,
+  deviceKey: 'world-device-key-000000000000000',
+  operatorKey: 'world-operator-key-0000000000000',
+  supervisorKey: 'worldsupervisorkey0000000000000',
+  appId: DEMO.fleetId,
+} as const;
+
+/** The world: simulators, clock, clients, and the current agent. */
+export interface World {
+  clock: ManualClock;
+  sup: SupervisorSimulator;
+  cloudSim: CloudSimulator;
+  dir: string;
+  bootIdPath: string;
+  agent: Agent;
+  /** Starts a new Agent object (as after a process restart), stopping the old one first. */
+  restart(config?: Partial<Config>): Promise<Agent>;
+  /** Advances simulated time and waits until nothing runs. */
+  step(ms: number): Promise<void>;
+  /** Sets a device tag as an operator would, and polls now. */
+  tag(key: string, value: string): Promise<void>;
+  /** Supervisor requests to this path. */
+  calls(path: string): number;
+  /** The device's tags in the cloud. */
+  tags(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Starts both simulators and an agent (start spread 0, so its first poll runs at once). */
+export async function startWorld(opts: { supervisorVersion?: string; config?: Partial<Config> } = {}): Promise<World> {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-world-'));
+  const bootIdPath = join(dir, 'boot_id');
+  await writeFile(bootIdPath, 'boot-initial\n');
+  const clock = new ManualClock();
+  const cloudSim = new CloudSimulator({ seed: demoSeed({ deviceUuid: W.uuid, deviceKey: W.deviceKey, operatorKey: W.operatorKey }) });
+  await cloudSim.start();
+  const sup = new SupervisorSimulator({
+    apiKey: W.supervisorKey,
+    appId: W.appId,
+    appName: 'demo-fleet',
+    bootIdPath,
+    ...(opts.supervisorVersion ? { version: opts.supervisorVersion } : {}),
+    onTagsPatch: (tags) => {
+      for (const [k, v] of Object.entries(tags)) cloudSim.setDeviceTag(W.uuid, k, v);
+    },
+  });
+  await sup.start();
+  const dispatcher = new Dispatcher({ connect: { timeout: 2_000 } });
+  const supervisor = new SupervisorClient({ baseUrl: sup.url, apiKey: W.supervisorKey, appId: W.appId, dispatcher, clock, timeoutMs: 3_000 });
+  const cloud = new CloudClient({ baseUrl: cloudSim.url, apiKey: W.deviceKey, deviceUuid: W.uuid, dispatcher, clock, maxRetries: 0, timeoutMs: 3_000 });
+  const tagWriter = new TagWriter({ cloud, supervisor });
+  const log = silentLog();
+  let base = testConfig({ dataDir: join(dir, 'data'), bootIdPath, ...opts.config });
+  const make = async (): Promise<Agent> => {
+    const bootId = (await readFile(bootIdPath, 'utf8')).trim();
+    const agent = new Agent({
+      config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5,
+    });
+    await agent.start();
+    return agent;
+  };
+  const world: World = {
+    clock, sup, cloudSim, dir, bootIdPath,
+    agent: await make(),
+    async restart(config) {
+      await world.agent.stop();
+      if (config) base = { ...base, ...config };
+      world.agent = await make();
+      await world.agent.idle();
+      return world.agent;
+    },
+    async step(ms) {
+      await clock.advance(ms);
+      await world.agent.idle();
+    },
+    async tag(key, value) {
+      cloudSim.setDeviceTag(W.uuid, key, value);
+      world.agent.pollNow();
+      await world.agent.idle();
+    },
+    calls: (path) => sup.requests.filter((r) => r.path === path && r.method !== 'GET').length,
+    tags: () => cloudSim.deviceTags(W.uuid),
+    async close() {
+      await world.agent.stop();
+      await sup.stop();
+      await cloudSim.stop();
+      await dispatcher.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await world.agent.idle();
+  return world;
+}
