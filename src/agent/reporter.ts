@@ -1,7 +1,9 @@
 /**
  * Writes the agent's own tags (acks and reports) only when they change, batched into one write,
  * at most one write per `minIntervalMs` (10 s): diff against what was last written, skip empty
- * diffs, defer changes made inside the window, back off on failure honouring Retry-After.
+ * diffs, let a first change wait `batchMs` (1 s) so the changes of one command (accepted →
+ * running → done) share a write, defer changes made inside the window, back off on failure
+ * honouring Retry-After.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -15,6 +17,8 @@ export interface ReporterOptions {
   clock: Clock;
   log?: Pick<Logger, 'warn'>;
   minIntervalMs?: number;
+  /** How long the first change waits for others to join its write (default 1 s). */
+  batchMs?: number;
   random?: () => number;
 }
 
@@ -26,12 +30,14 @@ export class Reporter {
   private notBefore = 0;
   private failures = 0;
   private writes = 0;
+  private pendingSince: number | undefined;
 
   constructor(private readonly opts: ReporterOptions) {}
 
   /** Sets the values the tags should have (other keys are left alone). */
   update(values: Readonly<Record<string, string>>): void {
     for (const [key, value] of Object.entries(values)) this.desired.set(key, value);
+    if (this.pendingSince === undefined && Object.keys(this.pending()).length > 0) this.pendingSince = this.opts.clock.now();
   }
 
   /** Records values already present in the cloud, so they are not written again. */
@@ -56,7 +62,8 @@ export class Reporter {
     if (Object.keys(this.pending()).length === 0) return idleMs;
     const now = this.opts.clock.now();
     const window = this.lastWriteAt === undefined ? 0 : this.lastWriteAt + (this.opts.minIntervalMs ?? 10_000) - now;
-    return Math.max(0, window, this.notBefore - now);
+    const batch = (this.pendingSince ?? now) + (this.opts.batchMs ?? 1_000) - now;
+    return Math.max(0, window, batch, this.notBefore - now);
   }
 
   /** Writes the pending diff in one call, if the throttle allows; returns true when it wrote. */
@@ -69,6 +76,7 @@ export class Reporter {
       for (const [key, value] of Object.entries(diff)) this.written.set(key, value);
       this.writes += 1;
       this.failures = 0;
+      this.pendingSince = Object.keys(this.pending()).length > 0 ? this.opts.clock.now() : undefined;
       return true;
     } catch (err) {
       const retryAfter = err instanceof HttpError ? err.retryAfterMs : undefined;

@@ -51,7 +51,11 @@ describe('reporter', () => {
     const tags = fakeTags();
     const r = new Reporter({ tags, clock });
     r.seed({ 'agent.version': '1.0.0' });
-    r.update({ 'agent.health': 'ok', 'agent.version': '1.0.0', 'agent.reboot.ack': 'a done t' });
+    r.update({ 'agent.health': 'ok', 'agent.version': '1.0.0', 'agent.reboot.ack': 'a running t' });
+    assert.equal(await r.flush(), false, 'the first change waits 1 s for others');
+    await clock.advance(500);
+    r.update({ 'agent.reboot.ack': 'a done t' });
+    await clock.advance(500);
     assert.equal(await r.flush(), true);
     assert.deepEqual(tags.writes, [{ 'agent.health': 'ok', 'agent.reboot.ack': 'a done t' }]);
     await clock.advance(60_000);
@@ -62,7 +66,7 @@ describe('reporter', () => {
   it('writes at most once per 10 s; changes inside the window are deferred and batched', async () => {
     const clock = new ManualClock();
     const tags = fakeTags();
-    const r = new Reporter({ tags, clock });
+    const r = new Reporter({ tags, clock, batchMs: 0 });
     r.update({ a: '1' });
     await r.flush();
     await clock.advance(3_000);
@@ -80,7 +84,7 @@ describe('reporter', () => {
     const clock = new ManualClock();
     let failing = true;
     const tags = fakeTags(() => (failing ? new HttpError({ peer: 'cloud', status: 429, method: 'POST', path: '/x', body: '', retryAfterMs: 120_000 }) : undefined));
-    const r = new Reporter({ tags, clock, random: () => 0 });
+    const r = new Reporter({ tags, clock, random: () => 0, batchMs: 0 });
     r.update({ a: '1' });
     assert.equal(await r.flush(), false);
     failing = false;
