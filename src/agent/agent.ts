@@ -88,6 +88,8 @@ export class Agent {
       return [];
     });
     for (const c of changes) log.info(c, 'reconciled a command after restart');
+    // Proves the data folder is writable now rather than at the first command (health says so).
+    await this.journal.persist().catch((err: unknown) => log.error({ err }, 'the journal is not writable'));
     this.refreshAcks();
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
     const spread = Math.floor(this.random() * this.config.startSpreadMs);
