@@ -4,7 +4,7 @@
  * reached the supervisor (see journal.ts).
  */
 import { exponential, fullJitter } from '../lib/backoff.js';
-import { AgentError, UpdatesLockedError, describe } from '../lib/errors.js';
+import { AgentError, UnreachableError, UpdatesLockedError, describe } from '../lib/errors.js';
 import type { CommandRef, ExecContext } from './actions.js';
 import type { JournalEntry } from './journal.js';
 
@@ -65,16 +65,18 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
         await ctx.sleep(Math.min(exponential(lockTries++, LOCK_BACKOFF), wait - waited));
         continue;
       }
-      if (code === 'UNREACHABLE' || (code === 'TIMEOUT' && !spec.destructive)) {
-        await save({ sending: false, detail: 'supervisor unreachable; retrying' }, stamp ? 'remove' : undefined);
-        await ctx.sleep(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random })));
-        continue;
-      }
-      if (code === 'TIMEOUT' && spec.awaitsBoot === true) {
-        await save({ detail: `no answer from the supervisor; waiting for a new boot` });
-        return;
-      }
-      if (code === 'TIMEOUT') {
+      // A destructive call is retried only when it certainly never reached the supervisor.
+      const neverArrived = err instanceof UnreachableError && !err.mayHaveArrived;
+      if (code === 'UNREACHABLE' || code === 'TIMEOUT') {
+        if (!spec.destructive || neverArrived) {
+          await save({ sending: false, detail: 'supervisor unreachable; retrying' }, stamp ? 'remove' : undefined);
+          await ctx.sleep(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random })));
+          continue;
+        }
+        if (spec.awaitsBoot === true) {
+          await save({ detail: `no answer from the supervisor; waiting for a new boot` });
+          return;
+        }
         await save({ state: 'failed', detail: 'no answer from the supervisor; not repeated' });
         return;
       }

@@ -9,8 +9,9 @@
  * happened", and such an entry is never sent again.
  *
  * Reconciliation at start (the current boot id is read from the kernel):
+ * - reboot/shutdown `running` (sending or waiting on a lock), boot id changed → `done`: the
+ *   device rebooted, which is what was asked; it is never sent again.
  * - `running`, not sending → `accepted`: nothing was in flight, it is resumed.
- * - reboot/shutdown sending, boot id changed → `done` (the reboot happened).
  * - reboot/shutdown sending, same boot id → `failed` "reboot did not happen (same boot)". It is
  *   NOT repeated: the agent cannot tell "never sent" from "sent and refused later", and a second
  *   reboot is the worse mistake. The operator sets a new token to try again.
@@ -225,12 +226,11 @@ export class Journal {
 
 function settle(entry: JournalEntry, bootId: string, ownService: string | undefined): Pick<JournalEntry, 'state' | 'detail'> | undefined {
   if (entry.state !== 'running') return undefined;
+  const powers = entry.command === 'reboot' || entry.command === 'shutdown';
+  // A new boot while a reboot was pending is the reboot the operator asked for, sent or not.
+  if (powers && entry.bootId !== bootId) return { state: 'done', detail: `new boot seen (${entry.command})` };
   if (!entry.sending) return { state: 'accepted', detail: 'resumed after agent restart' };
-  if (entry.command === 'reboot' || entry.command === 'shutdown') {
-    return entry.bootId !== bootId
-      ? { state: 'done', detail: `new boot seen (${entry.command})` }
-      : { state: 'failed', detail: `${entry.command} did not happen (same boot); not repeated` };
-  }
+  if (powers) return { state: 'failed', detail: `${entry.command} did not happen (same boot); not repeated` };
   if (killsAgent(entry.command, entry.services, ownService) || entry.bootId !== bootId) {
     return { state: 'done', detail: 'agent restarted during the call' };
   }

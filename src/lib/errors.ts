@@ -117,10 +117,22 @@ export class UpdatesLockedError extends HttpError {
 /** The peer could not be reached (refused, reset, DNS) or did not answer in time. */
 export class UnreachableError extends AgentError {
   readonly peer: Peer;
+  /**
+   * Whether the request may have reached the peer: false only when the connection was never
+   * made (refused, no route, name not found, connect timeout). Destructive calls use it to
+   * decide whether a retry could repeat an effect.
+   */
+  readonly mayHaveArrived: boolean;
 
-  constructor(peer: Peer, code: 'UNREACHABLE' | 'TIMEOUT' | 'ABORTED', message: string, options?: { cause?: unknown }) {
+  constructor(
+    peer: Peer,
+    code: 'UNREACHABLE' | 'TIMEOUT' | 'ABORTED',
+    message: string,
+    options?: { cause?: unknown; mayHaveArrived?: boolean },
+  ) {
     super(code, message, options);
     this.peer = peer;
+    this.mayHaveArrived = options?.mayHaveArrived ?? true;
   }
 }
 

@@ -66,6 +66,9 @@ export function networkError(peer: Peer, method: string, path: string, err: unkn
   const code = (err as { code?: string } | undefined)?.code ?? '';
   const name = (err as { name?: string } | undefined)?.name ?? '';
   const where = `${method} ${redactUrl(path)}`;
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new UnreachableError(peer, 'TIMEOUT', `${peer} did not accept a connection for ${where}`, { cause: err, mayHaveArrived: false });
+  }
   if (name === 'TimeoutError' || /TIMEOUT/.test(code)) {
     return new UnreachableError(peer, 'TIMEOUT', `${peer} did not answer ${where} within ${timeoutMs} ms`, { cause: err });
   }
@@ -78,7 +81,8 @@ export function networkError(peer: Peer, method: string, path: string, err: unkn
     : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host name not found'
     : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'no route to host'
     : code || 'network error';
-  return new UnreachableError(peer, 'UNREACHABLE', `${peer} unreachable (${reason}) on ${where}`, { cause: err });
+  const neverConnected = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code);
+  return new UnreachableError(peer, 'UNREACHABLE', `${peer} unreachable (${reason}) on ${where}`, { cause: err, mayHaveArrived: !neverConnected });
 }
 
 /** Combines a caller's signal with a timeout. */

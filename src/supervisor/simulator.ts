@@ -235,10 +235,21 @@ export class SupervisorSimulator {
     this.garbage = mode;
   }
 
-  /** While down, every connection is destroyed as soon as it opens. */
+  /**
+   * While down the simulator stops listening, so connections are refused as when the real
+   * supervisor is stopped (open connections are closed); coming back listens on the same port.
+   */
   setDown(down: boolean): void {
+    if (down === this.down) return;
     this.down = down;
-    if (down) for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    if (!server) return;
+    if (down) {
+      server.close();
+      for (const socket of this.sockets) socket.destroy();
+    } else {
+      server.listen(Number(new URL(this.baseUrl).port), '127.0.0.1');
+    }
   }
 
   /** Changes the simulated supervisor version (gates routes and header auth). */

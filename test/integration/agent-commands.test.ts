@@ -53,6 +53,32 @@ describe('agent against the simulators: exactly once', () => {
     assert.equal(w.calls('/v1/reboot'), 1);
   });
 
+  it('reboot whose connection drops after sending is not repeated: it waits for a new boot', async () => {
+    const w = (world = await startWorld());
+    const off = w.sup.onRequest((r) => {
+      if (r.path === '/v1/reboot') w.sup.setDown(true);
+    });
+    await w.tag('agent.reboot', 'cut');
+    off();
+    w.sup.setDown(false);
+    await w.step(10_000);
+    assert.match(w.tags()['agent.reboot.ack'] ?? '', /^cut running \S+ no answer from the supervisor; waiting for a new boot$/);
+    await w.step(600_000);
+    assert.equal(w.calls('/v1/reboot'), 1, 'a call that may have arrived is never sent again');
+  });
+
+  it('reboot while the supervisor refuses connections is retried until it answers, once', async () => {
+    const w = (world = await startWorld());
+    w.sup.setDown(true);
+    await w.tag('agent.reboot', 'later');
+    await w.step(10_000);
+    assert.match(w.tags()['agent.reboot.ack'] ?? '', /^later running \S+ supervisor unreachable; retrying$/);
+    w.sup.setDown(false);
+    await w.step(60_000);
+    assert.equal(w.calls('/v1/reboot'), 1);
+    assert.equal(w.sup.reboots, 1);
+  });
+
   it('restarted agent with the same boot id does not reboot twice: failed "same boot"', async () => {
     const w = (world = await startWorld());
     const { writeFile } = await import('node:fs/promises');

@@ -96,6 +96,7 @@ describe('journal: reconcile by boot id', () => {
     { name: 'reboot sent, same boot → failed, not repeated', e: { command: 'reboot', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b1', want: 'failed', detail: /did not happen \(same boot\)/ },
     { name: 'shutdown sent, new boot → done', e: { command: 'shutdown', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b2', want: 'done' },
     { name: 'reboot running but nothing in flight → resumed', e: { command: 'reboot', token: 'a', state: 'running', sending: false, bootId: 'b1' }, boot: 'b1', want: 'accepted' },
+    { name: 'reboot waiting on a lock, then a new boot → done, never sent again', e: { command: 'reboot', token: 'a', state: 'running', sending: false, bootId: 'b1' }, boot: 'b2', want: 'done', detail: /new boot seen/ },
     { name: 'restart of the app in flight → done (agent was restarted)', e: { command: 'restart', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'done' },
     { name: 'purge in flight → done', e: { command: 'purge', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'done' },
     { name: 'restart-service of own service in flight → done', e: { command: 'restart-service', token: 'a', state: 'running', sending: true, services: ['fleet-agent'] }, boot: 'boot-1', own: 'fleet-agent', want: 'done' },
