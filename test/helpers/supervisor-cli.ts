@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { MAIN, type CliResult } from './cli.js';
+import { MAIN, baseChildEnv, nodeCommand, type CliResult } from './cli.js';
 
 /** A CLI child process still running: its output so far and how it ends. */
 export interface RunningCli {
@@ -13,7 +13,8 @@ export interface RunningCli {
 
 /** Starts the built CLI without waiting for it (for --follow, which runs until SIGINT). */
 export function spawnCli(args: readonly string[], env: Record<string, string>): RunningCli {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = nodeCommand();
+  const child = spawn(node.command, [...node.prefix, MAIN, ...args], { env: { ...baseChildEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
