@@ -1,34 +1,16 @@
-import type { Dispatcher } from 'undici';
-import type { Clock } from '../lib/clock.js';
 import { AgentError, HttpError } from '../lib/errors.js';
 import { parseJson } from '../lib/http.js';
-import type { RequestLimit } from './budget.js';
 import { expandItem, literal, queryString, type QueryOption } from './query.js';
 import { deviceRecord, deviceServiceName, expanded, fleetServiceName, pairs, rowsOf, variableRows, type Row } from './rows.js';
 import type { DeviceRecord, EffectiveVariables, PollSnapshot } from './types.js';
-import { CloudTransport } from './transport.js';
+import { CloudTransport, type TransportOptions } from './transport.js';
 import { mergeVariables } from './variables.js';
 
 export type { DeviceRecord, EffectiveVariables, PollSnapshot } from './types.js';
 
 /** How the device-key client is built; every dependency injected. */
-export interface CloudClientOptions {
-  baseUrl: string;
-  apiKey: string;
+export interface CloudClientOptions extends TransportOptions {
   deviceUuid: string;
-  dispatcher: Dispatcher;
-  clock: Clock;
-  /** Per request, including a slowly dripping body (default 30 s). */
-  timeoutMs?: number;
-  /** Ceiling on request starts (default 60 per minute). */
-  requestLimit?: RequestLimit;
-  /** Retries after a network error, 5xx or 429 (default 3). */
-  maxRetries?: number;
-  /** A 429/503 hold longer than this is not waited out inside one call: it fails RATE_LIMITED (default 2 min). */
-  maxRetryWaitMs?: number;
-  random?: () => number;
-  /** Replies larger than this are refused (default 4 MiB). */
-  maxBodyBytes?: number;
 }
 
 export { KEY_REVOKED } from './transport.js';

@@ -17,11 +17,16 @@ export interface TransportOptions {
   apiKey: string;
   dispatcher: Dispatcher;
   clock: Clock;
+  /** Per request, including a slowly dripping body (default 30 s). */
   timeoutMs?: number;
+  /** Ceiling on request starts (default 60 per minute). */
   requestLimit?: RequestLimit;
+  /** Retries after a network error, 5xx or 429 (default 3). */
   maxRetries?: number;
+  /** A 429/503 hold longer than this is not waited out inside one call: it fails RATE_LIMITED (default 2 min). */
   maxRetryWaitMs?: number;
   random?: () => number;
+  /** Replies larger than this are refused (default 4 MiB). */
   maxBodyBytes?: number;
 }
 
