@@ -4,10 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { CloudSimulator, DEMO, demoSeed } from '../cloud/simulator.js';
 import { readBalenaEnv } from '../config/balena-env.js';
 import { describe } from '../lib/errors.js';
-import { SupervisorSimulator } from '../supervisor/simulator.js';
 import { agentCommands } from './agent.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
@@ -42,14 +40,14 @@ function demoSettings(dataDir: string, env: CliContext['env']): Record<string, s
 }
 
 /** Lines a person can paste to act as the operator. */
-function tryLines(info: DemoInfo): string[] {
+function tryLines(info: DemoInfo, deviceId: number): string[] {
   const tag = `${info.cloudUrl}/v7/device_tag`;
   return [
     'Set a command tag as an operator would (first time: POST; later tokens: PATCH):',
     `  curl -s -X POST -H 'Authorization: Bearer ${info.operatorKey}' -H 'Content-Type: application/json' \\`,
-    `       -d '{"device":${DEMO.deviceId},"tag_key":"agent.reboot","value":"demo1"}' '${tag}'`,
+    `       -d '{"device":${deviceId},"tag_key":"agent.reboot","value":"demo1"}' '${tag}'`,
     `  curl -s -X PATCH -H 'Authorization: Bearer ${info.operatorKey}' -H 'Content-Type: application/json' \\`,
-    `       -d '{"value":"demo2"}' "${tag}(device=${DEMO.deviceId},tag_key='agent.reboot')"`,
+    `       -d '{"value":"demo2"}' "${tag}(device=${deviceId},tag_key='agent.reboot')"`,
     'Or with the balena SDK (Node >= 22.18):',
     `  const balena = require('balena-sdk').getSdk({ apiUrl: '${info.cloudUrl}/', dataDirectory: false });`,
     `  await balena.auth.loginWithToken('${info.operatorKey}');`,
@@ -63,6 +61,9 @@ function tryLines(info: DemoInfo): string[] {
 
 /** Starts both simulators and runs the agent against them until interrupted. */
 async function demo(ctx: CliContext): Promise<number> {
+  // Loaded on demand: the simulators stay out of the agent's memory on a device.
+  const { CloudSimulator, DEMO, demoSeed } = await import('../cloud/simulator.js');
+  const { SupervisorSimulator } = await import('../supervisor/simulator.js');
   const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: 'fleet-agent demo [--json]' });
   const json = values.json;
   const print = (event: string, detail: Record<string, unknown>, text: string): void =>
@@ -125,7 +126,7 @@ async function demo(ctx: CliContext): Promise<number> {
         `  device      ${info.deviceUuid}  in fleet ${info.appId} (demo-fleet)`,
         `  agent       http://127.0.0.1:${settings.AGENT_HTTP_PORT ?? '48485'}/  (status page), polling every ${settings.AGENT_POLL_INTERVAL}`,
         '',
-        ...tryLines(info),
+        ...tryLines(info, DEMO.deviceId),
         '',
         'Watching (Ctrl-C to stop):',
       ].join('\n'),

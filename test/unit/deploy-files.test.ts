@@ -18,8 +18,8 @@ describe('Dockerfile.template', () => {
     assert.match(dockerfile, /^FROM node-\$\{BALENA_ARCH\} AS build$/m);
     assert.match(dockerfile, /^FROM node-\$\{BALENA_ARCH\} AS run$/m);
     assert.match(dockerfile, /npm prune --omit=dev/);
-    assert.match(dockerfile, /HEALTHCHECK[^\n]*\n\s*CMD \["node", "dist\/src\/main.js", "health"\]/);
-    assert.match(dockerfile, /^CMD \["node", "dist\/src\/main.js", "run"\]$/m);
+    assert.match(dockerfile, /HEALTHCHECK[^\n]*\n\s*CMD \["node", "--liftoff-only", "dist\/src\/main.js", "health"\]/);
+    assert.match(dockerfile, /^CMD \["node", "--liftoff-only", "dist\/src\/main.js", "run"\]$/m);
   });
 });
 

@@ -1,0 +1,98 @@
+/**
+ * What `fleet-agent run` costs a device: resident memory and CPU time of the real process
+ * against both simulators, at start, after the first poll, and over polls with commands.
+ * Measured with no Node flags and with the image's. Prints figures; not a test. Takes about
+ * 80 s of real time (the shortest poll interval is 10 s).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloudSimulator, DEMO, demoSeed } from '../src/cloud/simulator.js';
+import { SupervisorSimulator } from '../src/supervisor/simulator.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const POLLS = 3;
+/** The Node flags of the image's CMD (Dockerfile.template). */
+const IMAGE_FLAGS = ['--liftoff-only'];
+
+interface Sample {
+  rssKb: number;
+  hwmKb: number;
+  cpuMs: number;
+}
+
+async function sample(pid: number): Promise<Sample> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(stat[11] ?? 0) + Number(stat[12] ?? 0);
+  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: ticks * 10 };
+}
+
+async function measure(flags: string[]): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-agent-bench-'));
+  const bootIdPath = join(dir, 'boot_id');
+  await writeFile(bootIdPath, 'bench-boot\n');
+  const supervisor = new SupervisorSimulator({ apiKey: 'benchsupervisorkey', appId: DEMO.fleetId, version: '19.0.5', bootIdPath });
+  const supervisorUrl = await supervisor.start();
+  const cloud = new CloudSimulator({ seed: demoSeed({ deviceKey: 'benchdevicekey0000' }) });
+  const cloudUrl = await cloud.start();
+
+  const child = spawn(process.execPath, [...flags, MAIN, 'run'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      BALENA_SUPERVISOR_ADDRESS: supervisorUrl,
+      BALENA_SUPERVISOR_API_KEY: 'benchsupervisorkey',
+      BALENA_APP_ID: String(DEMO.fleetId),
+      BALENA_DEVICE_UUID: DEMO.deviceUuid,
+      BALENA_API_URL: cloudUrl,
+      BALENA_API_KEY: 'benchdevicekey0000',
+      BALENA_SERVICE_NAME: 'fleet-agent',
+      AGENT_POLL_INTERVAL: '10s',
+      AGENT_START_SPREAD: '0s',
+      AGENT_LOG_LEVEL: 'warn',
+      AGENT_HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      AGENT_DATA_DIR: join(dir, 'data'),
+      AGENT_BOOT_ID_PATH: bootIdPath,
+    },
+  });
+  const pid = child.pid ?? 0;
+  const polls = (): number => cloud.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v7/device(')).length;
+
+  try {
+    const started = Date.now();
+    await cloud.waitFor((r) => r.method === 'GET' && r.path.startsWith('/v7/device('), 30_000);
+    const firstPollMs = Date.now() - started;
+    await supervisor.waitFor((r) => r.path === '/v2/device/tags' && r.method === 'PATCH', 30_000);
+    const afterFirst = await sample(pid);
+    for (let i = 1; i <= POLLS; i++) {
+      cloud.setDeviceTag(DEMO.deviceUuid, 'agent.identify', `bench-${i}`);
+      await supervisor.waitFor((r) => r.path === '/v1/blink' && supervisor.counts.blinks >= i, 30_000);
+    }
+    const pollsDone = polls();
+    const after = await sample(pid);
+    const cpuPerPoll = (after.cpuMs - afterFirst.cpuMs) / Math.max(1, pollsDone - 1);
+    console.log(`\nfleet-agent run ${flags.join(' ') || '(no Node flags)'} against the simulators (poll every 10 s), from /proc`);
+    console.log('| measure | value |');
+    console.log('|---|---|');
+    console.log(`| start → first poll | ${firstPollMs} ms |`);
+    console.log(`| RSS after the first poll and report | ${(afterFirst.rssKb / 1024).toFixed(1)} MiB |`);
+    console.log(`| RSS after ${pollsDone} polls and ${POLLS} commands | ${(after.rssKb / 1024).toFixed(1)} MiB |`);
+    console.log(`| peak RSS (VmHWM) | ${(after.hwmKb / 1024).toFixed(1)} MiB |`);
+    console.log(`| CPU time to start and first poll | ${afterFirst.cpuMs} ms |`);
+    console.log(`| CPU time per later poll (with one command each) | ${cpuPerPoll.toFixed(0)} ms |`);
+    console.log(`| cloud requests in all | ${cloud.requests.length} |`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await supervisor.stop();
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await measure([]);
+await measure(IMAGE_FLAGS);
