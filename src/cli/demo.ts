@@ -40,7 +40,7 @@ function demoSettings(dataDir: string, env: CliContext['env']): Record<string, s
 }
 
 /** Lines a person can paste to act as the operator. */
-function tryLines(info: DemoInfo, deviceId: number): string[] {
+function tryLines(info: DemoInfo, deviceId: number, dataDir: string): string[] {
   const tag = `${info.cloudUrl}/v7/device_tag`;
   return [
     'Set a command tag as an operator would (first time: POST; later tokens: PATCH):',
@@ -55,7 +55,7 @@ function tryLines(info: DemoInfo, deviceId: number): string[] {
     'Or the CLI, as the device itself:',
     `  BALENA_SUPERVISOR_ADDRESS=${info.supervisorUrl} BALENA_SUPERVISOR_API_KEY=${info.supervisorKey} BALENA_APP_ID=${info.appId} \\`,
     `  BALENA_API_URL=${info.cloudUrl} BALENA_API_KEY=${info.deviceKey} BALENA_DEVICE_UUID=${info.deviceUuid} \\`,
-    '  npx fleet-agent tags   # or: state, reboot, doctor, …',
+    `  AGENT_DATA_DIR=${dataDir} npx fleet-agent doctor   # or: tags, state, reboot, …`,
   ];
 }
 
@@ -126,7 +126,7 @@ async function demo(ctx: CliContext): Promise<number> {
         `  device      ${info.deviceUuid}  in fleet ${info.appId} (demo-fleet)`,
         `  agent       http://127.0.0.1:${settings.AGENT_HTTP_PORT ?? '48485'}/  (status page), polling every ${settings.AGENT_POLL_INTERVAL}`,
         '',
-        ...tryLines(info, DEMO.deviceId),
+        ...tryLines(info, DEMO.deviceId, settings.AGENT_DATA_DIR ?? dataDir),
         '',
         'Watching (Ctrl-C to stop):',
       ].join('\n'),
