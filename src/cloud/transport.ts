@@ -25,6 +25,8 @@ export interface TransportOptions {
   maxRetries?: number;
   /** A 429/503 hold longer than this is not waited out inside one call: it fails RATE_LIMITED (default 2 min). */
   maxRetryWaitMs?: number;
+  /** Once a key that worked is refused (401), calls fail at once, without a request, for this long (default 60 s). */
+  revokedHoldMs?: number;
   random?: () => number;
   /** Replies larger than this are refused (default 4 MiB). */
   maxBodyBytes?: number;
@@ -42,6 +44,7 @@ export interface Call {
  * The cloud client's manners in one place: every request passes the RequestBudget gate (ceiling
  * and Retry-After holds, on the injected clock), carries the key only in its header, is retried
  * with bounded full-jitter backoff on network errors and 5xx, and fails with a key-free typed error.
+ * A key that stops working is not retried in a loop: calls fail at once for `revokedHoldMs`.
  */
 export class CloudTransport {
   private readonly opts: TransportOptions;
@@ -51,6 +54,7 @@ export class CloudTransport {
   private readonly queue = new PQueue({ concurrency: 2 });
   private sent = 0;
   private worked = false;
+  private revokedUntil = 0;
   private serverDate: number | undefined;
 
   constructor(opts: TransportOptions) {
@@ -87,6 +91,7 @@ export class CloudTransport {
     const maxRetries = this.opts.maxRetries ?? 3;
     const random = this.opts.random ?? Math.random;
     for (let attempt = 0; ; attempt++) {
+      this.refuseEarly(call);
       let reply: HttpReply;
       try {
         reply = await this.queue.add(() => this.sendOnce(call));
@@ -116,6 +121,32 @@ export class CloudTransport {
     }
   }
 
+  /**
+   * Fails without a request when one could not be useful now: the key was just refused (no tight
+   * loop of 401s), or a Retry-After hold lasts longer than a call may wait (RATE_LIMITED, with
+   * the time left as `retryAfterMs` so the caller can plan its next attempt).
+   */
+  private refuseEarly(call: Call): void {
+    const now = this.opts.clock.now();
+    const path = call.path.split('?')[0] ?? call.path;
+    if (now < this.revokedUntil) {
+      throw new HttpError({ peer: 'cloud', status: 401, method: call.method, path, body: '', message: KEY_REVOKED });
+    }
+    const holdLeft = this.budget.notBefore() - now;
+    if (holdLeft > (this.opts.maxRetryWaitMs ?? 120_000)) {
+      const until = new Date(this.opts.clock.wall() + holdLeft).toISOString();
+      throw new HttpError({
+        peer: 'cloud',
+        status: 429,
+        method: call.method,
+        path,
+        body: '',
+        retryAfterMs: holdLeft,
+        message: `cloud rate limit: it asked for no requests before ${until}; ${call.method} ${path} not sent`,
+      });
+    }
+  }
+
   private async sendOnce(call: Call): Promise<HttpReply> {
     await this.budget.acquire(call.signal);
     this.sent += 1;
@@ -134,9 +165,11 @@ export class CloudTransport {
   private httpError(call: Call, reply: HttpReply): HttpError {
     const path = call.path.split('?')[0] ?? call.path;
     const body = this.hide(reply.text);
-    const base = { peer: 'cloud' as const, status: reply.status, method: call.method, path, body, headers: reply.headers };
+    const headers = Object.fromEntries(Object.entries(reply.headers).map(([name, value]) => [name, this.hide(value)]));
+    const base = { peer: 'cloud' as const, status: reply.status, method: call.method, path, body, headers };
     const retryAfterMs = parseRetryAfter(reply.headers['retry-after'], this.opts.clock.wall());
     if (reply.status === 401) {
+      if (this.worked) this.revokedUntil = this.opts.clock.now() + (this.opts.revokedHoldMs ?? 60_000);
       const message = this.worked
         ? KEY_REVOKED
         : `cloud API rejected the device key on ${call.method} ${path} (check BALENA_API_KEY and that the device exists)`;

@@ -1,82 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { MockAgent } from 'undici';
-import { CloudClient, KEY_REVOKED, type CloudClientOptions } from '../../src/cloud/client.js';
+import type { MockAgent } from 'undici';
+import type { CloudClientOptions } from '../../src/cloud/client.js';
 import { literal, queryString } from '../../src/cloud/query.js';
-import { ManualClock, settle } from '../../src/lib/clock.js';
+import { ManualClock } from '../../src/lib/clock.js';
 import { HttpError } from '../../src/lib/errors.js';
-
-const ORIGIN = 'http://cloud.test';
-const KEY = 'dEvIcEkEy-0123456789abcdef';
-const UUID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-
-interface Seen {
-  method: string;
-  path: string;
-  body: string;
-  auth: string;
-  at: number;
-}
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-/** A scripted cloud on MockAgent: every request is recorded (with ManualClock time) and answered by `handler`. */
-function mockCloud(clock: ManualClock, handler: (req: Seen) => Answer) {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const seen: Seen[] = [];
-  agent
-    .get(ORIGIN)
-    .intercept({ path: () => true, method: () => true })
-    .reply((opts) => {
-      const headers = opts.headers as Record<string, string> | undefined;
-      const req: Seen = {
-        method: opts.method,
-        path: opts.path,
-        body: typeof opts.body === 'string' ? opts.body : '',
-        auth: headers?.authorization ?? '',
-        at: clock.now(),
-      };
-      seen.push(req);
-      const answer = handler(req);
-      const body = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? '');
-      return { statusCode: answer.status, data: body, responseOptions: { headers: answer.headers ?? {} } };
-    })
-    .persist();
-  return { agent, seen };
-}
-
-function client(clock: ManualClock, agent: MockAgent, extra: Partial<CloudClientOptions> = {}): CloudClient {
-  return new CloudClient({ baseUrl: ORIGIN, apiKey: KEY, deviceUuid: UUID, dispatcher: agent, clock, random: () => 0.5, ...extra });
-}
-
-/** Runs `promise` to completion, moving the manual clock to each pending sleep. */
-async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let spins = 0; !done && spins < 10_000; spins++) {
-    await settle(2);
-    const next = clock.nextAt();
-    if (!done && next !== undefined) await clock.advance(Math.max(0, next - clock.now()));
-  }
-  return promise;
-}
-
-const DEVICE_ROW = {
-  id: 7,
-  uuid: UUID,
-  device_name: 'dev-7',
-  supervisor_version: '17.8.1',
-  os_version: 'balenaOS 6.1.0',
-  is_online: true,
-  belongs_to__application: [{ id: 1, app_name: 'fleet-one' }],
-};
+import { DEVICE_ROW, KEY, mockClient, mockCloud, UUID, type Answer, type Seen } from '../helpers/cloud-mock.js';
 
 describe('CloudClient (unit, MockAgent)', () => {
   let clock: ManualClock;
@@ -90,7 +19,7 @@ describe('CloudClient (unit, MockAgent)', () => {
   function cloud(handler: (req: Seen) => Answer, extra: Partial<CloudClientOptions> = {}) {
     const m = mockCloud(clock, handler);
     agents.push(m.agent);
-    return { ...m, client: client(clock, m.agent, extra) };
+    return { ...m, client: mockClient(clock, m.agent, extra) };
   }
 
   it('polls in exactly one request with raw OData syntax and a prefix filter', async () => {
@@ -236,106 +165,6 @@ describe('CloudClient (unit, MockAgent)', () => {
     assert.deepEqual(none.env.map((v) => v.source), ['device', 'device', 'fleet', 'fleet']);
   });
 
-  it('401 after working is "key revoked", not retried, never shows the key', async () => {
-    let n = 0;
-    const { client: c, seen } = cloud(() => (n++ === 0 ? { status: 200, body: { d: [DEVICE_ROW] } } : { status: 401, body: `Unauthorized ${KEY}` }));
-    await c.device();
-    const err = await c.device().catch((e: unknown) => e);
-    assert.ok(err instanceof HttpError);
-    assert.equal(err.code, 'UNAUTHORIZED');
-    assert.equal(err.message, KEY_REVOKED);
-    assert.ok(!err.body.includes(KEY));
-    assert.equal(seen.length, 2);
-  });
-
-  it('403 and a 404 route are typed and not retried', async () => {
-    let status = 403;
-    const { client: c, seen } = cloud(() => ({ status, body: { error: 'no' } }));
-    await assert.rejects(c.device(), { code: 'FORBIDDEN' });
-    status = 404;
-    await assert.rejects(c.device(), (e: unknown) => e instanceof HttpError && e.code === 'NOT_FOUND' && e.status === 404);
-    assert.equal(seen.length, 2);
-  });
-
-  it('retries 5xx with bounded jittered backoff, then fails SERVER_ERROR', async () => {
-    const { client: c, seen } = cloud(() => ({ status: 500, body: 'boom' }), { maxRetries: 2 });
-    await assert.rejects(drive(clock, c.device()), { code: 'SERVER_ERROR' });
-    assert.equal(seen.length, 3);
-    // full jitter with random 0.5: 500 ms, then 1000 ms
-    assert.deepEqual(seen.map((r) => r.at), [0, 500, 1500]);
-  });
-
-  it('honours Retry-After (seconds) on 429: no request inside the window, then succeeds', async () => {
-    let n = 0;
-    const { client: c, seen } = cloud(() => (n++ === 0 ? { status: 429, body: 'slow down', headers: { 'retry-after': '30' } } : { status: 200, body: { d: [DEVICE_ROW] } }));
-    const device = await drive(clock, c.device());
-    assert.equal(device.id, 7);
-    assert.deepEqual(seen.map((r) => r.at), [0, 30_000]);
-  });
-
-  it('honours Retry-After as an HTTP-date on 503, for every later call too', async () => {
-    let n = 0;
-    const until = new Date(clock.wall() + 45_000).toUTCString();
-    const { client: c, seen } = cloud(() => (n++ === 0 ? { status: 503, body: 'busy', headers: { 'retry-after': until } } : { status: 200, body: { d: [DEVICE_ROW] } }), { maxRetries: 0 });
-    await assert.rejects(c.device(), { code: 'SERVER_ERROR' });
-    const second = drive(clock, c.device());
-    await second;
-    assert.ok(seen[1]!.at >= 45_000 - 1000, `second request at ${seen[1]!.at}`);
-  });
-
-  it('429 without Retry-After holds at least 60 s (with jitter)', async () => {
-    let n = 0;
-    const { client: c, seen } = cloud(() => (n++ === 0 ? { status: 429, body: '' } : { status: 200, body: { d: [DEVICE_ROW] } }));
-    await drive(clock, c.device());
-    assert.equal(seen.length, 2);
-    assert.equal(seen[1]!.at, 90_000); // 60 s + 0.5 × 60 s
-  });
-
-  it('a 429 storm: bounded retries, RATE_LIMITED, never a request inside a window', async () => {
-    const { client: c, seen } = cloud(() => ({ status: 429, body: '', headers: { 'retry-after': '20' } }), { maxRetries: 3 });
-    await assert.rejects(drive(clock, c.device()), { code: 'RATE_LIMITED' });
-    assert.equal(seen.length, 4);
-    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.at - seen[i - 1]!.at >= 20_000);
-  });
-
-  it('a Retry-After longer than maxRetryWaitMs fails at once but still holds later calls', async () => {
-    let n = 0;
-    const { client: c, seen } = cloud(() => (n++ === 0 ? { status: 429, body: '', headers: { 'retry-after': '3600' } } : { status: 200, body: { d: [DEVICE_ROW] } }));
-    await assert.rejects(c.device(), { code: 'RATE_LIMITED' });
-    assert.equal(c.notBefore(), 3_600_000);
-    await drive(clock, c.device());
-    assert.equal(seen[1]!.at, 3_600_000);
-  });
-
-  it('malformed JSON is BAD_RESPONSE, not retried', async () => {
-    const { client: c, seen } = cloud(() => ({ status: 200, body: `<html>${KEY}` }));
-    const err = await c.device().catch((e: unknown) => e);
-    assert.equal((err as { code: string }).code, 'BAD_RESPONSE');
-    assert.ok(!(err as Error).message.includes(KEY));
-    assert.equal(seen.length, 1);
-  });
-
-  it('refuses a body over the cap', async () => {
-    const { client: c } = cloud(() => ({ status: 200, body: { d: [{ ...DEVICE_ROW, note: 'x'.repeat(5000) }] } }), { maxBodyBytes: 1024 });
-    await assert.rejects(c.device(), { code: 'TOO_LARGE' });
-  });
-
-  it('keeps within the request ceiling on the injected clock', async () => {
-    const { client: c, seen } = cloud(() => ({ status: 200, body: { d: [DEVICE_ROW] } }), { requestLimit: { count: 2, intervalMs: 10_000 } });
-    await drive(clock, Promise.all([c.device(), c.device(), c.device(), c.device(), c.device()]));
-    assert.deepEqual(seen.map((r) => r.at), [0, 0, 10_000, 10_000, 20_000]);
-  });
-
-  it('connection errors are retried, then UNREACHABLE', async () => {
-    const agent = new MockAgent();
-    agents.push(agent);
-    agent.disableNetConnect();
-    const err = Object.assign(new Error('reset'), { code: 'ECONNRESET' });
-    agent.get(ORIGIN).intercept({ path: () => true }).replyWithError(err).persist();
-    const c = client(clock, agent, { maxRetries: 2 });
-    await assert.rejects(drive(clock, c.device()), (e: unknown) => (e as { code?: string }).code === 'UNREACHABLE' && !(e as Error).message.includes(KEY));
-    assert.equal(c.requestsSent(), 3);
-  });
 });
 
 describe('OData query text', () => {
