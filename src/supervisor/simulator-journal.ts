@@ -27,8 +27,11 @@ export interface JournalQuery {
   follow: boolean;
   count: number | undefined;
   unit: string | undefined;
+  /** `containerId` of the request: journalctl `-t`, the syslog identifier. */
+  identifier: string | undefined;
   format: string;
   sinceMs: number | undefined;
+  untilMs: number | undefined;
 }
 
 interface Subscriber {
@@ -115,6 +118,8 @@ export class SimJournal {
 
 function matches(entry: Entry, query: JournalQuery): boolean {
   if (query.unit !== undefined && entry.unit !== query.unit) return false;
+  if (query.identifier !== undefined && entry.identifier !== query.identifier) return false;
   if (query.sinceMs !== undefined && entry.at < query.sinceMs) return false;
+  if (query.untilMs !== undefined && entry.at > query.untilMs) return false;
   return true;
 }

@@ -1,38 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import semver from 'semver';
-import type { SimJournal } from './simulator-journal.js';
-import { toInt, truthy } from './simulator-http.js';
-
-/** A service of the simulated app. */
-export interface SimService {
-  name: string;
-  imageId: number;
-  serviceId: number;
-  /** Default `Running`. */
-  status?: string;
-}
-
-/** The simulated device as the routes read and change it. */
-export interface SimState {
-  appId: number;
-  appName: string;
-  appUuid: string;
-  commit: string;
-  releaseId: number;
-  version: string;
-  services: SimService[];
-  deviceName: string;
-  instantUpdates: boolean;
-  lock: string | null;
-  healthy: boolean;
-  tags: Array<{ id: number; name: string; value: string }>;
-  vpn: { enabled: boolean; connected: boolean };
-  counts: { reboots: number; shutdowns: number; updates: number; blinks: number; purges: number; restarts: number };
-  journal: SimJournal;
-  onTagsPatch: ((tags: Record<string, string>) => void | Promise<void>) | undefined;
-  /** Runs after a successful reboot reply has been sent. */
-  rebooted: () => Promise<void>;
-}
+import { nonEmptyString, toInt, truthy } from './simulator-http.js';
+import type { SimState } from './simulator-state.js';
+import { appsState, legacyDevice, stateStatus } from './simulator-views.js';
 
 /** One request as a route sees it. */
 export interface SimRequest {
@@ -44,11 +14,16 @@ export interface SimRequest {
   scope: 'app' | 'global' | 'none';
 }
 
-/** What a route answers; `stream` writes the reply itself, `after` runs once the reply is sent. */
+/**
+ * What a route answers; `stream` writes the reply itself, `after` runs once the reply is sent.
+ * A `text` reply is `text/html` like Express's `res.send(string)`, or `text/plain` with
+ * `plain` like its `res.sendStatus(code)`.
+ */
 export interface SimReply {
   status: number;
   json?: unknown;
   text?: string;
+  plain?: boolean;
   stream?: (res: ServerResponse) => void;
   after?: (() => Promise<void> | void) | undefined;
 }
@@ -59,13 +34,21 @@ export interface SimRoute {
   path: string;
   since?: string;
   auth: boolean;
+  /** Registered before the body parsers (a malformed body cannot fail it). */
+  beforeBodyParsers?: boolean;
   handle: (req: SimRequest, state: SimState) => SimReply | Promise<SimReply>;
 }
 
+/** `res.send('OK')`. */
 const OK: SimReply = { status: 200, text: 'OK' };
+/** `res.sendStatus(200)`. */
+const OK_STATUS: SimReply = { status: 200, text: 'OK', plain: true };
 const UNAUTHORIZED_JSON: SimReply = { status: 401, json: { status: 'failed', message: 'Unauthorized' } };
-const NO_SERVICE_PARAMS = 'serviceName or imageId parameters were not provided or the app is multi-container. Use the v2 service action endpoints';
+const NO_SERVICE_PARAMS = 'serviceName or imageId parameters were not provided or the app is multi-container. Use the v2 service action endpoints.';
 const SERVICE_NOT_FOUND = 'Service not found, a container must exist for this endpoint to work';
+const APP_NOT_FOUND =
+  "App not found: an app needs to be installed for this endpoint to work.\n\tIf you've recently moved this device from another app,\n\tplease push an app and wait for it to be installed first.";
+const BAD_TAGS = 'Invalid tags body, must be an object like `{[tagKey: string]: string}`';
 
 function inScope(req: SimRequest, state: SimState, appId: number): boolean {
   return req.scope !== 'app' || appId === state.appId;
@@ -120,19 +103,21 @@ function appEffect(kind: 'restart' | 'purge', appId: number, req: SimRequest, st
   return ok;
 }
 
+/**
+ * v2 service actions: a name or an image id is required (400 text otherwise); a single-service
+ * app acts on its one service whatever it names; a multi-service app matches either field.
+ */
 function serviceAction(action: 'restart' | 'stop' | 'start') {
   return (req: SimRequest, state: SimState): SimReply => {
     const appId = toInt(req.params.appId);
-    if (appId === undefined) return failed(400, 'Invalid app id');
+    if (!appId) return failed(400, 'Invalid app id');
     if (!inScope(req, state, appId)) return UNAUTHORIZED_JSON;
-    if (appId !== state.appId || state.services.length === 0) return { status: 404, text: `App not found: ${appId}` };
     const imageId = toInt(req.body.imageId);
-    const byName = semver.gte(state.version, '8.2.2') && typeof req.body.serviceName === 'string' ? req.body.serviceName : undefined;
-    let service;
-    if (imageId !== undefined) service = state.services.find((s) => s.imageId === imageId);
-    else if (byName !== undefined) service = state.services.find((s) => s.name === byName);
-    else if (state.services.length === 1) service = state.services[0];
-    else return { status: 400, text: NO_SERVICE_PARAMS };
+    const byName = semver.gte(state.version, '8.2.2') ? nonEmptyString(req.body.serviceName) : undefined;
+    if (!imageId && byName === undefined) return { status: 400, text: NO_SERVICE_PARAMS };
+    if (appId !== state.appId || state.services.length === 0) return { status: 404, text: APP_NOT_FOUND };
+    const service =
+      state.services.length === 1 ? state.services[0] : state.services.find((s) => s.imageId === imageId || s.name === byName);
     if (!service) return { status: 404, text: SERVICE_NOT_FOUND };
     if (action !== 'start') {
       const locked = lockedV2(req, state);
@@ -143,69 +128,11 @@ function serviceAction(action: 'restart' | 'stop' | 'start') {
   };
 }
 
-function appsState(state: SimState) {
-  return {
-    [state.appName]: {
-      appId: state.appId,
-      appUuid: state.appUuid,
-      commit: state.commit,
-      updateStatus: 'done',
-      services: Object.fromEntries(
-        state.services.map((s) => [s.name, { status: s.status ?? 'Running', image: `registry/${s.name}:${s.imageId}`, downloadProgress: null, releaseId: state.releaseId }]),
-      ),
-    },
-  };
-}
-
-function stateStatus(state: SimState) {
-  return {
-    status: 'success',
-    appState: 'applied',
-    overallDownloadProgress: null,
-    containers: state.services.map((s) => ({
-      status: s.status ?? 'Running',
-      serviceName: s.name,
-      appId: state.appId,
-      imageId: s.imageId,
-      serviceId: s.serviceId,
-      containerId: `${s.name}-${s.imageId}`.padEnd(12, '0'),
-      createdAt: '2026-01-01T00:00:00.000Z',
-    })),
-    images: state.services.map((s) => ({
-      name: `registry/${s.name}:${s.imageId}`,
-      appId: state.appId,
-      serviceName: s.name,
-      imageId: s.imageId,
-      dockerImageId: `sha256:${String(s.imageId).padStart(64, '0')}`,
-      status: 'Downloaded',
-      downloadProgress: null,
-    })),
-    release: state.commit,
-  };
-}
-
-function legacyDevice(state: SimState) {
-  const first = state.services[0]?.status ?? 'Running';
-  return {
-    api_port: 48484,
-    ip_address: '192.168.1.42 10.114.104.1',
-    mac_address: '02:42:AC:11:00:02',
-    os_version: 'balenaOS 6.0.0',
-    supervisor_version: state.version,
-    update_pending: false,
-    update_downloaded: false,
-    update_failed: false,
-    commit: state.commit,
-    status: first === 'Running' ? 'Idle' : first,
-    download_progress: null,
-  };
-}
-
 async function patchTags(req: SimRequest, state: SimState): Promise<SimReply> {
   const tags: Record<string, string> = {};
   for (const [key, value] of Object.entries(req.body)) {
-    if (typeof value !== 'string') return failed(400, `Tag value for ${key} must be a string`);
-    if (/\s/.test(key)) return failed(400, `Tag key "${key}" must not contain whitespace`);
+    if (typeof value !== 'string') return failed(400, BAD_TAGS);
+    if (/\s/.test(key)) return failed(400, 'Tag keys cannot contain whitespace');
     tags[key] = value;
   }
   try {
@@ -221,15 +148,24 @@ async function patchTags(req: SimRequest, state: SimState): Promise<SimReply> {
   return { status: 202, json: { status: 'success' } };
 }
 
+/** A journalctl time string as epoch ms, or undefined when absent or unreadable. */
+function journalTime(value: unknown): number | undefined {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** `POST /v2/journal-logs`: `format` is read from 10.3.0, `since`/`until` from 14.7.0 (older ones ignore them). */
 function journalLogs(req: SimRequest, state: SimState): SimReply {
   const count = toInt(req.body.count);
-  const since = typeof req.body.since === 'string' ? Date.parse(req.body.since) : Number.NaN;
+  const timed = semver.gte(state.version, '14.7.0');
   const query = {
     follow: truthy(req.body.follow),
     count: count !== undefined && count > 0 ? count : undefined,
     unit: typeof req.body.unit === 'string' ? req.body.unit : undefined,
-    format: typeof req.body.format === 'string' ? req.body.format : 'short',
-    sinceMs: Number.isNaN(since) ? undefined : since,
+    identifier: typeof req.body.containerId === 'string' ? req.body.containerId : undefined,
+    format: semver.gte(state.version, '10.3.0') && typeof req.body.format === 'string' ? req.body.format : 'short',
+    sinceMs: timed ? journalTime(req.body.since) : undefined,
+    untilMs: timed ? journalTime(req.body.until) : undefined,
   };
   return { status: 200, stream: (res) => state.journal.serve(res, query) };
 }
@@ -237,12 +173,12 @@ function journalLogs(req: SimRequest, state: SimState): SimReply {
 /** Every route the simulator answers (CONTRACT §2.2); anything else is 404. */
 export const ROUTES: readonly SimRoute[] = [
   { method: 'GET', path: '/ping', auth: false, handle: () => OK },
-  { method: 'GET', path: '/v1/healthy', since: '6.5.0', auth: false, handle: (_r, s) => (s.healthy ? OK : { status: 500, text: 'Unhealthy' }) },
-  { method: 'POST', path: '/v1/blink', auth: true, handle: (_r, s) => ((s.counts.blinks += 1), OK) },
+  { method: 'GET', path: '/v1/healthy', since: '6.5.0', auth: false, handle: (_r, s) => (s.healthy ? OK_STATUS : { status: 500, text: 'Unhealthy' }) },
+  { method: 'POST', path: '/v1/blink', auth: true, beforeBodyParsers: true, handle: (_r, s) => ((s.counts.blinks += 1), OK_STATUS) },
   {
     method: 'POST', path: '/v1/update', auth: true,
     handle: (req, s) => {
-      if (!truthy(req.body.force) && !s.instantUpdates) return { status: 202 };
+      if (!truthy(req.body.force) && !s.instantUpdates) return { status: 202, text: 'Accepted', plain: true };
       s.counts.updates += 1;
       return { status: 204 };
     },

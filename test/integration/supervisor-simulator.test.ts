@@ -22,10 +22,10 @@ describe('SupervisorSimulator answers like the supervisor (CONTRACT §2)', () =>
   after(() => sim.stop());
 
   it('/ping and /v1/healthy need no key; everything else does (401 text)', async () => {
-    assert.deepEqual(await call(sim, 'GET', '/ping'), { status: 200, text: 'OK', type: 'text/plain; charset=utf-8' });
-    assert.equal((await call(sim, 'GET', '/v1/healthy')).status, 200);
+    assert.deepEqual(await call(sim, 'GET', '/ping'), { status: 200, text: 'OK', type: 'text/html; charset=utf-8' }, 'res.send');
+    assert.deepEqual(await call(sim, 'GET', '/v1/healthy'), { status: 200, text: 'OK', type: 'text/plain; charset=utf-8' }, 'res.sendStatus');
     const denied = await call(sim, 'POST', '/v1/blink');
-    assert.deepEqual([denied.status, denied.text], [401, 'Unauthorized']);
+    assert.deepEqual(denied, { status: 401, text: 'Unauthorized', type: 'text/plain; charset=utf-8' });
     assert.equal((await call(sim, 'GET', '/no/such/route')).status, 401, 'auth runs before routing');
     assert.equal((await call(sim, 'GET', q('/no/such/route'))).status, 404);
   });
@@ -147,6 +147,121 @@ describe('SupervisorSimulator answers like the supervisor (CONTRACT §2)', () =>
     } finally {
       await dev.stop();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SupervisorSimulator matches the supervisor source in the details (CONTRACT §2.2)', () => {
+  const sim = new SupervisorSimulator({ apiKey: 'appkey123', globalApiKey: 'globalkey456', appId: 55 });
+  const solo = new SupervisorSimulator({ apiKey: 'solokey1', appId: 56, services: [{ name: 'only', imageId: 21, serviceId: 3 }] });
+  const json = { type: 'application/json' };
+  const q = (path: string, key = 'appkey123') => `${path}${path.includes('?') ? '&' : '?'}apikey=${key}`;
+  before(async () => {
+    await Promise.all([sim.start(), solo.start()]);
+  });
+  after(async () => {
+    await Promise.all([sim.stop(), solo.stop()]);
+  });
+
+  it('/v1/update: 202 is sendStatus ("Accepted", text/plain), 204 has no body', async () => {
+    const quiet = new SupervisorSimulator({ instantUpdates: false });
+    await quiet.start();
+    try {
+      const ignored = await call(quiet, 'POST', `/v1/update?apikey=${quiet.apiKey}`, { body: '{}', ...json });
+      assert.deepEqual(ignored, { status: 202, text: 'Accepted', type: 'text/plain; charset=utf-8' });
+      const triggered = await call(quiet, 'POST', `/v1/update?apikey=${quiet.apiKey}`, { body: '{"force":true}', ...json });
+      assert.deepEqual([triggered.status, triggered.text], [204, '']);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
+  it('service actions need a name or an image id even on a single-service app (400 text, exact words)', async () => {
+    const none = await call(solo, 'POST', '/v2/applications/56/restart-service?apikey=solokey1', { body: '{"serviceName":"null"}', ...json });
+    assert.deepEqual([none.status, none.text], [
+      400,
+      'serviceName or imageId parameters were not provided or the app is multi-container. Use the v2 service action endpoints.',
+    ]);
+  });
+
+  it('a single-service app acts on its one service whatever the request names', async () => {
+    const res = await call(solo, 'POST', '/v2/applications/56/stop-service?apikey=solokey1', { body: '{"serviceName":"other"}', ...json });
+    assert.deepEqual([res.status, res.text], [200, 'OK']);
+    assert.equal(solo.services[0]?.status, 'exited');
+    await call(solo, 'POST', '/v2/applications/56/start-service?apikey=solokey1', { body: '{"imageId":999}', ...json });
+    assert.equal(solo.services[0]?.status, 'Running');
+  });
+
+  it('an app the device does not run is 404 "App not found: …" (the global key passes the scope check)', async () => {
+    const res = await call(sim, 'POST', q('/v2/applications/99/restart-service', 'globalkey456'), { body: '{"imageId":1001}', ...json });
+    assert.equal(res.status, 404);
+    assert.match(res.text, /^App not found: an app needs to be installed for this endpoint to work\./);
+  });
+
+  it('auth runs before the body parsers; a malformed JSON body then fails as 503 JSON; /v1/blink never parses it', async () => {
+    assert.equal((await call(sim, 'POST', q('/v1/reboot', 'wrong'), { body: '{oops', ...json })).status, 401);
+    const bad = await call(sim, 'POST', q('/v1/reboot'), { body: '{oops', ...json });
+    assert.equal(bad.status, 503);
+    assert.equal(JSON.parse(bad.text).status, 'failed');
+    const scalar = await call(sim, 'POST', q('/v1/update'), { body: '"force"', ...json });
+    assert.equal(scalar.status, 503, 'the JSON parser is strict: a bare string is refused');
+    assert.equal((await call(sim, 'POST', q('/v1/blink'), { body: '{oops', ...json })).status, 200);
+    assert.equal(sim.reboots, 0);
+  });
+
+  it('an empty ?apikey= falls through to the header', async () => {
+    assert.equal((await call(sim, 'POST', '/v1/blink?apikey=', { auth: 'Bearer appkey123' })).status, 200);
+    assert.equal(sim.requests.at(-1)?.auth, 'bearer');
+  });
+
+  it('PATCH /v2/device/tags refuses with the supervisor words', async () => {
+    const notString = await call(sim, 'PATCH', q('/v2/device/tags'), { body: '{"k":1}', ...json });
+    assert.deepEqual([notString.status, JSON.parse(notString.text)], [
+      400,
+      { status: 'failed', message: 'Invalid tags body, must be an object like `{[tagKey: string]: string}`' },
+    ]);
+    const space = await call(sim, 'PATCH', q('/v2/device/tags'), { body: '{"a b":"x"}', ...json });
+    assert.deepEqual([space.status, JSON.parse(space.text)], [400, { status: 'failed', message: 'Tag keys cannot contain whitespace' }]);
+    const ok = await call(sim, 'PATCH', q('/v2/device/tags'), { body: '{"agent.mode":"on"}', ...json });
+    assert.deepEqual([ok.status, JSON.parse(ok.text)], [202, { status: 'success' }]);
+  });
+
+  it('journal-logs: containerId filters by identifier, until bounds the time; no content type is set', async () => {
+    const t0 = Date.parse('2026-03-01T10:00:00Z');
+    const j = new SupervisorSimulator({
+      journal: [
+        { message: 'early agent', identifier: 'agent', at: t0 },
+        { message: 'late agent', identifier: 'agent', at: t0 + 60_000 },
+        { message: 'engine', identifier: 'balenad', at: t0 },
+      ],
+    });
+    await j.start();
+    try {
+      const body = JSON.stringify({ containerId: 'agent', until: '2026-03-01T10:00:30Z', format: 'cat' });
+      const res = await call(j, 'POST', `/v2/journal-logs?apikey=${j.apiKey}`, { body, ...json });
+      assert.deepEqual([res.status, res.text, res.type], [200, 'early agent\n', null]);
+      j.setVersion('14.6.0');
+      const old = await call(j, 'POST', `/v2/journal-logs?apikey=${j.apiKey}`, { body, ...json });
+      assert.equal(old.text, 'early agent\nlate agent\n', 'since/until are ignored before 14.7.0');
+      j.setVersion('10.2.0');
+      const older = await call(j, 'POST', `/v2/journal-logs?apikey=${j.apiKey}`, { body, ...json });
+      assert.match(older.text.split('\n')[0] ?? '', / agent: early agent$/, 'format is ignored before 10.3.0 (short)');
+    } finally {
+      await j.stop();
+    }
+  });
+
+  it('/v2/applications/state has appUuid, updateStatus and image only from 17.7.0', async () => {
+    const fresh = JSON.parse((await call(sim, 'GET', q('/v2/applications/state'))).text);
+    assert.deepEqual(Object.keys(fresh['fleet-app']).sort(), ['appId', 'appUuid', 'commit', 'services', 'updateStatus']);
+    assert.deepEqual(Object.keys(fresh['fleet-app'].services.main).sort(), ['downloadProgress', 'image', 'releaseId', 'status']);
+    sim.setVersion('17.6.0');
+    try {
+      const old = JSON.parse((await call(sim, 'GET', q('/v2/applications/state'))).text);
+      assert.deepEqual(Object.keys(old['fleet-app']).sort(), ['appId', 'commit', 'services']);
+      assert.deepEqual(Object.keys(old['fleet-app'].services.main).sort(), ['downloadProgress', 'releaseId', 'status']);
+    } finally {
+      sim.setVersion('19.0.5');
     }
   });
 });

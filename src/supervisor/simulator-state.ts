@@ -1,0 +1,82 @@
+import type { Clock } from '../lib/clock.js';
+import { SimJournal, type SimJournalLine } from './simulator-journal.js';
+
+/** A service of the simulated app. */
+export interface SimService {
+  name: string;
+  imageId: number;
+  serviceId: number;
+  /** Default `Running`. */
+  status?: string;
+}
+
+/** The simulated device as the routes read and change it. */
+export interface SimState {
+  appId: number;
+  appName: string;
+  appUuid: string;
+  commit: string;
+  releaseId: number;
+  version: string;
+  services: SimService[];
+  deviceName: string;
+  instantUpdates: boolean;
+  lock: string | null;
+  healthy: boolean;
+  tags: Array<{ id: number; name: string; value: string }>;
+  vpn: { enabled: boolean; connected: boolean };
+  counts: { reboots: number; shutdowns: number; updates: number; blinks: number; purges: number; restarts: number };
+  journal: SimJournal;
+  onTagsPatch: ((tags: Record<string, string>) => void | Promise<void>) | undefined;
+  /** Runs after a successful reboot reply has been sent. */
+  rebooted: () => Promise<void>;
+}
+
+/** How the simulated device starts out (the simulator's options, defaults filled in below). */
+export interface SimStateOptions {
+  appId: number;
+  appName?: string;
+  appUuid?: string;
+  version?: string;
+  services?: SimService[];
+  deviceName?: string;
+  instantUpdates?: boolean;
+  journal?: SimJournalLine[];
+  onTagsPatch?: SimState['onTagsPatch'];
+}
+
+const DEFAULT_SERVICES: SimService[] = [
+  { name: 'main', imageId: 1001, serviceId: 11 },
+  { name: 'fleet-agent', imageId: 1002, serviceId: 12 },
+];
+
+const DEFAULT_JOURNAL: SimJournalLine[] = [
+  { message: 'Supervisor starting', unit: 'balena-supervisor.service', identifier: 'balena-supervisor' },
+  { message: 'Started balenaEngine', unit: 'balena.service', identifier: 'balenad' },
+  { message: 'Device state applied', unit: 'balena-supervisor.service', identifier: 'balena-supervisor' },
+];
+
+/** A fresh simulated device: one app, its services running, no lock, healthy, a few journal lines. */
+export function createSimState(opts: SimStateOptions, clock: Clock, rebooted: () => Promise<void>): SimState {
+  const state: SimState = {
+    appId: opts.appId,
+    appName: opts.appName ?? 'fleet-app',
+    appUuid: opts.appUuid ?? 'f1ee7a99f1ee7a99f1ee7a99f1ee7a99',
+    commit: 'c0ffee0c0ffee0c0ffee0c0ffee0c0ff',
+    releaseId: 77,
+    version: opts.version ?? '19.0.5',
+    services: (opts.services ?? DEFAULT_SERVICES).map((s) => ({ ...s, status: s.status ?? 'Running' })),
+    deviceName: opts.deviceName ?? 'quiet-river',
+    instantUpdates: opts.instantUpdates ?? true,
+    lock: null,
+    healthy: true,
+    tags: [],
+    vpn: { enabled: true, connected: true },
+    counts: { reboots: 0, shutdowns: 0, updates: 0, blinks: 0, purges: 0, restarts: 0 },
+    journal: new SimJournal({ clock, hostname: () => state.deviceName }),
+    onTagsPatch: opts.onTagsPatch,
+    rebooted,
+  };
+  for (const line of opts.journal ?? DEFAULT_JOURNAL) state.journal.push(line);
+  return state;
+}
