@@ -38,7 +38,10 @@ function deviceRule(actor: Extract<Actor, { kind: 'device' }>, resource: string,
     return (row) => own(row['device']);
   }
   if (resource === 'device_service_environment_variable') {
-    return (row) => own(lookup('service_install', row['service_install'])?.['device']);
+    const install = (row: Row): Row | undefined => lookup('service_install', row['service_install']);
+    if (action !== 'create') return (row) => own(install(row)?.['device']);
+    // Created only for a service of its own fleet.
+    return (row) => own(install(row)?.['device']) && lookup('service', install(row)?.['installs__service'])?.['application'] === actor.appId;
   }
   if (action !== 'read') return null;
   if (resource === 'application') return (row) => row['id'] === actor.appId;

@@ -13,26 +13,37 @@ export const LOG_BATCH_MAX = 10;
 const LOG_RATE_COUNT = 15;
 const LOG_RATE_WINDOW_MS = 10_000;
 
-/** Per-device log rate windows (monotonic ms of recent batch posts); owned by the simulator. */
-export type LogRateState = Map<string, number[]>;
+/** The batch rate limiter's state per uuid (monotonic ms); owned by the simulator. */
+export type LogRateState = Map<string, { windowStart: number; count: number; blockedUntil: number }>;
 
-/** `PATCH /device/v3/tags`: `{"<uuid>": {"k": "v"}}`, upserting each key in one go. */
+const NDJSON = 'application/x-ndjson';
+
+/**
+ * `PATCH /device/v3/tags`: `{"<uuid>": {"k": "v"}}`, upserting each key in one transaction. As
+ * the real API: every uuid is resolved first (no uuid, or one not yours → 401), then the body is
+ * validated (a bad key or value → 400), and it is a 400 only when no uuid carries any tag.
+ */
 export async function patchTagsV3(ctx: SimContext): Promise<Reply> {
   if (ctx.actor === undefined) return text(401, 'API key required');
   const body = await readJson(ctx);
   if (!isObject(body) || Object.keys(body).length === 0) return UNAUTHORIZED;
-  const plan: Array<{ device: number; key: string; value: string }> = [];
-  for (const [uuid, tags] of Object.entries(body)) {
+  const devices = new Map<string, number>();
+  for (const uuid of Object.keys(body)) {
     const device = ctx.store.deviceByUuid(uuid);
     if (device === undefined || !mayActOnDevice(ctx.actor, device)) return UNAUTHORIZED;
-    if (!isObject(tags) || Object.keys(tags).length === 0) return text(400, 'No tags provided');
+    devices.set(uuid, device['id'] as number);
+  }
+  const plan: Array<{ device: number; key: string; value: string }> = [];
+  for (const [uuid, tags] of Object.entries(body)) {
+    if (!isObject(tags)) return text(400, `Invalid tags for "${uuid}"`);
     for (const [key, value] of Object.entries(tags)) {
       if (!validTagKey(key) || typeof value !== 'string') return text(400, `Invalid tag "${key}"`);
       const problem = ruleViolation('device_tag', { tag_key: key, value });
       if (problem !== undefined) return text(400, problem);
-      plan.push({ device: device['id'] as number, key, value });
+      plan.push({ device: devices.get(uuid) ?? 0, key, value });
     }
   }
+  if (plan.length === 0) return text(400, 'No tags were sent to be updated.');
   for (const { device, key, value } of plan) {
     const existing = ctx.store.table('device_tag').find((r) => r['device'] === device && r['tag_key'] === key);
     if (existing === undefined) ctx.store.insert('device_tag', { device, tag_key: key, value });
@@ -61,59 +72,96 @@ function appendLogs(ctx: SimContext, uuid: string, lines: readonly StoredLog[], 
   if (lines.length > 0) onLine(uuid);
 }
 
-function writableDevice(ctx: SimContext, uuid: string): boolean {
+/**
+ * The device a log write is for, or the real API's refusal: no credential → 401; a uuid the
+ * credential cannot see (another device's, or none) → 404; seen but not writable → 401.
+ */
+function logTarget(ctx: SimContext, uuid: string): Reply | undefined {
+  if (ctx.actor === undefined) return UNAUTHORIZED;
   const device = ctx.store.deviceByUuid(uuid);
-  return device !== undefined && mayActOnDevice(ctx.actor, device);
+  const visible = device !== undefined && (ctx.store.visible(ctx.actor, 'device', 'read') ?? []).includes(device);
+  if (!visible) return text(404, `No device with uuid ${uuid}`);
+  return mayActOnDevice(ctx.actor, device) ? undefined : text(401, 'Not allowed to write device logs');
 }
 
-/** `POST /device/v2/:uuid/log-stream`: NDJSON (optionally gzip), lines stored as they arrive. */
+/**
+ * `POST /device/v2/:uuid/log-stream`: NDJSON (gzip when `Content-Encoding: gzip`), lines stored as
+ * they arrive. The content type must be exactly `application/x-ndjson` (else 415); a line that is
+ * not JSON ends the stream with 400 (lines before it are kept); JSON lines that are not log lines
+ * (or carry a `uuid`) are skipped; a clean end is 201.
+ */
 export async function logStream(ctx: SimContext, uuid: string, onLine: (uuid: string) => void): Promise<Reply> {
-  if (ctx.actor === undefined || !writableDevice(ctx, uuid)) return UNAUTHORIZED;
-  const type = ctx.req.headers['content-type'] ?? '';
-  if (!type.toLowerCase().startsWith('application/x-ndjson')) return text(415, 'Unsupported Media Type');
-  const gzip = (ctx.req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip';
-  const source: Readable = gzip ? ctx.req.pipe(createGunzip()) : ctx.req;
+  const refused = logTarget(ctx, uuid);
+  if (refused !== undefined) return refused;
+  if (ctx.req.headers['content-type'] !== NDJSON) return text(415, `Streaming requests require Content-Type ${NDJSON}`);
+  const source: Readable = ctx.req.headers['content-encoding'] === 'gzip' ? ctx.req.pipe(createGunzip()) : ctx.req;
   const received: StoredLog[] = [];
   let pending = '';
-  const take = (chunk: string): void => {
+  const take = (chunk: string): boolean => {
     pending += chunk;
-    const parts = pending.split('\n');
+    const parts = pending.split(/\r?\n/u);
     pending = parts.pop() ?? '';
-    const lines = parts.flatMap((part) => {
-      if (part.trim() === '') return [];
+    const lines: StoredLog[] = [];
+    let bad = false;
+    for (const part of parts) {
+      if (part === '') continue;
+      let parsed: unknown;
       try {
-        const line = toLog(JSON.parse(part), ctx.clock.wall());
-        return line === undefined ? [] : [line];
+        parsed = JSON.parse(part);
       } catch {
-        return [];
+        bad = true;
+        break;
       }
-    });
+      const line = toLog(parsed, ctx.clock.wall());
+      if (line !== undefined) lines.push(line);
+    }
     received.push(...lines);
     appendLogs(ctx, uuid, lines, onLine);
+    return !bad;
   };
-  try {
-    for await (const chunk of source) take((chunk as Buffer).toString('utf8'));
-  } catch {
-    ctx.body = received;
-    return text(400, 'Bad Request');
-  }
-  take('\n');
+  // Not `for await`: leaving that loop early would destroy the request and reset the socket
+  // instead of answering 400; the rest of a refused stream is read and dropped.
+  const outcome = await new Promise<'end' | 'bad'>((resolve) => {
+    let done = false;
+    const finish = (how: 'end' | 'bad'): void => {
+      if (done) return;
+      done = true;
+      resolve(how);
+    };
+    source.on('data', (chunk: Buffer) => {
+      if (!done && !take(chunk.toString('utf8'))) finish('bad');
+    });
+    source.on('end', () => {
+      if (!done) finish(take('\n') ? 'end' : 'bad');
+    });
+    source.on('error', () => finish('bad'));
+    ctx.req.on('close', () => {
+      if (!ctx.req.complete) finish('bad');
+    });
+  });
   ctx.body = received;
-  return empty(201);
+  return outcome === 'end' ? empty(201) : text(400, 'Bad Request');
 }
 
-/** `POST /device/v2/:uuid/logs`: a JSON array of at most 10 lines, 15 batches per 10 s. */
+/**
+ * `POST /device/v2/:uuid/logs`: a JSON array of at most 10 lines. The rate limit comes first, as
+ * in the real API (before the credential is even looked at): 15 batches in a 10 s window per
+ * uuid, then the uuid is blocked for 10 s — 429 with `Retry-After` in whole seconds.
+ */
 export async function logBatch(ctx: SimContext, uuid: string, rate: LogRateState, onLine: (uuid: string) => void): Promise<Reply> {
-  if (ctx.actor === undefined || !writableDevice(ctx, uuid)) return UNAUTHORIZED;
   const now = ctx.clock.now();
-  const recent = (rate.get(uuid) ?? []).filter((t) => now - t < LOG_RATE_WINDOW_MS);
-  if (recent.length >= LOG_RATE_COUNT) {
-    const waitMs = LOG_RATE_WINDOW_MS - (now - (recent[0] ?? now));
-    rate.set(uuid, recent);
-    return text(429, 'Too Many Requests', { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+  const state = rate.get(uuid);
+  const current = state !== undefined && (now < state.blockedUntil || now - state.windowStart < LOG_RATE_WINDOW_MS) ? state : { windowStart: now, count: 0, blockedUntil: 0 };
+  rate.set(uuid, current);
+  if (now >= current.blockedUntil) {
+    current.count += 1;
+    if (current.count > LOG_RATE_COUNT) current.blockedUntil = now + LOG_RATE_WINDOW_MS;
   }
-  recent.push(now);
-  rate.set(uuid, recent);
+  if (now < current.blockedUntil) {
+    return text(429, 'Too Many Requests', { 'retry-after': String(Math.max(1, Math.ceil((current.blockedUntil - now) / 1000))) });
+  }
+  const refused = logTarget(ctx, uuid);
+  if (refused !== undefined) return refused;
   let body: unknown;
   try {
     body = await readJson(ctx);
@@ -122,7 +170,7 @@ export async function logBatch(ctx: SimContext, uuid: string, rate: LogRateState
     throw err;
   }
   if (!Array.isArray(body)) return text(400, 'Body must be an array of log lines');
-  if (body.length > LOG_BATCH_MAX) return text(400, `At most ${LOG_BATCH_MAX} lines per batch`);
+  if (body.length > LOG_BATCH_MAX) return text(400, `Batches cannot include more than ${LOG_BATCH_MAX} logs`);
   const lines = body.flatMap((item) => toLog(item, ctx.clock.wall()) ?? []);
   appendLogs(ctx, uuid, lines, onLine);
   return empty(201);

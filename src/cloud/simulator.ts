@@ -10,6 +10,7 @@ import { BodyError, text, type ProxyTarget, type Reply, type SimContext } from '
 import { Faults } from './sim-faults.js';
 import { SimStore } from './sim-store.js';
 import { routeRequest } from './sim-router.js';
+import type { LogRateState } from './sim-routes-device.js';
 import type { CloudSeed } from './sim-seed.js';
 
 export { demoSeed, DEMO, type CloudSeed, type SeedDevice, type SeedUser } from './sim-seed.js';
@@ -61,7 +62,7 @@ export class CloudSimulator {
   private readonly faults: Faults;
   private readonly hooks = new Set<(r: CloudRequest) => void>();
   private readonly logHooks = new Set<(uuid: string) => void>();
-  private readonly logRate = new Map<string, number[]>();
+  private readonly logRate: LogRateState = new Map();
   private server: Server | undefined;
   private dispatcher: Agent | undefined;
   private baseUrl = '';

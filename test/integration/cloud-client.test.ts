@@ -206,6 +206,26 @@ describe('CloudClient against the cloud simulator', () => {
     await assert.rejects(client.device(), (e: unknown) => e instanceof AgentError && e.code === 'TIMEOUT' && keyFree(e));
   });
 
+  it('no answer at all (headers never come): TIMEOUT after bounded retries', async () => {
+    const clock = new ManualClock();
+    const { sim, client } = await setup({ clock, simClock: systemClock, client: { timeoutMs: 200, maxRetries: 1 } });
+    sim.setLatency(5_000);
+    await assert.rejects(drive(clock, client.device()), (e: unknown) => e instanceof AgentError && e.code === 'TIMEOUT' && keyFree(e));
+    assert.equal(client.requestsSent(), 2);
+  });
+
+  it('a revoked key is not hammered: a tight loop of calls sends one request, then one probe per hold', async () => {
+    const clock = new ManualClock();
+    const { sim, client } = await setup({ clock, simClock: systemClock, client: { revokedHoldMs: 60_000 } });
+    await client.poll();
+    sim.revokeDevice(UUID);
+    for (let i = 0; i < 20; i++) await assert.rejects(client.poll(), (e: unknown) => e instanceof AgentError && e.code === 'UNAUTHORIZED' && e.message === KEY_REVOKED);
+    assert.equal(sim.requests.length, 2);
+    await clock.advance(60_000);
+    await assert.rejects(client.setTags({ 'agent.x': '1' }), { code: 'UNAUTHORIZED' });
+    assert.deepEqual(sim.requests.map((r) => r.status), [200, 401, 401]);
+  });
+
   it('server down (connection reset): retried, then UNREACHABLE', async () => {
     const clock = new ManualClock();
     const { sim, client } = await setup({ clock, simClock: systemClock, client: { maxRetries: 2 } });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { CloudSimulator } from '../../src/cloud/simulator.js';
+import { ManualClock } from '../../src/lib/clock.js';
 import { call, startCloud, T } from '../helpers/cloud-sim.js';
 
 const POLL =
@@ -122,6 +123,18 @@ describe('cloud simulator: OData', () => {
     assert.deepEqual(config.json(), { d: [{ name: 'BALENA_HOST_CONFIG_gpu_mem', value: '16' }] });
   });
 
+  it('a device key creates service variables only for a service of its own fleet', async () => {
+    const foreign = await call(sim, '/v7/service', { key: T.operatorKey, method: 'POST', body: { application: T.otherFleetId, service_name: 'elsewhere' } });
+    assert.equal(foreign.status, 201);
+    const install = await call(sim, '/v7/service_install', { key: T.operatorKey, method: 'POST', body: { device: T.deviceId, installs__service: foreign.json().id } });
+    assert.equal(install.status, 201);
+    const denied = await call(sim, '/v7/device_service_environment_variable', { key: T.deviceKey, method: 'POST', body: { service_install: install.json().id, name: 'X', value: '1' } });
+    assert.equal(denied.status, 401);
+    const own = await call(sim, `/v7/service_install?$select=id&$filter=device eq ${T.deviceId} and installs__service eq 1`, { key: T.deviceKey });
+    const allowed = await call(sim, '/v7/device_service_environment_variable', { key: T.deviceKey, method: 'POST', body: { service_install: own.json().d[0].id, name: 'X', value: '1' } });
+    assert.equal(allowed.status, 201);
+  });
+
   it('unknown routes and resources are 404', async () => {
     assert.equal((await call(sim, '/v7/nothing', { key: T.operatorKey })).status, 404);
     assert.equal((await call(sim, '/v6/device', { key: T.operatorKey })).status, 404);
@@ -142,20 +155,33 @@ describe('cloud simulator: device endpoints', () => {
     assert.equal(sim.deviceTags(T.uuid)['agent.a'], '1');
     assert.equal(sim.deviceTags(T.uuid)['agent.mode'], 'maintenance');
     assert.equal((await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: { [T.uuid]: { 'bad key': 'x' } } })).status, 400);
+    assert.equal((await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: { [T.uuid]: { k: 5 } } })).status, 400);
     assert.equal((await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: { [T.uuid]: {} } })).status, 400);
     assert.equal((await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: { [T.otherUuid]: { a: 'b' } } })).status, 401);
     assert.equal((await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: {} })).status, 401);
     assert.equal((await call(sim, '/device/v3/tags', { method: 'PATCH', body: { [T.uuid]: { a: 'b' } } })).status, 401);
   });
 
-  it('log-stream takes gzip NDJSON, skips bad lines and uuid lines, answers 201', async () => {
+  it('PATCH /device/v3/tags resolves every uuid before validating (401 beats 400); one uuid without tags is fine', async () => {
+    const mixed = await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: { [T.uuid]: { 'bad key': 'x' }, [T.otherUuid]: { a: 'b' } } });
+    assert.equal(mixed.status, 401);
+    const before = sim.deviceTags(T.uuid);
+    const partial = await call(sim, '/device/v3/tags', { key: T.deviceKey, method: 'PATCH', body: { [T.uuid]: { 'agent.ok': 'y', 'bad key': 'x' } } });
+    assert.equal(partial.status, 400);
+    assert.deepEqual(sim.deviceTags(T.uuid), before, 'one transaction: nothing written');
+    const operator = await call(sim, '/device/v3/tags', { key: T.operatorKey, method: 'PATCH', body: { [T.uuid]: {}, [T.otherUuid]: { 'agent.bulk': '2' } } });
+    assert.equal(operator.status, 200);
+    assert.equal(sim.deviceTags(T.otherUuid)['agent.bulk'], '2');
+  });
+
+  it('log-stream takes gzip NDJSON, keeps isStdErr (not isStderr), skips uuid and non-log lines, answers 201', async () => {
     const lines = [
       { message: 'one', timestamp: 1, isSystem: true },
-      'not json',
       { message: 'two', timestamp: 2, isStdErr: true, serviceId: 11 },
       { message: 'skipped', timestamp: 3, uuid: T.uuid },
       { message: 'no timestamp' },
-    ].map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
+      { message: 'lower-case e', timestamp: 4, isStderr: true },
+    ].map((l) => JSON.stringify(l));
     const res = await call(sim, `/device/v2/${T.uuid}/log-stream`, {
       key: T.deviceKey,
       method: 'POST',
@@ -163,14 +189,38 @@ describe('cloud simulator: device endpoints', () => {
       headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
     });
     assert.equal(res.status, 201);
-    assert.deepEqual(sim.logLines(T.uuid), [
+    assert.deepEqual(sim.logLines(T.uuid).slice(-3), [
       { message: 'one', timestamp: 1, isSystem: true },
       { message: 'two', timestamp: 2, isStdErr: true, serviceId: 11 },
+      { message: 'lower-case e', timestamp: 4 },
     ]);
-    const wrongType = await call(sim, `/device/v2/${T.uuid}/log-stream`, { key: T.deviceKey, method: 'POST', rawBody: '{}', headers: { 'content-type': 'application/json' } });
-    assert.equal(wrongType.status, 415);
-    const noKey = await call(sim, `/device/v2/${T.uuid}/log-stream`, { method: 'POST', rawBody: '', headers: { 'content-type': 'application/x-ndjson' } });
-    assert.equal(noKey.status, 401);
+  });
+
+  it('log-stream: a line that is not JSON (or a broken gzip) ends it with 400, keeping the lines before', async () => {
+    const before = sim.logLines(T.uuid).length;
+    const body = [JSON.stringify({ message: 'kept', timestamp: 5 }), 'not json', JSON.stringify({ message: 'dropped', timestamp: 6 })].join('\n');
+    const res = await call(sim, `/device/v2/${T.uuid}/log-stream`, { key: T.deviceKey, method: 'POST', rawBody: `${body}\n`, headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(res.status, 400);
+    assert.deepEqual(sim.logLines(T.uuid).slice(before).map((l) => l.message), ['kept']);
+    const badGzip = await call(sim, `/device/v2/${T.uuid}/log-stream`, {
+      key: T.deviceKey,
+      method: 'POST',
+      rawBody: 'plain text, not gzip',
+      headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+    });
+    assert.equal(badGzip.status, 400);
+  });
+
+  it('log-stream: exactly application/x-ndjson (else 415); no key 401; a uuid the key cannot see 404', async () => {
+    const post = (uuid: string, type: string, key?: string) =>
+      call(sim, `/device/v2/${uuid}/log-stream`, { ...(key !== undefined ? { key } : {}), method: 'POST', rawBody: '', headers: { 'content-type': type } });
+    assert.equal((await post(T.uuid, 'application/json', T.deviceKey)).status, 415);
+    assert.equal((await post(T.uuid, 'application/x-ndjson; charset=utf-8', T.deviceKey)).status, 415);
+    assert.equal((await post(T.uuid, 'application/x-ndjson')).status, 401);
+    assert.equal((await post(T.uuid, 'application/x-ndjson', 'not-a-key')).status, 401);
+    const other = await post(T.otherUuid, 'application/x-ndjson', T.deviceKey);
+    assert.deepEqual([other.status, other.text], [404, `No device with uuid ${T.otherUuid}`]);
+    assert.equal((await post(T.uuid, 'application/x-ndjson', T.deviceKey)).status, 201);
   });
 
   it('batch logs: at most 10 per request, 15 requests per 10 s, then 429 with Retry-After seconds', async () => {
@@ -202,5 +252,31 @@ describe('cloud simulator: device endpoints', () => {
     assert.equal((await call(sim, `/v7/device?apikey=${T.deviceKey}&$select=id`)).status, 200);
     const recorded = JSON.stringify(sim.requests);
     for (const secret of [T.deviceKey, T.operatorKey, T.password, login.text]) assert.ok(!recorded.includes(secret));
+  });
+});
+
+describe('cloud simulator: batch log rate limit (manual clock)', () => {
+  it('counts before the credential; blocks the uuid for 10 s; Retry-After in whole seconds; 404 for a uuid the key cannot see', async () => {
+    const clock = new ManualClock();
+    const sim = await startCloud({ clock });
+    try {
+      const post = (uuid: string, key?: string) =>
+        call(sim, `/device/v2/${uuid}/logs`, { ...(key !== undefined ? { key } : {}), method: 'POST', body: [{ message: 'm', timestamp: 1 }] });
+      assert.deepEqual([(await post(T.otherUuid, T.deviceKey)).status], [404]);
+      await clock.advance(1_000);
+      const unauthenticated: number[] = [];
+      for (let i = 0; i < 15; i++) unauthenticated.push((await post(T.uuid)).status);
+      assert.deepEqual(new Set(unauthenticated), new Set([401]));
+      const blocked = await post(T.uuid, T.deviceKey);
+      assert.deepEqual([blocked.status, blocked.headers['retry-after']], [429, '10']);
+      await clock.advance(9_001);
+      const still = await post(T.uuid, T.deviceKey);
+      assert.deepEqual([still.status, still.headers['retry-after']], [429, '1']);
+      await clock.advance(999);
+      assert.equal((await post(T.uuid, T.deviceKey)).status, 201);
+      assert.deepEqual(sim.logLines(T.uuid).map((l) => l.message), ['m']);
+    } finally {
+      await sim.stop();
+    }
   });
 });
