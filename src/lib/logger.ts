@@ -55,11 +55,17 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: null,
       timestamp: () => `,"time":"${new Date(wall()).toISOString()}"`,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (fields) => scrubFields(fields, secrets),
+      },
       hooks: {
         logMethod(args, method) {
-          const cleaned = args.map((a) => (typeof a === 'string' ? scrub(a, secrets) : a)) as typeof args;
-          method.apply(this, cleaned);
+          const cleaned: unknown[] = args.map((a) => (typeof a === 'string' ? scrub(a, secrets) : a));
+          // pino takes the message of an error logged without one from the error itself, unscrubbed
+          const err = errorOf(cleaned[0]);
+          if (err && cleaned.length === 1) cleaned.push(scrub(err.message, secrets));
+          method.apply(this, cleaned as typeof args);
         },
       },
       serializers: {
@@ -72,4 +78,18 @@ export function createLogger(opts: LoggerOptions): Logger {
     },
     opts.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/** The error a log call carries: the first argument itself, or its `err` field. */
+function errorOf(first: unknown): Error | undefined {
+  if (first instanceof Error) return first;
+  const nested = first !== null && typeof first === 'object' ? (first as { err?: unknown }).err : undefined;
+  return nested instanceof Error ? nested : undefined;
+}
+
+/** Scrubs the top-level string fields of a log line (a URL or a message passed as a field). */
+function scrubFields(fields: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) out[key] = typeof value === 'string' ? scrub(value, secrets) : value;
+  return out;
 }

@@ -206,9 +206,12 @@ export class SupervisorClient {
     return { peer: 'supervisor', baseUrl: this.opts.baseUrl, timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dispatcher: this.opts.dispatcher };
   }
 
-  /** Header auth on ≥ 11.3.0, `?apikey=` on older supervisors. */
+  /**
+   * Header auth on ≥ 11.3.0, `?apikey=` on older supervisors and for a key the header form cannot
+   * carry (the supervisor reads only `\w+` from the header, but any non-empty query value).
+   */
   private authorise(path: string, version: string): { path: string; headers: Record<string, string> } {
-    if (supports(version, 'headerAuth')) return { path, headers: { authorization: `Bearer ${this.opts.apiKey}` } };
+    if (supports(version, 'headerAuth') && /^\w+$/.test(this.opts.apiKey)) return { path, headers: { authorization: `Bearer ${this.opts.apiKey}` } };
     const sep = path.includes('?') ? '&' : '?';
     return { path: `${path}${sep}apikey=${encodeURIComponent(this.opts.apiKey)}`, headers: {} };
   }

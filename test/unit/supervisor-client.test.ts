@@ -127,6 +127,25 @@ describe('SupervisorClient request building', () => {
     assert.equal(last().authorization, undefined);
   });
 
+  it('sends ?apikey= even to a new supervisor when the key is not \\w+ (the header form would be refused)', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const paths: Array<{ path: string; authorization: unknown }> = [];
+    agent
+      .get(ORIGIN)
+      .intercept({ path: () => true, method: () => true })
+      .reply((opts) => {
+        paths.push({ path: opts.path, authorization: (opts.headers as Record<string, string> | undefined)?.authorization });
+        return opts.path.startsWith('/v2/version') ? { statusCode: 200, data: { status: 'success', version: '19.0.5' } } : { statusCode: 200, data: 'OK' };
+      })
+      .persist();
+    const odd = 'key-with+odd/chars';
+    const client = new SupervisorClient({ baseUrl: ORIGIN, apiKey: odd, appId: 1, dispatcher: agent, clock: new ManualClock(), timeoutMs: 1_000 });
+    await client.blink();
+    assert.deepEqual(paths.at(-1), { path: `/v1/blink?apikey=${encodeURIComponent(odd)}`, authorization: undefined });
+    await agent.close();
+  });
+
   it('answers "triggered" for 204 and "ignored" for 202 from /v1/update', async () => {
     assert.equal(await fake('19.0.5', { 'POST /v1/update': [204, ''] }).client.update(), 'triggered');
     assert.equal(await fake('19.0.5', { 'POST /v1/update': [202, ''] }).client.update(), 'ignored');

@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { Agent, MockAgent, errors as undiciErrors } from 'undici';
+import { BadResponseError, HttpError, UnreachableError } from '../../src/lib/errors.js';
+import { ensureOk, joinUrl, networkError, parseJson, redactUrl, send, type HttpTarget } from '../../src/lib/http.js';
+
+const KEY = 'httpkey0123456789SECRET';
+const ORIGIN = 'http://peer.test:1234';
+
+function mockTarget(extra: Partial<HttpTarget> = {}): { target: HttpTarget; agent: MockAgent } {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  return { agent, target: { peer: 'supervisor', baseUrl: ORIGIN, timeoutMs: 2_000, dispatcher: agent, ...extra } };
+}
+
+/** A raw TCP server on 127.0.0.1 port 0 that does `onRequest` with each socket once a request arrives. */
+async function tcpServer(onRequest: (socket: Socket) => void): Promise<{ server: Server; url: string; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.once('data', () => onRequest(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { server, url: `http://127.0.0.1:${port}`, sockets };
+}
+
+async function closeServer(s: { server: Server; sockets: Set<Socket> }): Promise<void> {
+  for (const socket of s.sockets) socket.destroy();
+  await new Promise<void>((resolve) => s.server.close(() => resolve()));
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  return assert.fail('expected a rejection');
+}
+
+describe('send', () => {
+  const dispatchers: Agent[] = [];
+  after(async () => {
+    await Promise.all(dispatchers.map((d) => d.close()));
+  });
+
+  it('sends JSON with its content type under the base path and returns status, lower-case headers and text', async () => {
+    const { agent, target } = mockTarget({ baseUrl: `${ORIGIN}/base/` });
+    let seen: { path: string; body: unknown; type: unknown } | undefined;
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/base/v1/x?a=1', method: 'POST' })
+      .reply((opts) => {
+        const headers = opts.headers as Record<string, string>;
+        seen = { path: opts.path, body: typeof opts.body === 'string' ? JSON.parse(opts.body) : undefined, type: headers['content-type'] };
+        return { statusCode: 201, data: 'made', responseOptions: { headers: { 'X-Thing': 'yes' } } };
+      });
+    const reply = await send(target, { method: 'POST', path: '/v1/x?a=1', json: { force: true } });
+    assert.deepEqual(seen, { path: '/base/v1/x?a=1', body: { force: true }, type: 'application/json' });
+    assert.equal(reply.status, 201);
+    assert.equal(reply.text, 'made');
+    assert.equal(reply.headers['x-thing'], 'yes');
+    await agent.close();
+  });
+
+  it('refuses a reply larger than maxBodyBytes (TOO_LARGE)', async () => {
+    const { agent, target } = mockTarget({ maxBodyBytes: 10 });
+    agent.get(ORIGIN).intercept({ path: '/big', method: 'GET' }).reply(200, 'x'.repeat(100));
+    const err = await caught(send(target, { method: 'GET', path: '/big' }));
+    assert.ok(err instanceof BadResponseError);
+    assert.equal(err.code, 'TOO_LARGE');
+    await agent.close();
+  });
+
+  it('a reply cut off mid-body is BAD_RESPONSE, without the key', async () => {
+    const cut = await tcpServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"sta', () => socket.destroy());
+    });
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    try {
+      const err = await caught(send({ peer: 'supervisor', baseUrl: cut.url, timeoutMs: 5_000, dispatcher }, { method: 'GET', path: `/v2/version?apikey=${KEY}` }));
+      assert.ok(err instanceof BadResponseError, String(err));
+      assert.equal(err.code, 'BAD_RESPONSE');
+      assert.match(err.message, /reply to GET \/v2\/version was cut off/);
+      assert.ok(!err.message.includes(KEY));
+    } finally {
+      await closeServer(cut);
+    }
+  });
+
+  it('no answer within the timeout is TIMEOUT, and the request may have arrived', async () => {
+    const silent = await tcpServer(() => undefined);
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    try {
+      const err = await caught(send({ peer: 'supervisor', baseUrl: silent.url, timeoutMs: 150, dispatcher }, { method: 'POST', path: `/v1/reboot?apikey=${KEY}`, json: {} }));
+      assert.ok(err instanceof UnreachableError, String(err));
+      assert.deepEqual([err.code, err.mayHaveArrived], ['TIMEOUT', true]);
+      assert.match(err.message, /did not answer POST \/v1\/reboot within 150 ms/);
+      assert.ok(!err.message.includes(KEY));
+    } finally {
+      await closeServer(silent);
+    }
+  });
+
+  it('connection refused is UNREACHABLE and cannot have arrived', async () => {
+    const gone = await tcpServer(() => undefined);
+    const url = gone.url;
+    await closeServer(gone);
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    const err = await caught(send({ peer: 'supervisor', baseUrl: url, timeoutMs: 5_000, dispatcher }, { method: 'POST', path: `/v1/reboot?apikey=${KEY}`, json: {} }));
+    assert.ok(err instanceof UnreachableError, String(err));
+    assert.deepEqual([err.code, err.mayHaveArrived], ['UNREACHABLE', false]);
+    assert.match(err.message, /connection refused/);
+    assert.ok(!err.message.includes(KEY));
+  });
+
+  it('a connection reset after the request was sent is UNREACHABLE and may have arrived', async () => {
+    const reset = await tcpServer((socket) => socket.resetAndDestroy());
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    try {
+      const err = await caught(send({ peer: 'supervisor', baseUrl: reset.url, timeoutMs: 5_000, dispatcher }, { method: 'POST', path: '/v1/reboot', json: {} }));
+      assert.ok(err instanceof UnreachableError, String(err));
+      assert.deepEqual([err.code, err.mayHaveArrived], ['UNREACHABLE', true]);
+    } finally {
+      await closeServer(reset);
+    }
+  });
+
+  it('a connect timeout is TIMEOUT and cannot have arrived', async () => {
+    const dispatcher = new Agent({ connect: (_opts, callback) => callback(new undiciErrors.ConnectTimeoutError(), null) });
+    dispatchers.push(dispatcher);
+    const err = await caught(send({ peer: 'cloud', baseUrl: 'http://10.255.255.1:9', timeoutMs: 5_000, dispatcher }, { method: 'GET', path: '/x' }));
+    assert.ok(err instanceof UnreachableError, String(err));
+    assert.deepEqual([err.code, err.mayHaveArrived], ['TIMEOUT', false]);
+    assert.match(err.message, /cloud did not accept a connection for GET \/x/);
+  });
+
+  it('a cancelled request is ABORTED', async () => {
+    const { agent, target } = mockTarget();
+    agent.get(ORIGIN).intercept({ path: '/slow', method: 'GET' }).reply(200, 'late').delay(60_000);
+    const controller = new AbortController();
+    const pending = caught(send(target, { method: 'GET', path: '/slow', signal: controller.signal }));
+    controller.abort();
+    const err = await pending;
+    assert.ok(err instanceof UnreachableError, String(err));
+    assert.equal(err.code, 'ABORTED');
+    await agent.close();
+  });
+});
+
+describe('networkError', () => {
+  it('maps low-level codes to reasons and says whether the request may have arrived', () => {
+    const cases: Array<[Record<string, string>, string, string, boolean]> = [
+      [{ code: 'ECONNREFUSED' }, 'UNREACHABLE', 'connection refused', false],
+      [{ code: 'ENOTFOUND' }, 'UNREACHABLE', 'host name not found', false],
+      [{ code: 'EHOSTUNREACH' }, 'UNREACHABLE', 'no route to host', false],
+      [{ code: 'ECONNRESET' }, 'UNREACHABLE', 'connection reset', true],
+      [{ code: 'UND_ERR_SOCKET' }, 'UNREACHABLE', 'connection reset', true],
+      [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, 'TIMEOUT', 'did not accept a connection', false],
+      [{ name: 'TimeoutError' }, 'TIMEOUT', 'within 500 ms', true],
+      [{ name: 'AbortError' }, 'ABORTED', 'was cancelled', true],
+      [{ code: 'EWEIRD' }, 'UNREACHABLE', 'EWEIRD', true],
+    ];
+    for (const [cause, code, text, arrived] of cases) {
+      const err = networkError('supervisor', 'POST', `/v1/update?apikey=${KEY}`, cause, 500);
+      assert.deepEqual([err.code, err.mayHaveArrived], [code, arrived], JSON.stringify(cause));
+      assert.ok(err.message.includes(text), `${err.message} should say ${text}`);
+      assert.ok(!err.message.includes(KEY), err.message);
+      assert.equal(err.cause, cause);
+    }
+  });
+});
+
+describe('ensureOk', () => {
+  const wall = Date.UTC(2026, 5, 1, 12, 0, 0);
+
+  it('passes a 2xx reply through', () => {
+    const reply = { status: 204, headers: {}, text: '' };
+    assert.equal(ensureOk('cloud', { method: 'GET', path: '/x' }, reply, wall), reply);
+  });
+
+  it('throws an HttpError with status, code, body and Retry-After (seconds or HTTP-date), path without the query', () => {
+    assert.throws(
+      () => ensureOk('cloud', { method: 'GET', path: `/v7/device?apikey=${KEY}` }, { status: 429, headers: { 'retry-after': '7' }, text: 'Too Many Requests' }, wall),
+      (e: unknown) => e instanceof HttpError && e.code === 'RATE_LIMITED' && e.retryAfterMs === 7_000 && e.path === '/v7/device' && e.body === 'Too Many Requests',
+    );
+    assert.throws(
+      () => ensureOk('cloud', { method: 'PATCH', path: '/x' }, { status: 503, headers: { 'retry-after': 'Mon, 01 Jun 2026 12:00:30 GMT' }, text: '' }, wall),
+      (e: unknown) => e instanceof HttpError && e.code === 'SERVER_ERROR' && e.retryAfterMs === 30_000,
+    );
+    assert.throws(
+      () => ensureOk('supervisor', { method: 'GET', path: '/y' }, { status: 404, headers: {}, text: 'nope' }, wall),
+      (e: unknown) => e instanceof HttpError && e.code === 'NOT_FOUND' && e.retryAfterMs === undefined && !e.message.includes(KEY),
+    );
+  });
+});
+
+describe('parseJson, redactUrl, joinUrl', () => {
+  it('parseJson returns the value or a BAD_RESPONSE naming the peer, the call and a short preview', () => {
+    assert.deepEqual(parseJson('supervisor', 'GET /v2/version', '{"version":"19.0.5"}'), { version: '19.0.5' });
+    assert.throws(() => parseJson('supervisor', 'GET /v2/version', '<html>\n  <body>502</body>'), (e: unknown) => {
+      assert.ok(e instanceof BadResponseError);
+      assert.equal(e.code, 'BAD_RESPONSE');
+      assert.equal(e.message, 'supervisor sent a reply to GET /v2/version that is not JSON: "<html> <body>502</body>"');
+      return true;
+    });
+    assert.throws(() => parseJson('cloud', 'x', '{"a":'), BadResponseError, 'truncated JSON');
+  });
+
+  it('redactUrl hides every apikey value, in any case, and nothing else', () => {
+    assert.equal(redactUrl(`http://h/p?apikey=${KEY}&x=1`), 'http://h/p?apikey=[redacted]&x=1');
+    assert.equal(redactUrl(`/p?x=1&APIKEY=${KEY}#frag`), '/p?x=1&APIKEY=[redacted]#frag');
+    assert.equal(redactUrl('/p?notapikey=1&myapikey=2'), '/p?notapikey=1&myapikey=2');
+    assert.equal(redactUrl('/plain/path'), '/plain/path');
+  });
+
+  it('joinUrl joins with exactly one slash', () => {
+    assert.equal(joinUrl('/base/', '/v1/x'), '/base/v1/x');
+    assert.equal(joinUrl('/', 'v1/x'), '/v1/x');
+    assert.equal(joinUrl('', '/v1/x'), '/v1/x');
+  });
+});
