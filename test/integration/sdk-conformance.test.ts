@@ -107,6 +107,21 @@ describe('balena-sdk against the cloud simulator', { skip }, () => {
       assert.equal(`${del?.method} ${del?.path} ${del?.status}`, 'DELETE /v7/device_tag 200');
     });
 
+    it('tags whose key and value hold OData syntax: the SDK percent-encodes it inside literals, which pine accepts', async () => {
+      const key = 'agent.odd/k:1';
+      const value = "it's (a), b: c/d & e+f #1";
+      await sdk.models.device.tags.set(T.uuid, key, 'first');
+      await sdk.models.device.tags.set(T.uuid, key, value);
+      assert.equal(cloud.deviceTags(T.uuid)[key], value);
+      const patch = cloud.requests.filter((r) => r.method === 'PATCH' && r.path === '/v7/device_tag').at(-1);
+      assert.equal(patch?.status, 200);
+      assert.match(patch.query, /%2F/u, 'the "/" inside the quoted key travels encoded');
+      const tags = await sdk.models.device.tags.getAllByDevice(T.uuid);
+      assert.equal(tags.find((t) => t.tag_key === key)?.value, value);
+      await sdk.models.device.tags.remove(T.uuid, key);
+      assert.equal(cloud.deviceTags(T.uuid)[key], undefined);
+    });
+
     it('rejects a reserved tag key with 400 (SBVR rule)', async () => {
       await assert.rejects(sdk.models.device.tags.set(T.uuid, 'io.balena.x', 'v'), { statusCode: 400 });
       assert.equal(cloud.deviceTags(T.uuid)['io.balena.x'], undefined);
@@ -149,9 +164,13 @@ describe('balena-sdk against the cloud simulator', { skip }, () => {
 
     it('restarts a service through the supervisor proxy', async () => {
       await sdk.models.device.restartService(T.uuid, 1001);
+      const rec = await cloud.waitFor((r) => r.path === `/supervisor/v2/applications/${T.fleetId}/restart-service`);
+      assert.equal(rec.status, 200);
+      assert.deepEqual(rec.body, { deviceId: T.deviceId, appId: T.fleetId, data: { appId: T.fleetId, imageId: 1001 } });
       const sup = supervisor.requests.find((r) => r.path === `/v2/applications/${T.fleetId}/restart-service`);
       assert.ok(sup !== undefined, 'the supervisor received restart-service');
       assert.equal(sup.status, 200);
+      assert.equal(sup.auth, 'query');
       assert.deepEqual(sup.body, { appId: T.fleetId, imageId: 1001 });
     });
 
@@ -210,6 +229,16 @@ describe('balena-sdk against the cloud simulator', { skip }, () => {
       const all = await sdk.pine.get({ resource: 'device_tag', options: { $select: ['tag_key', 'value'] } });
       assert.ok(all.length > 0);
       assert.ok(all.every((t) => t.value !== 'secret'), 'another device’s tags are invisible');
+    });
+
+    it('removes its own tag (DELETE with the natural-key $filter)', async () => {
+      await sdk.models.device.tags.set(T.uuid, 'agent.gone', 'soon');
+      const mark = cloud.requests.length;
+      await sdk.models.device.tags.remove(T.uuid, 'agent.gone');
+      assert.equal(cloud.deviceTags(T.uuid)['agent.gone'], undefined);
+      const del = cloud.requests.slice(mark).find((r) => r.method === 'DELETE');
+      assert.equal(`${del?.path} ${del?.status} ${del?.auth}`, '/v7/device_tag 200 device');
+      assert.equal(del?.query, "$filter=device%20eq%201%20and%20tag_key%20eq%20%27agent.gone%27");
     });
 
     it('cannot tag another device: by uuid the lookup finds nothing; by id the POST is 401', async () => {
