@@ -78,6 +78,40 @@ describe('fleet-agent tags / env / doctor (built CLI, both simulators)', () => {
     assert.match(noKey.stderr, /BALENA_API_KEY is not set/);
   });
 
+  it('cloud trouble: a typed message and exit code, bounded retries, no key, no stack', async () => {
+    const requests = () => cloud.requests.filter((r) => r.path === `/v7/device(uuid='${DEMO.deviceUuid}')`).length;
+    let mark = requests();
+    cloud.rateLimit({ count: 1, retryAfterSeconds: 3600 });
+    const limited = await runCli(['tags', '--json'], env);
+    assert.equal(limited.code, 1, limited.stderr);
+    assert.deepEqual(JSON.parse(limited.stdout).error.code, 'RATE_LIMITED');
+    assert.equal(requests() - mark, 1, 'nothing sent inside the Retry-After window');
+
+    mark = requests();
+    cloud.failNext(5, 503, 'maintenance');
+    const failing = await runCli(['tags'], env);
+    assert.equal(failing.code, 1);
+    assert.match(failing.stderr, /^fleet-agent: cloud answered 503 to GET \/v7\/device\(uuid='[0-9a-f]+'\): maintenance$/mu);
+    assert.equal(requests() - mark, 3, 'two retries, then the error');
+    cloud.failNext(0, 500);
+
+    cloud.setGarbage('not-json');
+    const garbage = await runCli(['tags', '--json'], env);
+    cloud.setGarbage('none');
+    assert.equal(JSON.parse(garbage.stdout).error.code, 'BAD_RESPONSE');
+
+    cloud.setDown(true);
+    const down = await runCli(['tags'], env);
+    cloud.setDown(false);
+    assert.equal(down.code, 3);
+    assert.match(down.stderr, /cloud unreachable \(connection reset\)/u);
+
+    for (const r of [limited, failing, garbage, down]) {
+      noKeys(r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /u, 'no stack trace');
+    }
+  });
+
   it('env lists variables with their source', async () => {
     const res = await runCli(['env', '--json'], env);
     assert.equal(res.code, 0, res.stderr);
