@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SupervisorSimulator, type RecordedRequest } from '../../src/supervisor/simulator.js';
-import { runCli } from '../helpers/cli.js';
-import { spawnCli } from '../helpers/supervisor-cli.js';
+import { CliPool, spawnCli } from '../helpers/supervisor-cli.js';
 import { simEnv, until } from '../helpers/supervisor-sim.js';
+
+/** About 40 CLI children start here: a few at a time, each with a generous deadline. */
+const cli = new CliPool({ concurrency: 4, timeoutMs: 45_000 });
+const runCli = (args: readonly string[], env: Record<string, string>) => cli.run(args, env);
 
 const sim = new SupervisorSimulator();
 const extra: SupervisorSimulator[] = [];
@@ -166,15 +169,17 @@ describe('fleet-agent supervisor one-shots against the simulator', { concurrency
 
   it('logs --follow: prints lines pushed later and stops on SIGINT', async () => {
     const followSim = await another({ journal: [{ message: 'before follow' }] });
-    const cli = spawnCli(['logs', '--follow'], simEnv(followSim));
-    await cli.waitForOutput('before follow');
-    await until(() => followSim.journalFollowers === 1, 5_000, 'follow stream open');
-    followSim.pushJournal({ message: 'pushed while following', identifier: 'agent' });
-    await cli.waitForOutput('agent: pushed while following');
-    cli.child.kill('SIGINT');
-    const res = await cli.done;
+    const res = await cli.slot(async () => {
+      const follow = spawnCli(['logs', '--follow'], simEnv(followSim));
+      await follow.waitForOutput('before follow');
+      await until(() => followSim.journalFollowers === 1, 10_000, 'follow stream open');
+      followSim.pushJournal({ message: 'pushed while following', identifier: 'agent' });
+      await follow.waitForOutput('agent: pushed while following');
+      follow.child.kill('SIGINT');
+      return follow.done;
+    });
     assert.equal(res.code, 0, res.stderr);
-    await until(() => followSim.journalFollowers === 0, 5_000, 'follow stream closed');
+    await until(() => followSim.journalFollowers === 0, 10_000, 'follow stream closed');
     assert.deepEqual(only(followSim, (x) => x.path === '/v2/journal-logs').body, { follow: true, format: 'short' });
   });
 
@@ -191,31 +196,40 @@ describe('fleet-agent supervisor one-shots against the simulator', { concurrency
 });
 
 describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, () => {
-  it('supervisor unreachable → exit 3', async () => {
+  it('supervisor unreachable → exit 3 at once, well within the timeout, key not echoed', async () => {
     const gone = await another();
     await gone.stop();
-    const res = await runCli(['reboot', '--timeout', '2s'], simEnv(gone));
-    assert.equal(res.code, 3, res.stderr);
-    assert.match(res.stderr, /supervisor unreachable \(connection refused\)/);
-    noKey(res, gone.apiKey);
+    const [human, json] = await Promise.all([runCli(['reboot', '--timeout', '30s'], simEnv(gone)), runCli(['ping', '--json', '--timeout', '30s'], simEnv(gone))]);
+    assert.equal(human.code, 3, human.stderr);
+    assert.match(human.stderr, /^fleet-agent: supervisor unreachable \(connection refused\) on GET \/v2\/version\n$/);
+    assert.ok(human.ms < 20_000, `a refused connection is reported at once, not after the 30 s timeout (took ${Math.round(human.ms)} ms)`);
+    noKey(human, gone.apiKey);
+    assert.equal(json.code, 3, json.stderr);
+    assert.equal(JSON.parse(json.stdout).error.code, 'UNREACHABLE');
+    noKey(json, gone.apiKey);
   });
 
-  it('slow supervisor with --timeout 1s → exit 3', async () => {
+  it('slow supervisor with --timeout 1s → exit 3 at the timeout, key not echoed', async () => {
     const slow = await another();
-    slow.setLatency(30_000);
-    const started = Date.now();
-    const res = await runCli(['identify', '--timeout', '1s'], simEnv(slow));
-    assert.equal(res.code, 3, res.stderr);
-    assert.match(res.stderr, /did not answer .* within 1000 ms/);
-    assert.ok(Date.now() - started < 15_000, 'gave up at the timeout, not after the reply');
-    noKey(res, slow.apiKey);
+    slow.setLatency(60_000);
+    const [human, json] = await Promise.all([runCli(['identify', '--timeout', '1s'], simEnv(slow)), runCli(['reboot', '--json', '--timeout', '1s'], simEnv(slow))]);
+    assert.equal(human.code, 3, human.stderr);
+    assert.match(human.stderr, /supervisor did not answer GET \/v2\/version within 1000 ms/);
+    assert.ok(human.ms < 20_000, `gave up at the 1 s timeout, not after the 60 s reply (took ${Math.round(human.ms)} ms)`);
+    noKey(human, slow.apiKey);
+    assert.equal(json.code, 3, json.stderr);
+    assert.equal(JSON.parse(json.stdout).error.code, 'TIMEOUT');
+    noKey(json, slow.apiKey);
+    assert.equal(slow.counts.blinks + slow.reboots, 0, 'nothing was done: the version probe timed out first');
   });
 
-  it('wrong key → exit 5, key not echoed (human and --json)', async () => {
+  it('wrong key → exit 5, key not echoed (human and --json, header and query auth)', async () => {
     const key = 'wrongkey0123456789SECRET';
-    const [human, json] = await Promise.all([
+    const old = await another({ version: '10.0.0' });
+    const [human, json, query] = await Promise.all([
       runCli(['reboot'], simEnv(sim, { BALENA_SUPERVISOR_API_KEY: key })),
       runCli(['restart-app', '--json'], simEnv(sim, { BALENA_SUPERVISOR_API_KEY: key })),
+      runCli(['shutdown'], simEnv(old, { BALENA_SUPERVISOR_API_KEY: key })),
     ]);
     assert.equal(human.code, 5, human.stderr);
     assert.match(human.stderr, /refused the API key \(401\)/);
@@ -223,53 +237,85 @@ describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, (
     assert.equal(json.code, 5);
     assert.equal(JSON.parse(json.stdout).error.code, 'UNAUTHORIZED');
     noKey(json, key);
+    assert.equal(query.code, 5, query.stderr);
+    noKey(query, key);
     assert.ok(sim.requests.some((r) => r.status === 401 && r.path === '/v2/version'));
+    assert.equal(old.requests.filter((r) => r.status === 401).map((r) => `${r.path} ${r.auth}`).join(), '/v2/version query');
   });
 
-  it('update lock held → exit 4 with the supervisor message; --force goes through', async () => {
+  it('update lock held → exit 4 with the supervisor message, key not echoed; --force goes through', async () => {
+    const message = 'Lockfile exists for { appId: 1234, service: main }';
     const locked = await another();
-    locked.setLock('Lockfile exists for { appId: 1234, service: main }');
-    const [res, json, stop] = await Promise.all([
+    locked.setLock(message);
+    const oldLocked = await another({ version: '10.0.0' });
+    oldLocked.setLock(message);
+    const [res, json, stop, old] = await Promise.all([
       runCli(['reboot'], simEnv(locked)),
       runCli(['shutdown', '--json'], simEnv(locked)),
       runCli(['stop-service', 'main'], simEnv(locked)),
+      runCli(['restart-app'], simEnv(oldLocked)),
     ]);
     assert.equal(res.code, 4, res.stderr);
-    assert.match(res.stderr, /update lock held: Lockfile exists for \{ appId: 1234, service: main \}/);
+    assert.equal(res.stderr, `fleet-agent: update lock held: ${message}\n`);
     assert.equal(json.code, 4);
-    assert.equal(JSON.parse(json.stdout).error.code, 'LOCKED');
+    assert.deepEqual(JSON.parse(json.stdout).error, { code: 'LOCKED', message: `update lock held: ${message}` });
     assert.equal(stop.code, 4);
+    assert.equal(stop.stderr, `fleet-agent: update lock held: ${message}\n`);
+    assert.equal(old.code, 4, old.stderr);
+    assert.equal(old.stderr, `fleet-agent: update lock held: ${message}\n`, 'the key in the query of an old supervisor is not echoed');
+    for (const r of [res, json, stop]) noKey(r, locked.apiKey);
+    noKey(old, oldLocked.apiKey);
     assert.deepEqual(locked.requests.filter((r) => r.status === 423).map((r) => r.path).sort(), ['/v1/reboot', '/v1/shutdown', '/v2/applications/1234/stop-service']);
+    assert.equal(oldLocked.requests.find((r) => r.status === 423)?.auth, 'query');
     const forced = await runCli(['reboot', '--force'], simEnv(locked));
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(locked.reboots, 1);
   });
 
-  it('unknown service → exit 1 naming it', async () => {
-    const res = await runCli(['restart-service', 'ghost'], simEnv(sim));
-    assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /service "ghost" not found on this device/);
+  it('unknown service → exit 1 naming it (by name and by image id), key not echoed', async () => {
+    const [byName, byId] = await Promise.all([runCli(['restart-service', 'ghost'], simEnv(sim)), runCli(['stop-service', '4242', '--json'], simEnv(sim))]);
+    assert.equal(byName.code, 1, byName.stderr);
+    assert.match(byName.stderr, /^fleet-agent: service "ghost" not found on this device \(supervisor: Service not found, a container must exist/);
+    noKey(byName, sim.apiKey);
+    assert.equal(byId.code, 1, byId.stderr);
+    const doc = JSON.parse(byId.stdout);
+    assert.equal(doc.error.code, 'NOT_FOUND');
+    assert.match(doc.error.message, /^service with image id 4242 not found on this device/);
+    noKey(byId, sim.apiKey);
     assert.ok(sim.requests.some((r) => r.status === 404 && isBody(r, { serviceName: 'ghost' })));
+    assert.ok(sim.requests.some((r) => r.status === 404 && isBody(r, { imageId: 4242 })));
   });
 
-  it('garbage or truncated body → exit 1 with a clear error', async () => {
+  it('garbage or truncated body → exit 1 with a clear error, key not echoed', async () => {
     const junk = await another();
     junk.setGarbage('not-json');
     const cut = await another();
     cut.setGarbage('truncated');
-    const [a, b] = await Promise.all([runCli(['state'], simEnv(junk)), runCli(['reboot'], simEnv(cut))]);
+    const [a, b, c] = await Promise.all([runCli(['state'], simEnv(junk)), runCli(['reboot'], simEnv(cut)), runCli(['identify', '--json'], simEnv(junk))]);
     assert.equal(a.code, 1, a.stderr);
-    assert.match(a.stderr, /supervisor sent a reply to GET \/v2\/version that is not JSON/);
+    assert.equal(a.stderr, 'fleet-agent: supervisor sent a reply to GET /v2/version that is not JSON: "<html><body>502 Bad Gateway</body></html>"\n');
     assert.equal(b.code, 1, b.stderr);
-    assert.match(b.stderr, /supervisor reply to GET \/v2\/version was cut off/);
+    assert.equal(b.stderr, 'fleet-agent: supervisor reply to GET /v2/version was cut off\n');
+    assert.equal(c.code, 1, c.stderr);
+    assert.equal(JSON.parse(c.stdout).error.code, 'BAD_RESPONSE');
+    for (const r of [a, c]) noKey(r, junk.apiKey);
+    noKey(b, cut.apiKey);
   });
 
-  it('missing BALENA_SUPERVISOR_ADDRESS → exit 2 naming it', async () => {
+  it('missing BALENA_SUPERVISOR_ADDRESS → exit 2 naming it, key not echoed, nothing sent', async () => {
     const env = simEnv(sim);
     delete env.BALENA_SUPERVISOR_ADDRESS;
-    const res = await runCli(['ping'], env);
-    assert.equal(res.code, 2);
-    assert.match(res.stderr, /BALENA_SUPERVISOR_ADDRESS is not set/);
+    const before = sim.requests.length;
+    const [human, json] = await Promise.all([runCli(['ping'], env), runCli(['reboot', '--json'], env)]);
+    assert.equal(human.code, 2);
+    assert.match(human.stderr, /BALENA_SUPERVISOR_ADDRESS is not set/);
+    noKey(human, sim.apiKey);
+    assert.equal(json.code, 2);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.error.code, 'CONFIG');
+    assert.ok(doc.error.problems.some((p: string) => p.includes('BALENA_SUPERVISOR_ADDRESS')));
+    noKey(json, sim.apiKey);
+    assert.equal(sim.requests.slice(before).filter((r) => r.path === '/v1/reboot' && r.auth === 'none').length, 0);
   });
 
   it('purge without --yes → exit 2 and nothing sent', async () => {
@@ -278,6 +324,7 @@ describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, (
     assert.equal(res.code, 2);
     assert.match(res.stderr, /pass --yes to confirm/);
     assert.equal(untouched.requests.length, 0);
+    noKey(res, untouched.apiKey);
   });
 
   it('bad arguments → exit 2 (unknown flag, bad --timeout, bad --count, missing service)', async () => {

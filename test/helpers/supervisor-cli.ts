@@ -1,5 +1,39 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { MAIN, baseChildEnv, nodeCommand, type CliResult } from './cli.js';
+import PQueue from 'p-queue';
+import { MAIN, baseChildEnv, nodeCommand, runCli, type CliResult } from './cli.js';
+
+/** A finished CLI run and how long the process lived (spawn to exit, queueing excluded). */
+export interface TimedCliResult extends CliResult {
+  ms: number;
+}
+
+/**
+ * Runs CLI children at most `concurrency` at a time, each with a generous deadline: a file that
+ * starts dozens of Node processes must not starve them on a loaded two-core machine.
+ */
+export class CliPool {
+  private readonly queue: PQueue;
+  private readonly timeoutMs: number;
+
+  constructor(opts: { concurrency: number; timeoutMs: number }) {
+    this.queue = new PQueue({ concurrency: opts.concurrency });
+    this.timeoutMs = opts.timeoutMs;
+  }
+
+  /** Runs the built CLI to its exit once a slot is free. */
+  run(args: readonly string[], env: Record<string, string>): Promise<TimedCliResult> {
+    return this.slot(async () => {
+      const started = performance.now();
+      const res = await runCli(args, env, this.timeoutMs);
+      return { ...res, ms: performance.now() - started };
+    });
+  }
+
+  /** Runs `task` once a slot is free (for a long-running child such as `logs --follow`). */
+  async slot<T>(task: () => Promise<T>): Promise<T> {
+    return this.queue.add(task);
+  }
+}
 
 /** A CLI child process still running: its output so far and how it ends. */
 export interface RunningCli {
@@ -32,7 +66,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
     stdout: () => out,
     stderr: () => err,
     done,
-    waitForOutput(text, timeoutMs = 10_000) {
+    waitForOutput(text, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           if (!out.includes(text)) return;
