@@ -45,3 +45,13 @@ export function parseAck(value: string): Ack | undefined {
   if (Number.isNaN(atWall)) return undefined;
   return { token, state: state as AckState, atWall, detail };
 }
+
+/** The ack tag values for the given entries (the most recent token of each command). */
+export function ackTags(
+  latest: Iterable<{ command: string; token: string; state: AckState; updatedAt: number; detail: string }>,
+  prefix: string,
+): Record<string, string> {
+  const acks: Record<string, string> = {};
+  for (const e of latest) acks[ackKey(prefix, e.command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, e.updatedAt, e.detail);
+  return acks;
+}

@@ -27,7 +27,12 @@ export type Action =
   | (CommandRef & { kind: 'update' })
   | (CommandRef & { kind: 'service' })
   | (CommandRef & { kind: 'reject'; detail: string })
-  | (CommandRef & { kind: 'defer'; detail: string });
+  | (CommandRef & { kind: 'defer'; detail: string })
+  /** Closes an older token of a command that never started: its tag now names another token or is gone. */
+  | (CommandRef & { kind: 'supersede'; detail: string });
+
+/** Kinds that only record an outcome in the journal: no supervisor call, so they skip the runner. */
+export const RECORD_ONLY: ReadonlySet<Action['kind']> = new Set(['reject', 'defer', 'supersede']);
 
 /** What an executor may use. */
 export interface ExecContext {
@@ -57,7 +62,7 @@ async function record(ctx: ExecContext, action: CommandRef, state: 'rejected' | 
   const wall = ctx.clock.wall();
   const entry: JournalEntry = {
     command: action.command, token: action.token, state, detail, bootId: ctx.bootId, attempts: old?.attempts ?? 0,
-    sending: false, force: action.force, services: action.services, createdAt: old?.createdAt ?? wall, updatedAt: wall,
+    sending: false, force: old?.force ?? action.force, services: old?.services ?? action.services, createdAt: old?.createdAt ?? wall, updatedAt: wall,
   };
   await ctx.journal.put(entry);
   ctx.changed(entry);
@@ -95,6 +100,7 @@ export const EXECUTORS: Executors = {
   },
   reject: (a, ctx) => record(ctx, a, 'rejected', a.detail),
   defer: (a, ctx) => record(ctx, a, 'deferred', a.detail),
+  supersede: (a, ctx) => record(ctx, a, 'rejected', a.detail),
 };
 
 /** Runs an action through the table. */

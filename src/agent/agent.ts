@@ -1,20 +1,20 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { HttpError, describe } from '../lib/errors.js';
+import { AgentError, HttpError, describe } from '../lib/errors.js';
 import type { Config } from '../config/schema.js';
 import { applyLive } from '../config/live.js';
-import { ackKey, formatAck, NO_TOKEN } from './acks.js';
-import { execute, type Action, type ExecContext } from './actions.js';
+import { ackTags } from './acks.js';
 import { Activity } from './activity.js';
 import { decide } from './behaviours/commands.js';
 import { rebootBudget } from './budget.js';
+import { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, type Health } from './health.js';
-import { Journal, type JournalEntry } from './journal.js';
+import { Journal, type JournalFile } from './journal.js';
 import type { CloudPort, SupervisorPort, TagsPort } from './ports.js';
 import { Reporter } from './reporter.js';
-import { PRIORITY, Runner, type JobContext } from './runner.js';
+import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
-import { entryKey, makeSnapshot } from './snapshot.js';
+import { makeSnapshot } from './snapshot.js';
 import { buildStatus, type AgentStatus } from './status.js';
 
 /** Dependencies of the agent. */
@@ -34,6 +34,8 @@ export interface AgentOptions {
   serviceName?: string;
   /** Where the journal lives (default config.dataDir). */
   journalDir?: string;
+  /** The journal's file (default: atomic files in journalDir); tests inject failing writes. */
+  journalFile?: JournalFile;
   random?: () => number;
   /** Minimum spacing of tag writes (default 10 s). */
   reportIntervalMs?: number;
@@ -49,6 +51,7 @@ export class Agent {
   private readonly runner: Runner;
   private readonly journal: Journal;
   private readonly reporter: Reporter;
+  private readonly commands: CommandDispatch;
   private config: Config;
   private problems: readonly string[] = [];
   private startedAt = 0;
@@ -59,6 +62,7 @@ export class Agent {
   private retryAfterMs = 0;
   private deviceKeyRejected = false;
   private supervisorReachable: boolean | undefined;
+  private supervisorProblem: string | undefined;
   private seeded = false;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -67,8 +71,14 @@ export class Agent {
     this.config = opts.config;
     this.scheduler = new Scheduler({ clock: opts.clock, log: opts.log, activity: this.activity });
     this.runner = new Runner({ clock: opts.clock, activity: this.activity });
-    this.journal = new Journal({ dir: opts.journalDir ?? opts.config.dataDir, clock: opts.clock });
+    this.journal = new Journal({
+      dir: opts.journalDir ?? opts.config.dataDir, clock: opts.clock, ...(opts.journalFile ? { store: opts.journalFile } : {}),
+    });
     this.reporter = new Reporter({ tags: opts.tags, clock: opts.clock, log: opts.log, minIntervalMs: opts.reportIntervalMs ?? 10_000, random: this.random });
+    this.commands = new CommandDispatch({
+      journal: this.journal, runner: this.runner, supervisor: opts.supervisor, clock: opts.clock, log: opts.log, bootId: opts.bootId,
+      random: this.random, config: () => this.config, changed: () => this.changed(),
+    });
   }
 
   private get random(): () => number {
@@ -132,6 +142,7 @@ export class Agent {
       pollIntervalMs: this.config.pollIntervalMs,
       startSpreadMs: this.config.startSpreadMs,
       supervisorReachable: this.supervisorReachable,
+      supervisorProblem: this.supervisorProblem,
       journalWritable: this.journal.writable,
       configProblems: this.problems,
       deviceKeyRejected: this.deviceKeyRejected,
@@ -189,6 +200,10 @@ export class Agent {
       this.scheduler.runNow('report');
       return;
     }
+    if (!this.journal.writable) {
+      // Nothing else may write for a while: probe, so health clears as soon as the disk has room.
+      await this.journal.persist().catch(() => undefined);
+    }
     this.failures = 0;
     this.retryAfterMs = 0;
     this.deviceKeyRejected = false;
@@ -221,7 +236,7 @@ export class Agent {
       budget: rebootBudget(this.journal.rebootStamps(), clock.wall(), this.config.maxRebootsPerDay),
     });
     const actions = decide(snapshot);
-    for (const action of actions) await this.dispatch(action);
+    for (const action of actions) await this.commands.dispatch(action);
     log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'poll complete');
     this.refreshAcks();
     this.scheduler.runNow('report');
@@ -231,51 +246,22 @@ export class Agent {
     try {
       const apps = Object.values(await this.opts.supervisor.applicationsState());
       this.supervisorReachable = true;
+      this.supervisorProblem = undefined;
       const app = apps.find((a) => a.appId === appId) ?? (apps.length === 1 ? apps[0] : undefined);
       return app ? Object.keys(app.services) : null;
     } catch (err) {
-      const code = (err as { code?: string }).code;
+      const code = err instanceof AgentError ? err.code : 'INTERNAL';
       this.supervisorReachable = !(code === 'UNREACHABLE' || code === 'TIMEOUT');
+      this.supervisorProblem = !this.supervisorReachable
+        ? undefined
+        : code === 'UNAUTHORIZED' || code === 'FORBIDDEN'
+          ? 'supervisor rejected the API key'
+          : err instanceof HttpError
+            ? `supervisor answers HTTP ${err.status}`
+            : 'supervisor answers unreadable state';
       this.opts.log.warn({ err }, 'cannot read the supervisor state');
       return null;
     }
-  }
-
-  private async dispatch(action: Action): Promise<void> {
-    const key = entryKey(action.command, action.token);
-    if (this.runner.has(key)) return;
-    if (action.kind !== 'reject' && action.kind !== 'defer') {
-      const wall = this.opts.clock.wall();
-      const old = this.journal.get(action.command, action.token);
-      const entry: JournalEntry = {
-        command: action.command, token: action.token, state: 'accepted', detail: '', bootId: this.opts.bootId,
-        attempts: old?.attempts ?? 0, sending: false, force: action.force, services: action.services,
-        createdAt: old?.createdAt ?? wall, updatedAt: wall,
-      };
-      try {
-        await this.journal.put(entry);
-      } catch (err) {
-        this.opts.log.error({ err, command: action.command }, 'cannot record the command; not running it');
-        return;
-      }
-      this.changed();
-    }
-    void this.runner.enqueue(key, PRIORITY.operator, (job) => execute(action, this.execContext(job)));
-  }
-
-  private execContext(job: JobContext): ExecContext {
-    return {
-      supervisor: this.opts.supervisor,
-      journal: this.journal,
-      clock: this.opts.clock,
-      log: this.opts.log,
-      signal: job.signal,
-      sleep: (ms) => job.sleep(ms),
-      config: () => this.config,
-      bootId: this.opts.bootId,
-      random: this.random,
-      changed: () => this.changed(),
-    };
   }
 
   private changed(): void {
@@ -283,21 +269,13 @@ export class Agent {
     this.scheduler.runNow('report');
   }
 
-  /** Each command's ack shows its most recently changed token. */
+  /** Each command's ack shows its most recently changed token (change order, not wall time). */
   private refreshAcks(): void {
-    const latest = new Map<string, JournalEntry>();
-    for (const e of this.journal.entries()) {
-      const seen = latest.get(e.command);
-      if (!seen || e.updatedAt >= seen.updatedAt) latest.set(e.command, e);
-    }
-    const acks: Record<string, string> = {};
-    for (const [command, e] of latest) {
-      acks[ackKey(this.config.tagPrefix, command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, e.updatedAt, e.detail);
-    }
-    this.reporter.update(acks);
+    this.reporter.update(ackTags(this.journal.latest().values(), this.config.tagPrefix));
   }
 
   private async report(): Promise<void> {
+    this.refreshAcks();
     if (this.config.report) {
       const h = this.health();
       const p = this.config.tagPrefix;

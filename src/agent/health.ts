@@ -16,6 +16,8 @@ export interface HealthInputs {
   startSpreadMs: number;
   /** False after a supervisor call could not connect; undefined before the first call. */
   supervisorReachable: boolean | undefined;
+  /** Why the reachable supervisor's last answer was unusable (key rejected, 5xx), if it was. */
+  supervisorProblem?: string | undefined;
   journalWritable: boolean;
   /** Problems from live settings (bad or unknown `config.` tags). */
   configProblems: readonly string[];
@@ -41,6 +43,7 @@ export function assessHealth(i: HealthInputs): Health {
     degraded.push(i.lastGoodPollAt === undefined ? 'no cloud contact since start' : 'cloud unreachable (no good poll for 2 intervals)');
   }
   if (i.supervisorReachable === false) degraded.push('supervisor unreachable');
+  else if (i.supervisorProblem) degraded.push(i.supervisorProblem);
   for (const p of i.configProblems) degraded.push(`bad setting: ${p}`);
   const state: HealthState = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
   return { state, reasons: [...failing, ...degraded] };

@@ -24,11 +24,21 @@
  * A missing or corrupt journal (the corrupt file is kept aside as `*.corrupt`) is rebuilt from the
  * ack tags in the cloud (`importAcks`), so an acknowledged token never runs again.
  * The file stays small: the last `keepPerCommand` finished tokens per command are kept.
+ *
+ * Entries are kept in the order they last changed (a changed entry moves to the end), so "the
+ * newest token of a command" never depends on the wall clock, which NTP may step backwards.
+ * A write that fails (full disk) is undone in memory as well, so memory never claims a state the
+ * disk does not hold: callers send nothing, and the agent retries at the next poll.
  */
 import type { Clock } from '../lib/clock.js';
-import { ACK_STATES, parseAck, TERMINAL, NO_TOKEN, type AckState } from './acks.js';
+import { COMMAND_NAMES } from '../config/schema.js';
+import { parseAck, TERMINAL, NO_TOKEN, type AckState } from './acks.js';
 import { clampFuture } from './budget.js';
+import { decode, type JournalData } from './journal-codec.js';
 import { JournalStore } from './journal-store.js';
+
+/** What the journal needs from its file (tests inject one whose writes fail). */
+export type JournalFile = Pick<JournalStore, 'path' | 'read' | 'write' | 'quarantine'>;
 
 /** One command token as persisted. */
 export interface JournalEntry {
@@ -43,15 +53,9 @@ export interface JournalEntry {
   sending: boolean;
   force: boolean;
   services: readonly string[];
+  /** Wall time the command was accepted (the lock wait counts from here). */
   createdAt: number;
   updatedAt: number;
-}
-
-interface JournalData {
-  version: 1;
-  entries: JournalEntry[];
-  /** Wall times of agent-initiated reboots and shutdowns (the 24 h budget). */
-  reboots: number[];
 }
 
 /** What loading found. */
@@ -80,20 +84,22 @@ export interface JournalOptions {
   dir: string;
   clock: Clock;
   keepPerCommand?: number;
+  /** The file (default: a JournalStore in `dir`). */
+  store?: JournalFile;
 }
 
 /** Persisted command intents and the reboot budget stamps. */
 export class Journal {
   private data: JournalData = { version: 1, entries: [], reboots: [] };
   private chain: Promise<void> = Promise.resolve();
-  private readonly store: JournalStore;
+  private readonly store: JournalFile;
   /** False after a write failed (until one succeeds). */
   writable = true;
   /** Where a corrupt file was moved, if one was. */
   quarantined: string | undefined;
 
   constructor(private readonly opts: JournalOptions) {
-    this.store = new JournalStore(opts.dir);
+    this.store = opts.store ?? new JournalStore(opts.dir);
   }
 
   /** The journal file's path. */
@@ -114,7 +120,7 @@ export class Journal {
     return 'corrupt';
   }
 
-  /** Every entry, oldest first. */
+  /** Every entry, in the order they last changed (most recent last). */
   entries(): readonly JournalEntry[] {
     return this.data.entries;
   }
@@ -131,18 +137,43 @@ export class Journal {
   }
 
   /**
-   * Stores an entry (new or changed) and persists the journal before resolving. `reboot: 'add'`
-   * adds a budget stamp, `'remove'` takes back the newest one (the call was refused).
+   * Stores an entry (new or changed; it becomes the most recent) and persists the journal before
+   * resolving. `reboot: 'add'` adds a budget stamp, `'remove'` takes back the newest one (the call
+   * was refused). When the write fails, the change is undone in memory too and the error thrown.
    */
   async put(entry: JournalEntry, reboot?: 'add' | 'remove'): Promise<void> {
     const i = this.data.entries.findIndex((e) => e.command === entry.command && e.token === entry.token);
+    const previous = i >= 0 ? this.data.entries[i] : undefined;
     const stored = { ...entry, services: [...entry.services], updatedAt: this.opts.clock.wall() };
-    if (i >= 0) this.data.entries[i] = stored;
-    else this.data.entries.push(stored);
-    if (reboot === 'add') this.data.reboots.push(this.opts.clock.wall());
-    if (reboot === 'remove') this.data.reboots.pop();
+    if (i >= 0) this.data.entries.splice(i, 1);
+    this.data.entries.push(stored);
+    const stamp = this.opts.clock.wall();
+    let removed: number | undefined;
+    if (reboot === 'add') this.data.reboots.push(stamp);
+    if (reboot === 'remove') removed = this.data.reboots.pop();
     this.trim();
-    await this.persist();
+    try {
+      await this.persist();
+    } catch (err) {
+      const at = this.data.entries.indexOf(stored);
+      if (at >= 0) {
+        if (previous) this.data.entries.splice(at, 1, previous);
+        else this.data.entries.splice(at, 1);
+      }
+      if (reboot === 'add') {
+        const s = this.data.reboots.lastIndexOf(stamp);
+        if (s >= 0) this.data.reboots.splice(s, 1);
+      }
+      if (removed !== undefined) this.data.reboots.push(removed);
+      throw err;
+    }
+  }
+
+  /** The most recently changed entry of each command. */
+  latest(): Map<string, JournalEntry> {
+    const out = new Map<string, JournalEntry>();
+    for (const e of this.data.entries) out.set(e.command, e);
+    return out;
   }
 
   /** Writes the journal as it is now (serialised; the last write wins). */
@@ -163,13 +194,18 @@ export class Journal {
   /** Applies the start-up rules of the module comment; persists when anything changed. */
   async reconcile(bootId: string, ownService: string | undefined): Promise<Reconciled[]> {
     const changes: Reconciled[] = [];
+    const moved: JournalEntry[] = [];
     for (const entry of this.data.entries) {
       const next = settle(entry, bootId, ownService);
       if (!next) continue;
       changes.push({ command: entry.command, token: entry.token, from: entry.state, to: next.state, detail: next.detail });
       Object.assign(entry, next, { sending: false, updatedAt: this.opts.clock.wall() });
+      moved.push(entry);
     }
-    if (changes.length > 0) await this.persist();
+    if (changes.length > 0) {
+      this.data.entries = [...this.data.entries.filter((e) => !moved.includes(e)), ...moved];
+      await this.persist();
+    }
     return changes;
   }
 
@@ -212,17 +248,21 @@ export class Journal {
     for (const e of this.data.entries) byCommand.set(e.command, [...(byCommand.get(e.command) ?? []), e]);
     const dropped = new Set<JournalEntry>();
     for (const list of byCommand.values()) {
-      const finished = list.filter((e) => TERMINAL.has(e.state)).sort((a, b) => a.updatedAt - b.updatedAt);
+      // `list` is in change order, oldest first.
+      const finished = list.filter((e) => TERMINAL.has(e.state));
       for (const e of finished.slice(0, Math.max(0, finished.length - keep))) dropped.add(e);
     }
-    if (byCommand.size > 50) {
-      // Tags with made-up command names are rejected and recorded; keep only the 50 busiest names.
-      const names = [...byCommand.entries()].sort((a, b) => b[1].length - a[1].length).slice(50);
-      for (const [, list] of names) for (const e of list) dropped.add(e);
+    // Tags with made-up command names are rejected and recorded; keep only the 50 busiest of those.
+    // Real commands are never dropped here: forgetting a done reboot token would run it again.
+    const made = [...byCommand.entries()].filter(([name]) => !KNOWN.has(name));
+    if (made.length > 50) {
+      for (const [, list] of made.sort((a, b) => b[1].length - a[1].length).slice(50)) for (const e of list) dropped.add(e);
     }
     if (dropped.size > 0) this.data.entries = this.data.entries.filter((e) => !dropped.has(e));
   }
 }
+
+const KNOWN: ReadonlySet<string> = new Set(COMMAND_NAMES);
 
 function settle(entry: JournalEntry, bootId: string, ownService: string | undefined): Pick<JournalEntry, 'state' | 'detail'> | undefined {
   if (entry.state !== 'running') return undefined;
@@ -236,30 +276,4 @@ function settle(entry: JournalEntry, bootId: string, ownService: string | undefi
   }
   if (DESTRUCTIVE.has(entry.command)) return { state: 'failed', detail: 'interrupted before the supervisor answered; not repeated' };
   return { state: 'accepted', detail: 'resumed after agent restart' };
-}
-
-function decode(text: string): JournalData | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!raw || typeof raw !== 'object') return undefined;
-  const data = raw as Partial<JournalData>;
-  if (data.version !== 1 || !Array.isArray(data.entries) || !Array.isArray(data.reboots)) return undefined;
-  if (!data.reboots.every((t) => typeof t === 'number' && Number.isFinite(t))) return undefined;
-  if (!data.entries.every(isEntry)) return undefined;
-  return { version: 1, entries: data.entries, reboots: data.reboots };
-}
-
-function isEntry(e: unknown): e is JournalEntry {
-  if (!e || typeof e !== 'object') return false;
-  const r = e as Record<string, unknown>;
-  return (
-    typeof r.command === 'string' && typeof r.token === 'string' && (ACK_STATES as readonly unknown[]).includes(r.state) &&
-    typeof r.detail === 'string' && typeof r.bootId === 'string' && typeof r.attempts === 'number' &&
-    typeof r.sending === 'boolean' && typeof r.force === 'boolean' && Array.isArray(r.services) &&
-    typeof r.createdAt === 'number' && typeof r.updatedAt === 'number'
-  );
 }

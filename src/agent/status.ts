@@ -13,7 +13,7 @@ export interface AgentStatus {
   config: Omit<Config, 'httpToken'> & { httpToken: 'set' | null };
   lastPoll: { at: string | null; ok: boolean; error: string | null; failures: number };
   supervisor: { reachable: boolean | null };
-  /** The newest command tokens, newest first. */
+  /** The most recently changed command tokens, most recent first. */
   recentActions: { command: string; token: string; state: AckState; detail: string; at: string }[];
   journal: { path: string; writable: boolean; entries: number; rebootsLast24h: number; maxRebootsPerDay: number; rebootsAllowedAgainAt: string | null };
 }
@@ -37,7 +37,8 @@ const iso = (t: number | null | undefined): string | null => (t === null || t ==
 
 /** Assembles the status document. */
 export function buildStatus(i: StatusInputs): AgentStatus {
-  const recent = [...i.entries].sort((a, b) => b.updatedAt - a.updatedAt).slice(0, 20);
+  // Entries come in change order; wall times may have been stepped by NTP, so they do not sort.
+  const recent = [...i.entries].reverse().slice(0, 20);
   return {
     health: i.health.state,
     reasons: i.health.reasons,

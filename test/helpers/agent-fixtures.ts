@@ -2,7 +2,9 @@
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { makeSnapshot, type Snapshot } from '../../src/agent/snapshot.js';
-import type { JournalEntry } from '../../src/agent/journal.js';
+import type { JournalEntry, JournalFile } from '../../src/agent/journal.js';
+import { JournalStore } from '../../src/agent/journal-store.js';
+import { JournalError } from '../../src/lib/errors.js';
 import { createLogger } from '../../src/lib/logger.js';
 
 /** The default config with overrides. */
@@ -38,4 +40,28 @@ export function entry(over: Partial<JournalEntry> & Pick<JournalEntry, 'command'
 /** A logger that writes nowhere. */
 export function silentLog() {
   return createLogger({ level: 'silent' });
+}
+
+/**
+ * A real journal file whose writes fail with ENOSPC (as on a full disk) once `allowed` more writes
+ * have succeeded; `allowed: null` (the default) never fails. `writes` counts successful writes.
+ */
+export function fillableStore(dir: string): { store: JournalFile; disk: { allowed: number | null; writes: number } } {
+  const real = new JournalStore(dir);
+  const disk: { allowed: number | null; writes: number } = { allowed: null, writes: 0 };
+  const store: JournalFile = {
+    path: real.path,
+    read: () => real.read(),
+    quarantine: (wall) => real.quarantine(wall),
+    write: async (text) => {
+      if (disk.allowed !== null && disk.allowed <= 0) {
+        const cause = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        throw new JournalError(`cannot write the journal in ${dir}: ENOSPC`, { cause });
+      }
+      if (disk.allowed !== null) disk.allowed -= 1;
+      await real.write(text);
+      disk.writes += 1;
+    },
+  };
+  return { store, disk };
 }

@@ -8,6 +8,7 @@ import { CloudClient } from '../../src/cloud/client.js';
 import { CloudSimulator, demoSeed, DEMO } from '../../src/cloud/simulator.js';
 import { TagWriter } from '../../src/cloud/tags.js';
 import type { Config } from '../../src/config/schema.js';
+import type { JournalFile } from '../../src/agent/journal.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
@@ -32,7 +33,7 @@ export interface World {
   agent: Agent;
   /** Starts a new Agent object (as after a process restart), stopping the old one first. */
   restart(config?: Partial<Config>): Promise<Agent>;
-  /** Advances simulated time and waits until nothing runs. */
+  /** Advances simulated time, waking each sleeper in turn and waiting until nothing runs after each. */
   step(ms: number): Promise<void>;
   /** Sets a device tag as an operator would, and polls now. */
   tag(key: string, value: string): Promise<void>;
@@ -44,7 +45,7 @@ export interface World {
 }
 
 /** Starts both simulators and an agent (start spread 0, so its first poll runs at once). */
-export async function startWorld(opts: { supervisorVersion?: string; config?: Partial<Config> } = {}): Promise<World> {
+export async function startWorld(opts: { supervisorVersion?: string; config?: Partial<Config>; journalFile?: (dir: string) => JournalFile } = {}): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'agent-world-'));
   const bootIdPath = join(dir, 'boot_id');
   await writeFile(bootIdPath, 'boot-initial\n');
@@ -72,6 +73,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
     const bootId = (await readFile(bootIdPath, 'utf8')).trim();
     const agent = new Agent({
       config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5,
+      ...(opts.journalFile ? { journalFile: opts.journalFile(base.dataDir) } : {}),
     });
     await agent.start();
     return agent;
@@ -87,7 +89,16 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
       return world.agent;
     },
     async step(ms) {
-      await clock.advance(ms);
+      // Deadline by deadline, idle in between: woken work (real HTTP on loopback) finishes before
+      // time moves on, so chained sleeps start from the right moment.
+      const target = clock.now() + ms;
+      for (let i = 0; i < 100_000; i++) {
+        const next = clock.nextAt();
+        if (next === undefined || next > target) break;
+        await clock.advance(next - clock.now());
+        await world.agent.idle();
+      }
+      await clock.advance(target - clock.now());
       await world.agent.idle();
     },
     async tag(key, value) {

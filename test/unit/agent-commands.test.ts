@@ -77,14 +77,15 @@ describe('decide(): reboot budget', () => {
   it('beyond budget is deferred, saying when it runs', () => {
     const out = decide(snap({ deviceTags: tags, budget: { max: 3, used: 3, releaseAtWall: T0 + 3_600_000 } }));
     assert.deepEqual(out.map((a) => a.kind), ['defer']);
-    assert.match((out[0] as { detail: string }).detail, /budget spent \(3 of 3 in 24 h\); runs after 2026-01-01T01:00:00.000Z/);
+    assert.match((out[0] as { detail: string }).detail, /budget spent \(3 of 3 in 24 h\); runs at the first poll after 2026-01-01T01:00:00.000Z/);
   });
   it('shutdown shares the budget', () => {
     const config = testConfig({ actions: ['shutdown'] });
     assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.shutdown': 's' }, budget: { max: 1, used: 1, releaseAtWall: T0 } })).map((a) => a.kind), ['defer']);
   });
   it('a deferred token is not deferred again, and runs when the budget returns', () => {
-    const journal = [entry({ command: 'reboot', token: 'r4', state: 'deferred' })];
+    const detail = `reboot budget spent (3 of 3 in 24 h); runs at the first poll after ${new Date(T0).toISOString()}`;
+    const journal = [entry({ command: 'reboot', token: 'r4', state: 'deferred', detail })];
     assert.deepEqual(decide(snap({ deviceTags: tags, journal, budget: { max: 3, used: 3, releaseAtWall: T0 } })), []);
     assert.deepEqual(decide(snap({ deviceTags: tags, journal, budget: { max: 3, used: 2, releaseAtWall: null } })).map((a) => a.kind), ['reboot']);
   });

@@ -7,7 +7,7 @@ import { formatAck } from '../../src/agent/acks.js';
 import { clampFuture, DAY_MS, rebootBudget } from '../../src/agent/budget.js';
 import { Journal } from '../../src/agent/journal.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { entry } from '../helpers/agent-fixtures.js';
+import { entry, fillableStore } from '../helpers/agent-fixtures.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -141,5 +141,54 @@ describe('reboot budget over wall time', () => {
   });
   it('max 0 disables reboots', () => {
     assert.deepEqual(rebootBudget([], now, 0), { max: 0, used: 0, releaseAtWall: null });
+  });
+});
+
+describe('journal: a failed write (full disk)', () => {
+  it('put() throws, memory keeps the last persisted state, the budget stamp is taken back', async () => {
+    const dir = await tempDir();
+    const { store, disk } = fillableStore(dir);
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock, store });
+    await j.put(entry({ command: 'reboot', token: 'r1', state: 'accepted' }));
+    disk.allowed = 0;
+    await assert.rejects(j.put(entry({ command: 'reboot', token: 'r1', state: 'running', sending: true }), 'add'), { code: 'JOURNAL' });
+    await assert.rejects(j.put(entry({ command: 'identify', token: 'i1', state: 'accepted' })), { code: 'JOURNAL' });
+    assert.equal(j.writable, false);
+    assert.equal(j.get('reboot', 'r1')?.state, 'accepted', 'not "running": nothing may be sent on a record that is not on disk');
+    assert.equal(j.get('identify', 'i1'), undefined);
+    assert.equal(j.rebootStamps().length, 0);
+    disk.allowed = null;
+    await j.persist();
+    assert.equal(j.writable, true);
+    const reread = new Journal({ dir, clock });
+    await reread.load();
+    assert.deepEqual(reread.entries().map((e) => `${e.token}:${e.state}`), ['r1:accepted']);
+  });
+});
+
+describe('journal: change order, not wall time', () => {
+  it('the most recent token of a command is the last changed, even after the wall clock stepped back', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock });
+    await j.put(entry({ command: 'identify', token: 'i1', state: 'done' }));
+    clock.stepWall(-3_600_000);
+    await j.put(entry({ command: 'identify', token: 'i2', state: 'accepted' }));
+    assert.equal(j.latest().get('identify')?.token, 'i2');
+    await j.put(entry({ command: 'identify', token: 'i1', state: 'done', detail: 'touched' }));
+    assert.equal(j.latest().get('identify')?.token, 'i1', 'a changed entry becomes the most recent');
+  });
+  it('made-up command names never push a real command out (a done reboot would run again)', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock });
+    await j.put(entry({ command: 'reboot', token: 'r1', state: 'done' }));
+    for (let i = 0; i < 60; i++) {
+      await j.put(entry({ command: `junk${i}`, token: 'a', state: 'rejected' }));
+      await j.put(entry({ command: `junk${i}`, token: 'b', state: 'rejected' }));
+    }
+    assert.equal(j.get('reboot', 'r1')?.state, 'done');
+    assert.equal(new Set(j.entries().map((e) => e.command)).size, 51, 'reboot and the 50 busiest made-up names');
   });
 });

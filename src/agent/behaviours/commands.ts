@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { COMMAND_NAMES, type CommandName } from '../../config/schema.js';
 import { TERMINAL } from '../acks.js';
 import type { Action, CommandRef } from '../actions.js';
+import type { JournalEntry } from '../journal.js';
 import { entryKey, type Snapshot } from '../snapshot.js';
 
 /** Longest tag value the agent reads as a command. */
@@ -95,12 +96,58 @@ function effect(ref: CommandRef & { command: CommandName }): Action {
   }
 }
 
+const POWER: ReadonlySet<string> = new Set(['reboot', 'shutdown']);
+
+/** True for an entry that has not started and has nothing in flight (it may still be closed). */
+function open(e: JournalEntry): boolean {
+  return e.state === 'accepted' || e.state === 'deferred' || (e.state === 'running' && !e.sending);
+}
+
+/** The token a command's tag names now (`#…` for an unusable value), or undefined when there is no tag. */
+function currentToken(snapshot: Snapshot, command: string): string | undefined {
+  const value = snapshot.deviceTags[`${snapshot.config.tagPrefix}${command}`];
+  if (value === undefined) return undefined;
+  const parsed = parseCommand(command, value, snapshot.services);
+  return parsed.ok ? parsed.ref.token : parsed.token;
+}
+
+/**
+ * Older tokens that never started (accepted, deferred, or waiting on a lock or an unreachable
+ * supervisor) whose tag now names another token or was removed: the newer intent replaces them,
+ * so they are closed and can never run later alongside the new one.
+ */
+function superseded(snapshot: Snapshot): Action[] {
+  const out: Action[] = [];
+  for (const e of snapshot.journal) {
+    if (!open(e) || !isCommandKey(e.command)) continue;
+    const now = currentToken(snapshot, e.command);
+    if (now === e.token) continue;
+    const detail = now === undefined ? 'withdrawn: the tag was removed before it ran' : `superseded by ${now.startsWith('#') ? 'a new tag value' : now} before it ran`;
+    out.push({ kind: 'supersede', command: e.command, token: e.token, force: e.force, services: e.services, detail });
+  }
+  return out;
+}
+
+function deferral(budget: Snapshot['budget'], used: number): string {
+  const when = budget.max === 0
+    ? 'reboots are disabled here (max-reboots-per-day is 0)'
+    : budget.releaseAtWall === null
+      ? 'another reboot or shutdown is pending; runs at a later poll once the budget allows'
+      : `runs at the first poll after ${new Date(budget.releaseAtWall).toISOString()}`;
+  return `reboot budget spent (${used} of ${budget.max} in 24 h); ${when}`;
+}
+
 /** Decides, from a snapshot, which command actions to take now. */
 export function decide(snapshot: Snapshot): Action[] {
   const { config, deviceTags, journal, inProgress, budget } = snapshot;
   const prefix = config.tagPrefix;
-  const actions: Action[] = [];
+  const actions: Action[] = superseded(snapshot);
+  const closing = new Set(actions.map((a) => entryKey(a.command, a.token)));
   const find = (command: string, token: string) => journal.find((e) => e.command === command && e.token === token);
+  // Reboots and shutdowns accepted but not yet sent hold a place in the budget (no stamp yet).
+  const pendingPower = (self: string) =>
+    journal.filter((e) => POWER.has(e.command) && (e.state === 'accepted' || (e.state === 'running' && !e.sending)) && !closing.has(entryKey(e.command, e.token)) && entryKey(e.command, e.token) !== self).length;
+  let powerNow = 0;
   for (const key of Object.keys(deviceTags).sort()) {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
@@ -120,11 +167,15 @@ export function decide(snapshot: Snapshot): Action[] {
       actions.push({ kind: 'reject', ...ref, detail: `${ref.command} is not allowed here (add it to AGENT_ACTIONS)` });
       continue;
     }
-    if ((ref.command === 'reboot' || ref.command === 'shutdown') && budget.used >= budget.max) {
-      if (entry?.state === 'deferred') continue;
-      const when = budget.releaseAtWall === null ? 'reboots are disabled' : `runs after ${new Date(budget.releaseAtWall).toISOString()}`;
-      actions.push({ kind: 'defer', ...ref, detail: `reboot budget spent (${budget.used} of ${budget.max} in 24 h); ${when}` });
-      continue;
+    if (POWER.has(ref.command)) {
+      const used = budget.used + pendingPower(entryKey(command, token)) + powerNow;
+      if (used >= budget.max) {
+        const detail = deferral(budget, used);
+        // Deferred once; recorded again only when what it tells the operator has changed.
+        if (entry?.state !== 'deferred' || entry.detail !== detail) actions.push({ kind: 'defer', ...ref, detail });
+        continue;
+      }
+      powerNow += 1;
     }
     actions.push(effect(ref));
   }

@@ -1,0 +1,38 @@
+/** The journal file's format: what is written, and the checks a file must pass to be read back. */
+import { ACK_STATES } from './acks.js';
+import type { JournalEntry } from './journal.js';
+
+/** The journal file's content. */
+export interface JournalData {
+  version: 1;
+  entries: JournalEntry[];
+  /** Wall times of agent-initiated reboots and shutdowns (the 24 h budget). */
+  reboots: number[];
+}
+
+/** Parses and checks a journal file's text; undefined when it is not a valid journal. */
+export function decode(text: string): JournalData | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!raw || typeof raw !== 'object') return undefined;
+  const data = raw as Partial<JournalData>;
+  if (data.version !== 1 || !Array.isArray(data.entries) || !Array.isArray(data.reboots)) return undefined;
+  if (!data.reboots.every((t) => typeof t === 'number' && Number.isFinite(t))) return undefined;
+  if (!data.entries.every(isEntry)) return undefined;
+  return { version: 1, entries: data.entries, reboots: data.reboots };
+}
+
+function isEntry(e: unknown): e is JournalEntry {
+  if (!e || typeof e !== 'object') return false;
+  const r = e as Record<string, unknown>;
+  return (
+    typeof r.command === 'string' && typeof r.token === 'string' && (ACK_STATES as readonly unknown[]).includes(r.state) &&
+    typeof r.detail === 'string' && typeof r.bootId === 'string' && typeof r.attempts === 'number' &&
+    typeof r.sending === 'boolean' && typeof r.force === 'boolean' && Array.isArray(r.services) &&
+    typeof r.createdAt === 'number' && typeof r.updatedAt === 'number'
+  );
+}
