@@ -188,15 +188,17 @@ export class SupervisorClient {
   async *journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncGenerator<string> {
     const version = await this.version(signal);
     requireGate(version, 'journalLogs');
-    if (opts.format !== undefined) requireGate(version, 'journalFormat');
-    if (opts.since !== undefined) requireGate(version, 'journalSince');
+    // `short` is what every supervisor prints without a format, so it needs no gate
+    const format = opts.format === 'short' && !supports(version, 'journalFormat') ? undefined : opts.format;
+    if (format !== undefined) requireGate(version, 'journalFormat');
+    if (opts.since !== undefined || opts.until !== undefined) requireGate(version, 'journalSince');
     const { path, headers } = this.authorise('/v2/journal-logs', version);
     yield* openJournal({
       target: this.target(),
       clock: this.opts.clock,
       path,
       headers,
-      body: journalBody(opts),
+      body: journalBody({ ...opts, format }),
       signal,
       onError: (reply) => parse.replyError('POST', '/v2/journal-logs', reply, {}),
     });
@@ -238,13 +240,15 @@ function forceBody(force: boolean | undefined): { force?: true } {
   return force ? { force: true } : {};
 }
 
-function journalBody(opts: JournalLogsOptions): Record<string, unknown> {
+function journalBody(opts: Omit<JournalLogsOptions, 'format'> & { format: JournalLogsOptions['format'] | undefined }): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (opts.follow) body.follow = true;
   if (opts.all) body.all = true;
   if (opts.count !== undefined) body.count = opts.count;
   if (opts.unit !== undefined) body.unit = opts.unit;
+  if (opts.containerId !== undefined) body.containerId = opts.containerId;
   if (opts.since !== undefined) body.since = opts.since;
+  if (opts.until !== undefined) body.until = opts.until;
   if (opts.format !== undefined) body.format = opts.format;
   return body;
 }

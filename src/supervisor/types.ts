@@ -78,13 +78,19 @@ export interface DeviceTag {
   value: string;
 }
 
-/** Options of `POST /v2/journal-logs` the client sends. */
+/** Options of `POST /v2/journal-logs` the client sends (CONTRACT §2.2). */
 export interface JournalLogsOptions {
   follow?: boolean;
   count?: number;
+  /** systemd unit (`-u`). */
   unit?: string;
+  /** syslog identifier (`-t`). */
+  containerId?: string;
+  /** journalctl time strings (`-S`/`-U`), supervisor ≥ 14.7.0. */
   since?: string;
+  until?: string;
   all?: boolean;
+  /** `short` (the default) needs no gate; others need supervisor ≥ 10.3.0. */
   format?: 'json' | 'short';
 }
 

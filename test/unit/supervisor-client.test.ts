@@ -193,6 +193,23 @@ describe('SupervisorClient version gates', () => {
     assert.equal(await old.client.update({ cancel: true }), 'triggered');
   });
 
+  it('journal logs on 10.2: the default short format is sent without a format; json and since are refused', async () => {
+    const { client, last } = fake('10.2.0', { 'POST /v2/journal-logs': [200, 'Mar 01 10:00:00 dev balenad: up\n'] });
+    const lines: string[] = [];
+    for await (const line of client.journalLogs({ format: 'short', count: 1, containerId: 'agent' }, new AbortController().signal)) lines.push(line);
+    assert.deepEqual(lines, ['Mar 01 10:00:00 dev balenad: up']);
+    assert.deepEqual(last().body, { count: 1, containerId: 'agent' });
+    await rejectsWith(client.journalLogs({ format: 'json' }, new AbortController().signal).next(), 'UNSUPPORTED');
+    const until = await rejectsWith(client.journalLogs({ until: '2026-03-01' }, new AbortController().signal).next(), 'UNSUPPORTED');
+    assert.match(until.message, /14\.7\.0/);
+  });
+
+  it('journal logs on a new supervisor send format, since and until as given', async () => {
+    const { client, last } = fake('19.0.5', { 'POST /v2/journal-logs': [200, ''] });
+    for await (const line of client.journalLogs({ format: 'short', since: '-1h', until: 'now' }, new AbortController().signal)) assert.fail(line);
+    assert.deepEqual(last().body, { since: '-1h', until: 'now', format: 'short' });
+  });
+
   it('gates journal logs at 10.2.0', async () => {
     const { client } = fake('10.1.0');
     const lines = client.journalLogs({}, new AbortController().signal);
