@@ -87,7 +87,7 @@ function appAction(kind: 'restart' | 'purge') {
 function appActionV2(kind: 'restart' | 'purge') {
   return (req: SimRequest, state: SimState): SimReply => {
     const appId = toInt(req.params.appId);
-    if (appId === undefined) return failed(400, 'Missing app id');
+    if (!appId) return failed(400, 'Missing app id');
     return appEffect(kind, appId, req, state, OK);
   };
 }

@@ -209,6 +209,13 @@ describe('SupervisorSimulator matches the supervisor source in the details (CONT
     assert.equal(sim.reboots, 0);
   });
 
+  it('app id 0 is invalid on v2 routes (400 JSON), as the supervisor checks !appId', async () => {
+    const restart = await call(sim, 'POST', q('/v2/applications/0/restart'), { body: '{}', ...json });
+    assert.deepEqual([restart.status, JSON.parse(restart.text)], [400, { status: 'failed', message: 'Missing app id' }]);
+    const service = await call(sim, 'POST', q('/v2/applications/0/stop-service'), { body: '{"imageId":1001}', ...json });
+    assert.deepEqual([service.status, JSON.parse(service.text)], [400, { status: 'failed', message: 'Invalid app id' }]);
+  });
+
   it('an empty ?apikey= falls through to the header', async () => {
     assert.equal((await call(sim, 'POST', '/v1/blink?apikey=', { auth: 'Bearer appkey123' })).status, 200);
     assert.equal(sim.requests.at(-1)?.auth, 'bearer');
