@@ -6,7 +6,10 @@ import type { Activity } from './activity.js';
 /** How urgent a job is: operator commands jump ahead of scheduled work. */
 export const PRIORITY = { operator: 10, scheduled: 0 } as const;
 
-/** What a job gets: its abort signal (stop or cancel) and a clock sleep that does not count as busy. */
+/**
+ * What a job gets: its abort signal (stop or cancel) and a clock sleep that does not count as
+ * busy. A sleep that ends by abort throws without the slot: the job must then return, calling nothing.
+ */
 export interface JobContext {
   signal: AbortSignal;
   sleep(ms: number): Promise<void>;
@@ -20,8 +23,9 @@ export interface RunnerOptions {
 
 /**
  * The exclusive runner: every effect on the supervisor runs here, one at a time (never two
- * mutating calls at once), operator commands before scheduled work; `cancel` ends one job's
- * waiting, `stop` aborts the running job and drops queued ones.
+ * mutating calls at once), operator commands before scheduled work. A job holds the one slot
+ * except while it sleeps (a retry backoff), so a long lock wait never holds up other commands.
+ * `cancel` ends one job's waiting, `stop` aborts the running job and drops queued ones.
  */
 export class Runner {
   private readonly queue = new PQueue({ concurrency: 1 });
@@ -49,14 +53,42 @@ export class Runner {
     const own = new AbortController();
     this.jobs.set(key, own);
     const signal = AbortSignal.any([this.stopper.signal, own.signal]);
+    let release: (() => void) | undefined;
+    // Takes the one slot: resolves once every job ahead (by priority, then order) has let go of it.
+    // Only the stop signal goes to the queue: a cancelled job keeps its turn and returns by itself,
+    // so nothing else can start while a cancelled job is still inside a call.
+    const acquire = (): Promise<void> =>
+      new Promise<void>((granted, refused) => {
+        this.queue
+          .add(() => new Promise<void>((done) => {
+            release = done;
+            granted();
+          }), { priority, signal: this.stopper.signal })
+          .catch(refused);
+      });
+    const letGo = (): void => {
+      release?.();
+      release = undefined;
+    };
     const ctx: JobContext = {
       signal,
-      sleep: (ms) => this.opts.activity.sleep(this.opts.clock, ms, signal),
+      // A sleeping job lets others run (a lock wait must not hold up other commands) and queues
+      // for the slot again when it wakes.
+      sleep: async (ms) => {
+        letGo();
+        await this.opts.activity.sleep(this.opts.clock, ms, signal);
+        await acquire();
+      },
     };
-    // Only the stop signal goes to the queue: a cancelled job keeps the slot until it returns by
-    // itself, so the next job can never start while a cancelled one is still inside a call.
-    return this.queue
-      .add(() => (own.signal.aborted ? Promise.resolve() : this.opts.activity.run(() => job(ctx))), { priority, signal: this.stopper.signal })
+    const run = async (): Promise<void> => {
+      await acquire();
+      try {
+        if (!own.signal.aborted) await this.opts.activity.run(() => job(ctx));
+      } finally {
+        letGo();
+      }
+    };
+    return run()
       .catch(() => undefined)
       .finally(() => {
         if (this.jobs.get(key) === own) this.jobs.delete(key);

@@ -45,6 +45,23 @@ describe('lock wait across agent restarts', () => {
   });
 });
 
+describe('a command waiting on a lock does not hold up the others', () => {
+  it('identify and a forced reboot run at once while a restart waits out its lock', async () => {
+    const w = (world = await startWorld({ config: { lockWaitMs: 30 * 60_000 } }));
+    w.sup.setLock('Lockfile exists');
+    await w.tag('agent.restart', 'x1');
+    await w.step(10_000);
+    assert.equal(ack(w, 'restart')?.state, 'running');
+    await w.tag('agent.identify', 'i1');
+    await w.tag('agent.reboot', 'r1 force');
+    await w.step(10_000);
+    assert.equal(w.calls('/v1/blink'), 1);
+    assert.equal(w.sup.reboots, 1);
+    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(ack(w, 'restart')?.state, 'running', 'the restart still waits for its lock');
+  });
+});
+
 describe('a newer token supersedes an older one that never started', () => {
   it('a reboot waiting on a lock, replaced by a forced token: one reboot, the old one never fires', async () => {
     const w = (world = await startWorld({ config: { lockWaitMs: 30 * 60_000 } }));
