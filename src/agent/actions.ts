@@ -57,14 +57,14 @@ export type Executors = { [K in Action['kind']]: (action: Extract<Action, { kind
 
 const VERBS: Record<string, ServiceVerb> = { 'restart-service': 'restart', 'stop-service': 'stop', 'start-service': 'start' };
 
-async function record(ctx: ExecContext, action: CommandRef, state: 'rejected' | 'deferred', detail: string): Promise<void> {
+async function record(ctx: ExecContext, action: CommandRef, state: 'rejected' | 'deferred', detail: string, place: 'latest' | 'keep' = 'latest'): Promise<void> {
   const old = ctx.journal.get(action.command, action.token);
   const wall = ctx.clock.wall();
   const entry: JournalEntry = {
     command: action.command, token: action.token, state, detail, bootId: ctx.bootId, attempts: old?.attempts ?? 0,
     sending: false, force: old?.force ?? action.force, services: old?.services ?? action.services, createdAt: old?.createdAt ?? wall, updatedAt: wall,
   };
-  await ctx.journal.put(entry);
+  await ctx.journal.put(entry, undefined, place);
   ctx.changed(entry);
 }
 
@@ -100,7 +100,7 @@ export const EXECUTORS: Executors = {
   },
   reject: (a, ctx) => record(ctx, a, 'rejected', a.detail),
   defer: (a, ctx) => record(ctx, a, 'deferred', a.detail),
-  supersede: (a, ctx) => record(ctx, a, 'rejected', a.detail),
+  supersede: (a, ctx) => record(ctx, a, 'rejected', a.detail, 'keep'),
 };
 
 /** Runs an action through the table. */

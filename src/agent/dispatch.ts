@@ -39,10 +39,13 @@ export class CommandDispatch {
     const key = entryKey(action.command, action.token);
     if (RECORD_ONLY.has(action.kind)) {
       if (action.kind === 'supersede') {
-        // Re-checked now: the snapshot may be stale, and a call in flight is never cut short.
+        // Re-checked now: the snapshot may be stale. The job never tries again; a call in flight
+        // is not cut short, and such an entry is left to the job (closed at a later poll if it
+        // ends without having run).
         const live = journal.get(action.command, action.token);
-        if (!live || TERMINAL.has(live.state) || live.sending) return;
+        if (!live || TERMINAL.has(live.state)) return;
         runner.cancel(key);
+        if (live.sending) return;
       } else if (runner.has(key)) return;
       try {
         await execute(action, this.context({ signal: this.detached.signal, sleep: () => Promise.resolve() }));

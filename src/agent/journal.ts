@@ -139,14 +139,19 @@ export class Journal {
   /**
    * Stores an entry (new or changed; it becomes the most recent) and persists the journal before
    * resolving. `reboot: 'add'` adds a budget stamp, `'remove'` takes back the newest one (the call
-   * was refused). When the write fails, the change is undone in memory too and the error thrown.
+   * was refused). `place: 'keep'` leaves a known entry where it is (closing an old token must not
+   * make it the command's most recent). When the write fails, the change is undone in memory too
+   * and the error thrown.
    */
-  async put(entry: JournalEntry, reboot?: 'add' | 'remove'): Promise<void> {
+  async put(entry: JournalEntry, reboot?: 'add' | 'remove', place: 'latest' | 'keep' = 'latest'): Promise<void> {
     const i = this.data.entries.findIndex((e) => e.command === entry.command && e.token === entry.token);
     const previous = i >= 0 ? this.data.entries[i] : undefined;
     const stored = { ...entry, services: [...entry.services], updatedAt: this.opts.clock.wall() };
-    if (i >= 0) this.data.entries.splice(i, 1);
-    this.data.entries.push(stored);
+    if (i >= 0 && place === 'keep') this.data.entries[i] = stored;
+    else {
+      if (i >= 0) this.data.entries.splice(i, 1);
+      this.data.entries.push(stored);
+    }
     const stamp = this.opts.clock.wall();
     let removed: number | undefined;
     if (reboot === 'add') this.data.reboots.push(stamp);

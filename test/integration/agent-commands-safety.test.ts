@@ -84,6 +84,34 @@ describe('a newer token supersedes an older one that never started', () => {
     assert.equal(w.sup.reboots, 1, 'never two reboots for one operator intent');
   });
 
+  it('replaced while its call is in flight: the old token never tries again, and is closed', async () => {
+    const w = (world = await startWorld({ config: { lockWaitMs: 30 * 60_000 } }));
+    w.sup.setLock('Lockfile exists');
+    const restarts = () => w.sup.requests.filter((r) => r.method === 'POST' && (r.path === '/v1/restart' || r.path.endsWith('/restart')));
+    let replaced = false;
+    const off = w.sup.onRequest((r) => {
+      if (replaced && r.path === '/v2/applications/state') {
+        w.sup.setLatency(0);
+        off();
+      }
+      if (replaced || r.method !== 'POST' || !r.path.endsWith('/restart')) return;
+      // The operator replaces the token while the first call is still being answered: its (slow)
+      // reply arrives after the poll has decided.
+      replaced = true;
+      w.sup.setLatency(500);
+      w.cloudSim.setDeviceTag(W.uuid, 'agent.restart', 'x2 force');
+      w.agent.pollNow();
+    });
+    await w.tag('agent.restart', 'x1');
+    for (let i = 0; i < 3; i++) await w.step(5 * 60_000);
+    const forced = (r: { body?: unknown }) => (r.body as { force?: unknown } | undefined)?.force === true;
+    assert.equal(restarts().filter((r) => !forced(r)).length, 1, 'x1 was sent once and never retried');
+    assert.equal(restarts().filter(forced).length, 1, 'x2 ran once');
+    assert.equal(recorded(w, 'restart', 'x1')?.state, 'rejected');
+    assert.equal(ack(w, 'restart')?.token, 'x2');
+    assert.equal(ack(w, 'restart')?.state, 'done');
+  });
+
   it('a deferred reboot whose tag was replaced is closed; only the new one runs when the budget returns', async () => {
     const w = (world = await startWorld({ config: { maxRebootsPerDay: 1 } }));
     await w.tag('agent.reboot', 'a');

@@ -178,6 +178,9 @@ describe('journal: change order, not wall time', () => {
     assert.equal(j.latest().get('identify')?.token, 'i2');
     await j.put(entry({ command: 'identify', token: 'i1', state: 'done', detail: 'touched' }));
     assert.equal(j.latest().get('identify')?.token, 'i1', 'a changed entry becomes the most recent');
+    await j.put(entry({ command: 'identify', token: 'i2', state: 'rejected', detail: 'superseded' }), undefined, 'keep');
+    assert.equal(j.latest().get('identify')?.token, 'i1', 'closing an old token leaves it in its place');
+    assert.equal(j.get('identify', 'i2')?.state, 'rejected');
   });
   it('made-up command names never push a real command out (a done reboot would run again)', async () => {
     const dir = await tempDir();

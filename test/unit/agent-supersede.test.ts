@@ -29,6 +29,11 @@ describe('decide(): a newer token supersedes an older one that never started', (
     const journal = [entry({ command: 'reboot', token: 'r1', state: 'running', sending: true })];
     assert.deepEqual(decide(snap({ deviceTags: { 'agent.reboot': 'r2' }, journal, budget: { max: 3, used: 1, releaseAtWall: null } })).map((a) => [a.kind, a.token]), [['reboot', 'r2']]);
   });
+  it('a job with a call in flight is told to stop retrying (the dispatcher will not close it)', () => {
+    const journal = [entry({ command: 'restart', token: 'x1', state: 'running', sending: true })];
+    const out = decide(snap({ deviceTags: { 'agent.restart': 'x2 force' }, journal, inProgress: new Set([entryKey('restart', 'x1')]) }));
+    assert.deepEqual(out.map((a) => [a.kind, a.token]), [['supersede', 'x1'], ['restart', 'x2']]);
+  });
   it('a removed tag withdraws a pending token', () => {
     const journal = [entry({ command: 'restart', token: 'x1', state: 'accepted' })];
     assert.deepEqual(brief(decide(snap({ deviceTags: {}, journal }))), [['supersede', 'restart', 'x1', 'withdrawn: the tag was removed before it ran']]);

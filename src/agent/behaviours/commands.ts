@@ -119,7 +119,10 @@ function currentToken(snapshot: Snapshot, command: string): string | undefined {
 function superseded(snapshot: Snapshot): Action[] {
   const out: Action[] = [];
   for (const e of snapshot.journal) {
-    if (!open(e) || !isCommandKey(e.command)) continue;
+    // A token with a call in flight is included while its job lives, so that the job stops
+    // retrying; the dispatcher never closes it (its outcome is recorded by the job).
+    const inFlight = e.state === 'running' && e.sending && snapshot.inProgress.has(entryKey(e.command, e.token));
+    if ((!open(e) && !inFlight) || !isCommandKey(e.command)) continue;
     const now = currentToken(snapshot, e.command);
     if (now === e.token) continue;
     const detail = now === undefined ? 'withdrawn: the tag was removed before it ran' : `superseded by ${now.startsWith('#') ? 'a new tag value' : now} before it ran`;
