@@ -30,6 +30,11 @@ export interface EffectSpec {
 export const LOCK_BACKOFF = { baseMs: 15_000, maxMs: 5 * 60_000 } as const;
 /** First and longest pause between retries while the supervisor is unreachable or answers 5xx. */
 export const UNREACHABLE_BACKOFF = { baseMs: 2_000, maxMs: 60_000 } as const;
+/**
+ * How long the agent waits, still alive, after the supervisor accepted a reboot or shutdown before
+ * calling it failed: a real reboot ends this process within seconds.
+ */
+export const BOOT_GRACE_MS = 15 * 60_000;
 /** How many times an idempotent command is tried while the supervisor answers 5xx. */
 export const SERVER_ERROR_TRIES = 5;
 
@@ -57,6 +62,16 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
     }
   };
   // Waits; false when the job was cancelled or stopped, or its entry was closed meanwhile (superseded).
+  // After a reboot/shutdown may have been accepted: a real one ends this process; still being
+  // alive after the grace period means it did not happen, and it is not sent again.
+  const awaitBoot = async (detail: string): Promise<void> => {
+    await save({ detail: `${detail}; waiting for a new boot` });
+    if (!(await pause(BOOT_GRACE_MS))) return;
+    await save({
+      state: 'failed', sending: false,
+      detail: `${detail} but the device is still up after ${BOOT_GRACE_MS / 60_000} min; not repeated (set a new token to try again)`,
+    });
+  };
   const pause = async (ms: number): Promise<boolean> => {
     try {
       await ctx.sleep(ms);
@@ -101,7 +116,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
           continue;
         }
         if (spec.awaitsBoot === true) {
-          await save({ detail: `no answer from the supervisor; waiting for a new boot` });
+          await awaitBoot('no answer from the supervisor');
           return;
         }
         await save({ state: 'failed', detail: 'no answer from the supervisor; not repeated' });
@@ -109,7 +124,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
       }
       if ((code === 'BAD_RESPONSE' || code === 'TOO_LARGE') && spec.awaitsBoot === true) {
         // The supervisor answered 2xx with a body we cannot read: the reboot was most likely accepted.
-        await save({ detail: `unreadable reply from the supervisor; waiting for a new boot` });
+        await awaitBoot('unreadable reply from the supervisor');
         return;
       }
       if (code === 'SERVER_ERROR' && !spec.destructive && ++serverErrors < SERVER_ERROR_TRIES) {
@@ -123,7 +138,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
       return;
     }
     if (spec.awaitsBoot === true) {
-      await save({ detail: `${action.command} requested; waiting for a new boot` });
+      await awaitBoot(`${action.command} requested`);
     } else {
       await save({ state: 'done', sending: false, detail: typeof outcome === 'string' ? outcome : '' });
     }

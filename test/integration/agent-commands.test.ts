@@ -53,6 +53,19 @@ describe('agent against the simulators: exactly once', () => {
     assert.equal(w.calls('/v1/reboot'), 1);
   });
 
+  it('reboot accepted but the device still up after the grace period → failed, not repeated', async () => {
+    const w = (world = await startWorld());
+    await w.tag('agent.reboot', 'stuck');
+    assert.equal(w.calls('/v1/reboot'), 1);
+    await w.step(14 * 60_000);
+    assert.equal(ack(w, 'reboot')?.state, 'running');
+    await w.step(2 * 60_000);
+    assert.equal(ack(w, 'reboot')?.state, 'failed');
+    assert.match(ack(w, 'reboot')?.detail ?? '', /^reboot requested but the device is still up after 15 min; not repeated/);
+    await w.step(30 * 60_000);
+    assert.equal(w.calls('/v1/reboot'), 1);
+  });
+
   it('reboot whose connection drops after sending is not repeated: it waits for a new boot', async () => {
     const w = (world = await startWorld());
     const off = w.sup.onRequest((r) => {
