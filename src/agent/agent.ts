@@ -215,6 +215,10 @@ export class Agent {
       this.seeded = true;
     }
     const live = applyLive(this.opts.config, result.deviceTags, result.fleetTags, this.config);
+    if (live.config.logLevel !== this.config.logLevel) {
+      log.info({ from: this.config.logLevel, to: live.config.logLevel }, 'log level changed by tag');
+      log.level = live.config.logLevel;
+    }
     this.config = live.config;
     this.problems = live.problems;
     try {

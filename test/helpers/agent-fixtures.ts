@@ -5,6 +5,7 @@ import { makeSnapshot, type Snapshot } from '../../src/agent/snapshot.js';
 import type { JournalEntry, JournalFile } from '../../src/agent/journal.js';
 import { JournalStore } from '../../src/agent/journal-store.js';
 import { JournalError } from '../../src/lib/errors.js';
+import { Writable } from 'node:stream';
 import { createLogger } from '../../src/lib/logger.js';
 
 /** The default config with overrides. */
@@ -37,9 +38,10 @@ export function entry(over: Partial<JournalEntry> & Pick<JournalEntry, 'command'
   };
 }
 
-/** A logger that writes nowhere. */
+/** A logger that writes nowhere, whatever its level becomes. */
 export function silentLog() {
-  return createLogger({ level: 'silent' });
+  const nowhere = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return createLogger({ level: 'silent', destination: nowhere });
 }
 
 /**

@@ -10,6 +10,7 @@ import { TagWriter } from '../../src/cloud/tags.js';
 import type { Config } from '../../src/config/schema.js';
 import type { JournalFile } from '../../src/agent/journal.js';
 import { ManualClock } from '../../src/lib/clock.js';
+import type { Logger } from '../../src/lib/logger.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
 import { silentLog, testConfig } from './agent-fixtures.js';
@@ -31,6 +32,8 @@ export interface World {
   dir: string;
   bootIdPath: string;
   agent: Agent;
+  /** The agent's logger (silent unless a test or a live tag changes its level). */
+  log: Logger;
   /** Starts a new Agent object (as after a process restart), stopping the old one first. */
   restart(config?: Partial<Config>): Promise<Agent>;
   /** Advances simulated time, waking each sleeper in turn and waiting until nothing runs after each. */
@@ -79,7 +82,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
     return agent;
   };
   const world: World = {
-    clock, sup, cloudSim, dir, bootIdPath,
+    clock, sup, cloudSim, dir, bootIdPath, log,
     agent: await make(),
     async restart(config) {
       await world.agent.stop();

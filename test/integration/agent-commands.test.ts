@@ -215,6 +215,17 @@ describe('agent against the simulators: settings and tag paths', () => {
     assert.match(w.tags()['agent.health.detail'] ?? '', /poll-interval/);
   });
 
+  it('a live log-level tag changes the level of the running logger', async () => {
+    const w = (world = await startWorld());
+    assert.equal(w.log.level, 'silent');
+    w.cloudSim.setDeviceTag(W.uuid, 'agent.config.log-level', 'debug');
+    await w.step(300_000);
+    assert.equal(w.log.level, 'debug');
+    w.cloudSim.removeDeviceTag(W.uuid, 'agent.config.log-level');
+    await w.step(300_000);
+    assert.equal(w.log.level, 'info', 'back to the environment value');
+  });
+
   it('acks go through PATCH /v2/device/tags on a supervisor ≥ 17.8.0', async () => {
     const w = (world = await startWorld());
     await w.tag('agent.identify', 'v1');
