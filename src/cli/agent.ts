@@ -121,6 +121,16 @@ async function health(ctx: CliContext): Promise<number> {
 /** The agent commands. */
 export const agentCommands: readonly Command[] = [
   {
+    name: 'version',
+    summary: "print fleet-agent's version (also --version)",
+    usage: 'fleet-agent version [--json]',
+    run(ctx) {
+      const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: this.usage });
+      ctx.out(values.json ? JSON.stringify({ version: agentVersion() }) : agentVersion());
+      return Promise.resolve(EXIT.ok);
+    },
+  },
+  {
     name: 'run',
     summary: 'run the agent: poll tags, carry out commands exactly once, report health',
     usage: 'fleet-agent run',

@@ -21,7 +21,8 @@ export function helpText(commands: readonly Command[]): string {
 
 /** Runs argv[0] as a command; never throws (errors become messages and exit codes). */
 export async function runCli(commands: readonly Command[], ctx: CliContext): Promise<number> {
-  const [name, ...rest] = ctx.argv;
+  const [first, ...rest] = ctx.argv;
+  const name = first === '--version' || first === '-v' ? 'version' : first;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     ctx.out(helpText(commands));
     return name === undefined ? EXIT.usage : EXIT.ok;
