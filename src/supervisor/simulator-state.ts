@@ -37,10 +37,13 @@ export interface SimStateOptions {
   appId: number;
   appName?: string;
   appUuid?: string;
+  /** Default `19.0.5`. */
   version?: string;
   services?: SimService[];
   deviceName?: string;
+  /** `/v1/update` without force answers 204 when true (the default), 202 when false. */
   instantUpdates?: boolean;
+  /** Initial journal lines (default: a few start-up lines). */
   journal?: SimJournalLine[];
   onTagsPatch?: SimState['onTagsPatch'];
 }

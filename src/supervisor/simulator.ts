@@ -7,31 +7,19 @@ import type { SimJournalLine } from './simulator-journal.js';
 import { dispatch, type Dispatched, type IncomingSimRequest } from './simulator-dispatch.js';
 import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './simulator-http.js';
 import { SimRecorder, type RecordedRequest } from './simulator-recorder.js';
-import { createSimState, type SimService, type SimState } from './simulator-state.js';
+import { createSimState, type SimService, type SimState, type SimStateOptions } from './simulator-state.js';
 
 export type { SimService } from './simulator-state.js';
 export type { SimJournalLine } from './simulator-journal.js';
 export type { RecordedRequest } from './simulator-recorder.js';
 
-/** How the simulated supervisor starts out. */
-export interface SupervisorSimulatorOptions {
+/** How the simulated supervisor starts out: the device's state plus how it is served. */
+export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
   apiKey?: string;
   /** A global-scope key (all apps allowed), as the cloud's supervisor proxy uses. */
   globalApiKey?: string;
-  appId?: number;
-  appName?: string;
-  appUuid?: string;
-  /** Default `19.0.5`. */
-  version?: string;
-  services?: SimService[];
-  deviceName?: string;
-  /** `/v1/update` without force answers 204 when true (the default), 202 when false. */
-  instantUpdates?: boolean;
   /** A file holding the simulated kernel boot id (adopted when it exists, else created); rewritten after every reboot. */
   bootIdPath?: string;
-  onTagsPatch?: (tags: Record<string, string>) => void | Promise<void>;
-  /** Initial journal lines (default: a few start-up lines). */
-  journal?: SimJournalLine[];
   /** Default 0 (any free port). */
   port?: number;
   clock?: Clock;

@@ -1,4 +1,5 @@
 /** A scripted cloud on undici's MockAgent and a driver for ManualClock, for the cloud client unit tests. */
+import { afterEach } from 'node:test';
 import { MockAgent } from 'undici';
 import { CloudClient, type CloudClientOptions } from '../../src/cloud/client.js';
 import { settle, type ManualClock } from '../../src/lib/clock.js';
@@ -81,4 +82,25 @@ export async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise
     if (!done && next !== undefined) await clock.advance(Math.max(0, next - clock.now()));
   }
   return promise;
+}
+
+/**
+ * For a test file: `cloud` makes a mocked cloud and a client on it; `track` adopts a MockAgent a
+ * test built itself. Every agent is closed after each test; `clock` is read at each call.
+ */
+export function mockCloudFixture(clock: () => ManualClock) {
+  const agents: MockAgent[] = [];
+  afterEach(async () => {
+    for (const a of agents.splice(0)) await a.close();
+  });
+  return {
+    cloud: (handler: (req: Seen) => Answer, extra: Partial<CloudClientOptions> = {}) => {
+      const m = mockCloud(clock(), handler);
+      agents.push(m.agent);
+      return { ...m, client: mockClient(clock(), m.agent, extra) };
+    },
+    track: (agent: MockAgent): void => {
+      agents.push(agent);
+    },
+  };
 }

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { MockAgent } from 'undici';
-import type { CloudClientOptions } from '../../src/cloud/client.js';
+import { beforeEach, describe, it } from 'node:test';
 import { literal, queryString } from '../../src/cloud/query.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { HttpError } from '../../src/lib/errors.js';
-import { DEVICE_ROW, KEY, mockClient, mockCloud, UUID, type Answer, type Seen } from '../helpers/cloud-mock.js';
+import { DEVICE_ROW, KEY, mockCloudFixture, UUID } from '../helpers/cloud-mock.js';
 
 describe('CloudClient (unit, MockAgent)', () => {
   let clock: ManualClock;
   beforeEach(() => {
     clock = new ManualClock();
   });
-  const agents: MockAgent[] = [];
-  afterEach(async () => {
-    for (const a of agents.splice(0)) await a.close();
-  });
-  function cloud(handler: (req: Seen) => Answer, extra: Partial<CloudClientOptions> = {}) {
-    const m = mockCloud(clock, handler);
-    agents.push(m.agent);
-    return { ...m, client: mockClient(clock, m.agent, extra) };
-  }
+  const { cloud } = mockCloudFixture(() => clock);
 
   it('polls in exactly one request with raw OData syntax and a prefix filter', async () => {
     const { client: c, seen } = cloud(() => ({

@@ -1,11 +1,11 @@
 /** The cloud client's manners: typed errors, bounded retries, Retry-After, ceiling, cap, no key anywhere. */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { MockAgent } from 'undici';
-import { KEY_REVOKED, type CloudClientOptions } from '../../src/cloud/client.js';
+import { KEY_REVOKED } from '../../src/cloud/client.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { HttpError } from '../../src/lib/errors.js';
-import { DEVICE_ROW, drive, KEY, mockClient, mockCloud, ORIGIN, type Answer, type Seen } from '../helpers/cloud-mock.js';
+import { DEVICE_ROW, drive, KEY, mockClient, mockCloudFixture, ORIGIN } from '../helpers/cloud-mock.js';
 
 /** True when neither the message, the stack, nor any field of `err` holds the key. */
 function keyFree(err: unknown): boolean {
@@ -18,15 +18,7 @@ describe('CloudTransport manners (unit, MockAgent)', () => {
   beforeEach(() => {
     clock = new ManualClock();
   });
-  const agents: MockAgent[] = [];
-  afterEach(async () => {
-    for (const a of agents.splice(0)) await a.close();
-  });
-  function cloud(handler: (req: Seen) => Answer, extra: Partial<CloudClientOptions> = {}) {
-    const m = mockCloud(clock, handler);
-    agents.push(m.agent);
-    return { ...m, client: mockClient(clock, m.agent, extra) };
-  }
+  const { cloud, track } = mockCloudFixture(() => clock);
 
   it('401 after working is "key revoked", not retried, never shows the key', async () => {
     let n = 0;
@@ -111,7 +103,7 @@ describe('CloudTransport manners (unit, MockAgent)', () => {
 
   it('connection errors are retried, then UNREACHABLE', async () => {
     const agent = new MockAgent();
-    agents.push(agent);
+    track(agent);
     agent.disableNetConnect();
     const err = Object.assign(new Error('reset'), { code: 'ECONNRESET' });
     agent.get(ORIGIN).intercept({ path: () => true }).replyWithError(err).persist();
@@ -193,7 +185,7 @@ describe('CloudTransport manners (unit, MockAgent)', () => {
 
   it('a timeout (no answer) is TIMEOUT after bounded retries', async () => {
     const agent = new MockAgent();
-    agents.push(agent);
+    track(agent);
     agent.disableNetConnect();
     const timeout = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
     agent.get(ORIGIN).intercept({ path: () => true }).replyWithError(timeout).persist();
