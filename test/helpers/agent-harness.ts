@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as Dispatcher } from 'undici';
+import { parseAck } from '../../src/agent/acks.js';
 import { Agent } from '../../src/agent/agent.js';
 import { CloudClient } from '../../src/cloud/client.js';
 import { CloudSimulator, demoSeed, DEMO } from '../../src/cloud/simulator.js';
@@ -44,6 +45,8 @@ export interface World {
   calls(path: string): number;
   /** The device's tags in the cloud. */
   tags(): Record<string, string>;
+  /** The command's ack tag in the cloud, parsed (undefined when absent). */
+  ack(command: string): ReturnType<typeof parseAck>;
   close(): Promise<void>;
 }
 
@@ -111,6 +114,10 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
     },
     calls: (path) => sup.requests.filter((r) => r.path === path && r.method !== 'GET').length,
     tags: () => cloudSim.deviceTags(W.uuid),
+    ack(command) {
+      const value = cloudSim.deviceTags(W.uuid)[`agent.${command}.ack`];
+      return value === undefined ? undefined : parseAck(value);
+    },
     async close() {
       await world.agent.stop();
       await sup.stop();

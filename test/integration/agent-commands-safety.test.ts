@@ -1,7 +1,6 @@
 /** The agent against both simulators: superseded tokens, lock waits across restarts, clock steps, full disks, faults. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { parseAck } from '../../src/agent/acks.js';
 import { fillableStore } from '../helpers/agent-fixtures.js';
 import { startWorld, W, type World } from '../helpers/agent-harness.js';
 
@@ -11,10 +10,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-function ack(w: World, command: string) {
-  const value = w.tags()[`agent.${command}.ack`];
-  return value === undefined ? undefined : parseAck(value);
-}
 const recorded = (w: World, command: string, token: string) => w.agent.status().recentActions.find((a) => a.command === command && a.token === token);
 const HOUR = 3_600_000;
 
@@ -24,11 +19,11 @@ describe('lock wait across agent restarts', () => {
     w.sup.setLock('Lockfile exists for { appId: 1, service: main }');
     await w.tag('agent.restart', 'x1');
     await w.step(60_000);
-    assert.equal(ack(w, 'restart')?.state, 'running');
+    assert.equal(w.ack('restart')?.state, 'running');
     await w.restart();
     await w.step(70_000);
-    assert.equal(ack(w, 'restart')?.state, 'blocked', '130 s after acceptance, with a 120 s lock wait');
-    assert.match(ack(w, 'restart')?.detail ?? '', /gave up after waiting 1[23]\d s/);
+    assert.equal(w.ack('restart')?.state, 'blocked', '130 s after acceptance, with a 120 s lock wait');
+    assert.match(w.ack('restart')?.detail ?? '', /gave up after waiting 1[23]\d s/);
     assert.ok(w.sup.requests.every((r) => (r.body as { force?: unknown } | undefined)?.force !== true), 'never forced');
   });
 
@@ -38,10 +33,10 @@ describe('lock wait across agent restarts', () => {
     await w.tag('agent.restart', 'x1');
     w.clock.stepWall(2 * HOUR);
     await w.step(100_000);
-    assert.equal(ack(w, 'restart')?.state, 'running');
+    assert.equal(w.ack('restart')?.state, 'running');
     w.clock.stepWall(-3 * HOUR);
     await w.step(30_000);
-    assert.equal(ack(w, 'restart')?.state, 'blocked');
+    assert.equal(w.ack('restart')?.state, 'blocked');
   });
 });
 
@@ -51,14 +46,14 @@ describe('a command waiting on a lock does not hold up the others', () => {
     w.sup.setLock('Lockfile exists');
     await w.tag('agent.restart', 'x1');
     await w.step(10_000);
-    assert.equal(ack(w, 'restart')?.state, 'running');
+    assert.equal(w.ack('restart')?.state, 'running');
     await w.tag('agent.identify', 'i1');
     await w.tag('agent.reboot', 'r1 force');
     await w.step(10_000);
     assert.equal(w.calls('/v1/blink'), 1);
     assert.equal(w.sup.reboots, 1);
-    assert.equal(ack(w, 'identify')?.state, 'done');
-    assert.equal(ack(w, 'restart')?.state, 'running', 'the restart still waits for its lock');
+    assert.equal(w.ack('identify')?.state, 'done');
+    assert.equal(w.ack('restart')?.state, 'running', 'the restart still waits for its lock');
   });
 });
 
@@ -68,7 +63,7 @@ describe('a newer token supersedes an older one that never started', () => {
     w.sup.setLock('Lockfile exists');
     await w.tag('agent.reboot', 'r1');
     await w.step(10_000);
-    assert.match(ack(w, 'reboot')?.detail ?? '', /^Lockfile exists; retrying/);
+    assert.match(w.ack('reboot')?.detail ?? '', /^Lockfile exists; retrying/);
     await w.tag('agent.reboot', 'r2 force');
     await w.step(10_000);
     assert.equal(w.sup.reboots, 1, 'the forced token ran at once');
@@ -77,8 +72,8 @@ describe('a newer token supersedes an older one that never started', () => {
     await w.restart(); // the new boot
     w.sup.setLock(null);
     for (let i = 0; i < 4; i++) await w.step(10 * 60_000);
-    assert.equal(ack(w, 'reboot')?.token, 'r2');
-    assert.equal(ack(w, 'reboot')?.state, 'done');
+    assert.equal(w.ack('reboot')?.token, 'r2');
+    assert.equal(w.ack('reboot')?.state, 'done');
     await w.step(HOUR);
     assert.equal(w.sup.reboots, 1, 'never two reboots for one operator intent');
   });
@@ -107,8 +102,8 @@ describe('a newer token supersedes an older one that never started', () => {
     assert.equal(restarts().filter((r) => !forced(r)).length, 1, 'x1 was sent once and never retried');
     assert.equal(restarts().filter(forced).length, 1, 'x2 ran once');
     assert.equal(recorded(w, 'restart', 'x1')?.state, 'rejected');
-    assert.equal(ack(w, 'restart')?.token, 'x2');
-    assert.equal(ack(w, 'restart')?.state, 'done');
+    assert.equal(w.ack('restart')?.token, 'x2');
+    assert.equal(w.ack('restart')?.state, 'done');
   });
 
   it('a deferred reboot whose tag was replaced is closed; only the new one runs when the budget returns', async () => {
@@ -117,18 +112,18 @@ describe('a newer token supersedes an older one that never started', () => {
     await w.restart();
     await w.tag('agent.reboot', 'b');
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.state, 'deferred');
+    assert.equal(w.ack('reboot')?.state, 'deferred');
     await w.tag('agent.reboot', 'c');
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.token, 'c');
-    assert.equal(ack(w, 'reboot')?.state, 'deferred');
+    assert.equal(w.ack('reboot')?.token, 'c');
+    assert.equal(w.ack('reboot')?.state, 'deferred');
     assert.equal(recorded(w, 'reboot', 'b')?.state, 'rejected', 'not pending forever');
     // Until the budget returns and c reboots the device (a real reboot restarts the agent at once).
     for (let i = 0; i < 200 && w.sup.reboots < 2; i++) await w.step(10 * 60_000);
     assert.equal(w.sup.reboots, 2, 'a, then c; b never');
     await w.restart();
     await w.step(HOUR);
-    assert.equal(ack(w, 'reboot')?.state, 'done');
+    assert.equal(w.ack('reboot')?.state, 'done');
     assert.equal(w.sup.reboots, 2);
   });
 
@@ -153,7 +148,7 @@ describe('reboot budget', () => {
     await w.restart();
     await w.tag('agent.reboot', 'b');
     await w.step(10_000);
-    const detail = ack(w, 'reboot')?.detail ?? '';
+    const detail = w.ack('reboot')?.detail ?? '';
     const when = Date.parse(/runs at the first poll after (\S+)$/.exec(detail)?.[1] ?? '');
     assert.ok(Number.isFinite(when), detail);
     await w.step(when - w.clock.wall() - 1_000);
@@ -167,8 +162,8 @@ describe('reboot budget', () => {
     w.cloudSim.setDeviceTag(W.uuid, 'agent.config.max-reboots-per-day', '0');
     await w.tag('agent.reboot', 'loop force');
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.state, 'deferred');
-    assert.match(ack(w, 'reboot')?.detail ?? '', /reboots are disabled here/);
+    assert.equal(w.ack('reboot')?.state, 'deferred');
+    assert.match(w.ack('reboot')?.detail ?? '', /reboots are disabled here/);
     for (let i = 0; i < 5; i++) await w.step(5 * HOUR);
     assert.equal(w.calls('/v1/reboot'), 0);
   });
@@ -182,8 +177,8 @@ describe('the wall clock steps backwards (NTP)', () => {
     w.clock.stepWall(-2 * HOUR);
     await w.tag('agent.identify', 'i2');
     await w.step(10_000);
-    assert.equal(ack(w, 'identify')?.token, 'i2');
-    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.token, 'i2');
+    assert.equal(w.ack('identify')?.state, 'done');
     assert.equal(w.calls('/v1/blink'), 2);
   });
 });
@@ -205,7 +200,7 @@ describe('the journal cannot be written (full disk)', () => {
     assert.deepEqual(w.agent.health(), { state: 'failing', reasons: ['journal not writable'] });
     assert.equal(w.tags()['agent.health'], 'failing');
     assert.match(w.tags()['agent.health.detail'] ?? '', /journal not writable/);
-    assert.equal(ack(w, 'reboot')?.state, 'accepted', 'the ack shows only what the journal holds');
+    assert.equal(w.ack('reboot')?.state, 'accepted', 'the ack shows only what the journal holds');
     await w.step(600_000);
     assert.equal(w.calls('/v1/reboot'), 0, 'still nothing while the disk is full');
     disk.allowed = null;
@@ -229,7 +224,7 @@ describe('faults of the cloud and the supervisor', () => {
     assert.equal(w.calls('/v1/blink'), 1);
     assert.equal(w.agent.health().state, 'ok');
     assert.equal(w.tags()['agent.health'], 'ok');
-    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.state, 'done');
   });
 
   it('a 5xx on an idempotent command is retried; on a reboot it fails once, not repeated, budget not spent', async () => {
@@ -245,13 +240,13 @@ describe('faults of the cloud and the supervisor', () => {
     failAfterStateRead(503);
     await w.tag('agent.identify', 'i1');
     await w.step(60_000);
-    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.state, 'done');
     assert.equal(w.sup.requests.filter((r) => r.path === '/v1/blink' && r.status === 200).length, 1);
     failAfterStateRead(500);
     await w.tag('agent.reboot', 'r1');
     await w.step(600_000);
-    assert.equal(ack(w, 'reboot')?.state, 'failed');
-    assert.match(ack(w, 'reboot')?.detail ?? '', /500.*not repeated/);
+    assert.equal(w.ack('reboot')?.state, 'failed');
+    assert.match(w.ack('reboot')?.detail ?? '', /500.*not repeated/);
     assert.equal(w.calls('/v1/reboot'), 1);
     assert.equal(w.sup.reboots, 0);
     assert.equal(w.agent.status().journal.rebootsLast24h, 0);

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { parseAck } from '../../src/agent/acks.js';
 import { startWorld, W, type World } from '../helpers/agent-harness.js';
 
 let world: World | undefined;
@@ -12,10 +11,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-function ack(w: World, command: string) {
-  const value = w.tags()[`agent.${command}.ack`];
-  return value === undefined ? undefined : parseAck(value);
-}
 
 describe('agent against the simulators: exactly once', () => {
   it('one supervisor call per token; same token again → none; new token → one more', async () => {
@@ -23,8 +18,8 @@ describe('agent against the simulators: exactly once', () => {
     await w.tag('agent.identify', 'tok1');
     assert.equal(w.calls('/v1/blink'), 1);
     await w.step(10_000);
-    assert.equal(ack(w, 'identify')?.state, 'done');
-    assert.equal(ack(w, 'identify')?.token, 'tok1');
+    assert.equal(w.ack('identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.token, 'tok1');
     w.agent.pollNow();
     await w.agent.idle();
     await w.step(300_000);
@@ -42,13 +37,13 @@ describe('agent against the simulators: exactly once', () => {
     assert.equal(w.calls('/v1/reboot'), 1);
     assert.equal(w.sup.reboots, 1);
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.state, 'running');
-    assert.match(ack(w, 'reboot')?.detail ?? '', /waiting for a new boot/);
+    assert.equal(w.ack('reboot')?.state, 'running');
+    assert.match(w.ack('reboot')?.detail ?? '', /waiting for a new boot/);
     const bootId = (await readFile(w.bootIdPath, 'utf8')).trim();
     assert.equal(bootId, w.sup.bootId, 'the simulator wrote a new boot id');
     await w.restart();
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.state, 'done');
+    assert.equal(w.ack('reboot')?.state, 'done');
     await w.step(600_000);
     assert.equal(w.calls('/v1/reboot'), 1);
   });
@@ -58,10 +53,10 @@ describe('agent against the simulators: exactly once', () => {
     await w.tag('agent.reboot', 'stuck');
     assert.equal(w.calls('/v1/reboot'), 1);
     await w.step(14 * 60_000);
-    assert.equal(ack(w, 'reboot')?.state, 'running');
+    assert.equal(w.ack('reboot')?.state, 'running');
     await w.step(2 * 60_000);
-    assert.equal(ack(w, 'reboot')?.state, 'failed');
-    assert.match(ack(w, 'reboot')?.detail ?? '', /^reboot requested but the device is still up after 15 min; not repeated/);
+    assert.equal(w.ack('reboot')?.state, 'failed');
+    assert.match(w.ack('reboot')?.detail ?? '', /^reboot requested but the device is still up after 15 min; not repeated/);
     await w.step(30 * 60_000);
     assert.equal(w.calls('/v1/reboot'), 1);
   });
@@ -103,8 +98,8 @@ describe('agent against the simulators: exactly once', () => {
     await writeFile(w.bootIdPath, `${original}\n`);
     await w.restart();
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.state, 'failed');
-    assert.match(ack(w, 'reboot')?.detail ?? '', /same boot/);
+    assert.equal(w.ack('reboot')?.state, 'failed');
+    assert.match(w.ack('reboot')?.detail ?? '', /same boot/);
     assert.equal(w.calls('/v1/reboot'), 1);
   });
 
@@ -113,25 +108,25 @@ describe('agent against the simulators: exactly once', () => {
     w.sup.setLock('Lockfile exists for { appId: 1, service: main }');
     await w.tag('agent.restart', 'x1');
     await w.step(10_000);
-    assert.equal(ack(w, 'restart')?.state, 'running');
-    assert.match(ack(w, 'restart')?.detail ?? '', /Lockfile exists/);
+    assert.equal(w.ack('restart')?.state, 'running');
+    assert.match(w.ack('restart')?.detail ?? '', /Lockfile exists/);
     for (let i = 0; i < 12; i++) await w.step(10_000);
-    assert.equal(ack(w, 'restart')?.state, 'blocked');
+    assert.equal(w.ack('restart')?.state, 'blocked');
     const tries = w.sup.requests.filter((r) => r.path === '/v1/restart' || r.path.endsWith('/restart')).length;
     assert.ok(tries >= 3, `retried (${tries} tries)`);
     assert.ok(w.sup.requests.every((r) => (r.body as { force?: unknown } | undefined)?.force !== true), 'never forced');
     await w.tag('agent.restart', 'x2 force');
     await w.step(10_000);
-    assert.equal(ack(w, 'restart')?.state, 'done');
-    assert.equal(ack(w, 'restart')?.token, 'x2');
+    assert.equal(w.ack('restart')?.state, 'done');
+    assert.equal(w.ack('restart')?.token, 'x2');
   });
 
   it('purge not allowed → rejected, nothing sent', async () => {
     const w = (world = await startWorld());
     await w.tag('agent.purge', 'p1');
     await w.step(10_000);
-    assert.equal(ack(w, 'purge')?.state, 'rejected');
-    assert.match(ack(w, 'purge')?.detail ?? '', /not allowed/);
+    assert.equal(w.ack('purge')?.state, 'rejected');
+    assert.match(w.ack('purge')?.detail ?? '', /not allowed/);
     assert.equal(w.sup.requests.filter((r) => r.path.includes('purge')).length, 0);
   });
 
@@ -139,8 +134,8 @@ describe('agent against the simulators: exactly once', () => {
     const w = (world = await startWorld());
     await w.tag('agent.restart-service', 's1 nosuch');
     await w.step(10_000);
-    assert.equal(ack(w, 'restart-service')?.state, 'rejected');
-    assert.match(ack(w, 'restart-service')?.detail ?? '', /unknown service "nosuch"; known: .*main/);
+    assert.equal(w.ack('restart-service')?.state, 'rejected');
+    assert.match(w.ack('restart-service')?.detail ?? '', /unknown service "nosuch"; known: .*main/);
   });
 
   it('reboots beyond the budget are deferred and run when the budget returns', async () => {
@@ -149,7 +144,7 @@ describe('agent against the simulators: exactly once', () => {
     await w.restart();
     await w.tag('agent.reboot', 'b');
     await w.step(10_000);
-    assert.equal(ack(w, 'reboot')?.state, 'deferred');
+    assert.equal(w.ack('reboot')?.state, 'deferred');
     assert.equal(w.calls('/v1/reboot'), 1);
     for (let i = 0; i < 5; i++) await w.step(5 * 3_600_000);
     assert.equal(w.calls('/v1/reboot'), 2, 'ran once 24 h had passed');
@@ -180,7 +175,7 @@ describe('agent against the simulators: outages', () => {
     w.sup.setDown(false);
     await w.step(60_000);
     await w.step(10_000);
-    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.state, 'done');
     assert.equal(w.calls('/v1/blink'), 1);
   });
 
@@ -231,7 +226,7 @@ describe('agent against the simulators: settings and tag paths', () => {
     await w.tag('agent.identify', 'v1');
     await w.step(10_000);
     assert.ok(w.sup.requests.some((r) => r.method === 'PATCH' && r.path === '/v2/device/tags'));
-    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.state, 'done');
     assert.equal(w.tags()['agent.version'], '9.9.9');
   });
 
@@ -240,7 +235,7 @@ describe('agent against the simulators: settings and tag paths', () => {
     await w.tag('agent.identify', 'v1');
     await w.step(10_000);
     assert.ok(!w.sup.requests.some((r) => r.method === 'PATCH' && r.path === '/v2/device/tags'));
-    assert.equal(ack(w, 'identify')?.state, 'done');
+    assert.equal(w.ack('identify')?.state, 'done');
     assert.ok(w.cloudSim.requests.some((r) => r.method !== 'GET' && r.path.includes('tags')));
   });
 
