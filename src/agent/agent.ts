@@ -39,6 +39,8 @@ export interface AgentOptions {
   random?: () => number;
   /** Minimum spacing of tag writes (default 10 s). */
   reportIntervalMs?: number;
+  /** Problems found while starting the process around the agent (e.g. the local HTTP server). */
+  localProblems?: () => readonly string[];
 }
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
@@ -145,6 +147,7 @@ export class Agent {
       supervisorProblem: this.supervisorProblem,
       journalWritable: this.journal.writable,
       configProblems: this.problems,
+      localProblems: this.opts.localProblems?.() ?? [],
       deviceKeyRejected: this.deviceKeyRejected,
     });
   }

@@ -21,6 +21,8 @@ export interface HealthInputs {
   journalWritable: boolean;
   /** Problems from live settings (bad or unknown `config.` tags). */
   configProblems: readonly string[];
+  /** Problems of the process around the agent, e.g. the local HTTP server could not start. */
+  localProblems?: readonly string[];
   deviceKeyRejected: boolean;
 }
 
@@ -45,6 +47,7 @@ export function assessHealth(i: HealthInputs): Health {
   if (i.supervisorReachable === false) degraded.push('supervisor unreachable');
   else if (i.supervisorProblem) degraded.push(i.supervisorProblem);
   for (const p of i.configProblems) degraded.push(`bad setting: ${p}`);
+  degraded.push(...(i.localProblems ?? []));
   const state: HealthState = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
   return { state, reasons: [...failing, ...degraded] };
 }

@@ -62,24 +62,33 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   const tags = new TagWriter({ cloud, supervisor, log });
   const bootId = await readBootId(config.bootIdPath);
+  const localProblems: string[] = [];
   const agent = new Agent({
     config, clock: ctx.clock, log, supervisor, cloud, tags, bootId, version: agentVersion(),
+    localProblems: () => localProblems,
     ...(balena.serviceName !== undefined ? { serviceName: balena.serviceName } : {}),
   });
   const stopped = new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  await agent.start();
+  // Without its local server the agent still does its work; health says what is missing.
   const server = await startHttpServer({
     port: config.httpPort, bind: config.httpBind, token: config.httpToken, log,
     healthz: () => agent.healthz(), status: () => agent.status(),
+  }).catch((err: unknown) => {
+    const code = (err as { code?: unknown }).code;
+    const why = code === 'EADDRINUSE' ? 'port in use' : code === 'EADDRNOTAVAIL' ? 'address not on this device' : describe(err);
+    localProblems.push(`local HTTP server not running (${config.httpBind}:${config.httpPort}: ${why}; set AGENT_HTTP_PORT)`);
+    log.error({ err }, 'local HTTP server could not start; running without it');
+    return undefined;
   });
-  log.info({ url: server.url, port: server.port, bootId, dataDir: config.dataDir }, 'fleet-agent running');
+  await agent.start();
+  log.info({ url: server?.url, bootId, dataDir: config.dataDir }, 'fleet-agent running');
   await stopped;
   log.info('stopping');
   await agent.stop();
-  await server.close();
+  await server?.close();
   log.info('stopped');
   log.flush();
   return EXIT.ok;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAck } from '../../src/agent/acks.js';
@@ -149,6 +150,25 @@ describe('fleet-agent run: health and graceful stop', () => {
     for (const secret of [W.deviceKey, W.supervisorKey]) assert.ok(!all.includes(secret), 'no secret in the output');
     const none = await runCli(['health'], { AGENT_HTTP_PORT: env.AGENT_HTTP_PORT! });
     assert.equal(none.code, 3);
+  });
+
+  it('local port taken: keeps working without its server, health degraded says why', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(Number(env.AGENT_HTTP_PORT), '127.0.0.1', resolve));
+    try {
+      const a = spawnAgent();
+      await a.waitForLine((l) => l.msg === 'local HTTP server could not start; running without it');
+      await a.waitForLine(pollDone);
+      const report = await sup.waitFor(
+        (r) => r.method === 'PATCH' && r.path === '/v2/device/tags' && /local HTTP server not running/.test(JSON.stringify(r.body)),
+        15_000,
+      );
+      assert.equal((report.body as Record<string, string>)['agent.health'] ?? cloud.deviceTags(W.uuid)['agent.health'], 'degraded');
+      a.kill('SIGTERM');
+      assert.equal(await a.exited, 0);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 
   it('bad settings: every problem listed, exit 2', async () => {
