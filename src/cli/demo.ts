@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { readBalenaEnv } from '../config/balena-env.js';
 import { describe } from '../lib/errors.js';
@@ -41,6 +42,8 @@ function demoSettings(dataDir: string, env: CliContext['env']): Record<string, s
 
 /** Lines a person can paste to act as the operator. */
 function tryLines(info: DemoInfo, deviceId: number, dataDir: string): string[] {
+  // This very CLI, by path: works from a checkout where `fleet-agent` is not on PATH.
+  const cli = `node ${relative(process.cwd(), fileURLToPath(new URL('../main.js', import.meta.url)))}`;
   const tag = `${info.cloudUrl}/v7/device_tag`;
   return [
     'Set a command tag as an operator would (first time: POST; later tokens: PATCH):',
@@ -55,7 +58,7 @@ function tryLines(info: DemoInfo, deviceId: number, dataDir: string): string[] {
     'Or the CLI, as the device itself:',
     `  BALENA_SUPERVISOR_ADDRESS=${info.supervisorUrl} BALENA_SUPERVISOR_API_KEY=${info.supervisorKey} BALENA_APP_ID=${info.appId} \\`,
     `  BALENA_API_URL=${info.cloudUrl} BALENA_API_KEY=${info.deviceKey} BALENA_DEVICE_UUID=${info.deviceUuid} \\`,
-    `  AGENT_DATA_DIR=${dataDir} npx fleet-agent doctor   # or: tags, state, reboot, …`,
+    `  AGENT_DATA_DIR=${dataDir} ${cli} doctor   # or: tags, state, reboot, …`,
   ];
 }
 

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createInterface } from 'node:readline';
-import { MAIN, baseChildEnv, nodeCommand } from '../helpers/cli.js';
+import { MAIN, baseChildEnv, nodeCommand, runCli } from '../helpers/cli.js';
 
 interface Event {
   event: string;
@@ -22,7 +25,7 @@ function freePort(): Promise<number> {
 
 describe('fleet-agent demo --json', () => {
   let child: ChildProcessWithoutNullStreams;
-  let info: { cloudUrl: string; operatorKey: string; deviceUuid: string; supervisorUrl: string };
+  let info: { cloudUrl: string; operatorKey: string; deviceUuid: string; supervisorUrl: string; supervisorKey: string; deviceKey: string; appId: number };
   const events: Event[] = [];
   const waiters: Array<{ pred: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
   let port = 0;
@@ -82,6 +85,21 @@ describe('fleet-agent demo --json', () => {
     assert.match(info.supervisorUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(info.deviceUuid, /^[0-9a-f]{32}$/);
     assert.match(info.operatorKey, /^\w{16,}$/);
+  });
+
+  it('fleet-agent doctor, as the device, is all green against the demo', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'demo-doctor-'));
+    try {
+      const res = await runCli(['doctor'], {
+        BALENA_SUPERVISOR_ADDRESS: info.supervisorUrl, BALENA_SUPERVISOR_API_KEY: info.supervisorKey, BALENA_APP_ID: String(info.appId),
+        BALENA_API_URL: info.cloudUrl, BALENA_API_KEY: info.deviceKey, BALENA_DEVICE_UUID: info.deviceUuid, AGENT_DATA_DIR: dataDir,
+      });
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const lines = res.stdout.trim().split('\n');
+      assert.ok(lines.length >= 8 && lines.every((l) => l.startsWith('✔')), res.stdout);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('walks through the README: one reboot per token, acknowledged done after the new boot', async () => {

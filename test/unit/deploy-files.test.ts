@@ -17,6 +17,7 @@ describe('Dockerfile.template', () => {
   it('is multi-stage, runs the agent and checks its health', () => {
     assert.match(dockerfile, /^FROM node-\$\{BALENA_ARCH\} AS build$/m);
     assert.match(dockerfile, /^FROM node-\$\{BALENA_ARCH\} AS run$/m);
+    assert.match(dockerfile, /npm ci --ignore-scripts/);
     assert.match(dockerfile, /npm prune --omit=dev/);
     assert.match(dockerfile, /HEALTHCHECK[^\n]*\n\s*CMD \["node", "--liftoff-only", "dist\/src\/main.js", "health"\]/);
     assert.match(dockerfile, /^CMD \["node", "--liftoff-only", "dist\/src\/main.js", "run"\]$/m);
