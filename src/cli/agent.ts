@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { Agent } from '../agent/agent.js';
 import { readBootId } from '../agent/boot-id.js';
+import { inactiveSettings } from '../agent/inactive.js';
 import { requireBalenaEnv, type BalenaEnv } from '../config/balena-env.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -85,6 +86,8 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   await agent.start();
   log.info({ url: server?.url, bootId, dataDir: config.dataDir }, 'fleet-agent running');
+  const inactive = inactiveSettings(config);
+  if (inactive.length > 0) log.warn({ settings: inactive }, `set but not active in this version (accepted, no effect): ${inactive.join(', ')}`);
   await stopped;
   log.info('stopping');
   await agent.stop();

@@ -1,0 +1,27 @@
+import { isDeepStrictEqual } from 'node:util';
+import { defaultValue } from '../config/load.js';
+import { SETTINGS, type Config } from '../config/schema.js';
+
+/**
+ * Settings this version accepts and validates but does not act on yet (metrics sampling,
+ * schedules, watchdogs, offline reboot, log forwarding). Setting one is reported, never ignored
+ * silently.
+ */
+export const INACTIVE_SETTINGS: readonly (keyof Config)[] = [
+  'metricsIntervalMs', 'rebootSchedule', 'scheduleSpreadMs', 'watchdog', 'checks', 'watchdogLadder',
+  'offlineRebootMs', 'logsForward', 'logsUnits', 'logsMatch', 'logsSpoolBytes',
+];
+
+/** The env names of inactive settings that differ from their defaults in `config`. */
+export function inactiveSettings(config: Config): string[] {
+  const names: string[] = [];
+  for (const setting of SETTINGS) {
+    if (!INACTIVE_SETTINGS.includes(setting.key)) continue;
+    if (setting.key === 'checks') {
+      if (Object.keys(config.checks).length > 0) names.push(setting.env);
+    } else if (!isDeepStrictEqual(config[setting.key], defaultValue(setting))) {
+      names.push(setting.env);
+    }
+  }
+  return names;
+}
