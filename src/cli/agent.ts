@@ -126,8 +126,9 @@ async function health(ctx: CliContext): Promise<number> {
   }
   const state = typeof reply.state === 'string' ? reply.state : reply.ok === true ? 'ok' : 'failing';
   const reasons = Array.isArray(reply.reasons) ? reply.reasons.filter((r): r is string => typeof r === 'string') : [];
-  ctx.out(values.json ? JSON.stringify({ ok: state === 'ok', state, reasons }) : state === 'ok' ? 'ok' : `${state}: ${reasons.join('; ') || 'no reason given'}`);
-  return state === 'ok' ? EXIT.ok : EXIT.failure;
+  ctx.out(values.json ? JSON.stringify({ ok: state !== 'failing', state, reasons }) : state === 'ok' ? 'ok' : `${state}: ${reasons.join('; ') || 'no reason given'}`);
+  // Same verdict as /healthz (the image's HEALTHCHECK): degraded still does its work.
+  return state === 'failing' ? EXIT.failure : EXIT.ok;
 }
 
 /** The agent commands. */
@@ -150,7 +151,7 @@ export const agentCommands: readonly Command[] = [
   },
   {
     name: 'health',
-    summary: "print the running agent's health (ok, degraded or failing, with reasons)",
+    summary: "print the running agent's health (ok, degraded or failing, with reasons); exit 1 only when failing",
     usage: 'fleet-agent health [--json]',
     run: health,
   },

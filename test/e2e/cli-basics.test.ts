@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { startHttpServer, type Healthz } from '../../src/http/server.js';
 import { runCli } from '../helpers/cli.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -21,6 +22,24 @@ describe('fleet-agent basics (built CLI)', () => {
     }
     assert.match(help.stdout, /4 refused by an update lock, 5 unauthorised/);
     assert.equal(none.code, 2);
+  });
+
+  it('health follows the running agent\'s /healthz: degraded exits 0 with reasons, failing exits 1', async () => {
+    let health: Healthz = { ok: true, state: 'degraded', reasons: ['cloud unreachable (no good poll for 2 intervals)'] };
+    const server = await startHttpServer({ port: 0, bind: '127.0.0.1', token: null, healthz: () => health, status: () => ({}) });
+    try {
+      const env = { AGENT_HTTP_PORT: String(server.port) };
+      const [degraded, degradedJson] = await Promise.all([runCli(['health'], env), runCli(['health', '--json'], env)]);
+      assert.equal(degraded.code, 0);
+      assert.equal(degraded.stdout.trim(), 'degraded: cloud unreachable (no good poll for 2 intervals)');
+      assert.equal((JSON.parse(degradedJson.stdout) as { ok: boolean }).ok, true, 'as /healthz: degraded still works');
+      health = { ok: false, state: 'failing', reasons: ['journal not writable'] };
+      const failing = await runCli(['health', '--json'], env);
+      assert.equal(failing.code, 1);
+      assert.deepEqual(JSON.parse(failing.stdout), { ok: false, state: 'failing', reasons: ['journal not writable'] });
+    } finally {
+      await server.close();
+    }
   });
 
   it('an unknown command exits 2 and says how to get help', async () => {
