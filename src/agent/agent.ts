@@ -43,6 +43,9 @@ export interface AgentOptions {
   localProblems?: () => readonly string[];
 }
 
+/** Least time a poll may be overdue (slow replies, retries, Retry-After) before the agent counts as stuck. */
+export const POLL_STUCK_GRACE_MS = 10 * 60_000;
+
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 9_000;
 
@@ -60,6 +63,8 @@ export class Agent {
   private lastGoodPollAt: number | undefined;
   private lastGoodPollWall: number | undefined;
   private lastPollError: string | undefined;
+  /** Monotonic time the next poll is due (set when it is scheduled). */
+  private pollDueAt = 0;
   private failures = 0;
   private retryAfterMs = 0;
   private deviceKeyRejected = false;
@@ -105,7 +110,8 @@ export class Agent {
     this.refreshAcks();
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
     const spread = Math.floor(this.random() * this.config.startSpreadMs);
-    this.scheduler.every('poll', { initialDelayMs: spread, intervalMs: () => this.nextPollDelay() }, (s) => this.poll(s));
+    this.pollDueAt = this.startedAt + spread;
+    this.scheduler.every('poll', { initialDelayMs: spread, intervalMs: () => this.scheduleNextPoll() }, (s) => this.poll(s));
     this.scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.reporter.delayMs(10_000) }, () => this.report());
   }
 
@@ -152,10 +158,20 @@ export class Agent {
     });
   }
 
-  /** What /healthz answers: ok unless failing (degraded still serves). */
+  /**
+   * What /healthz (the image's HEALTHCHECK) answers. balenaEngine restarts a container whose
+   * health check fails, so it fails only when a restart can help: the poll loop is stuck (a poll
+   * overdue by more than the grace). A failing verdict with a cause a restart cannot cure (a
+   * revoked key, a full disk) is reported with 200 and its reasons, not turned into a restart loop.
+   */
   healthz(): { ok: boolean; state: string; reasons: string[] } {
     const h = this.health();
-    return { ok: h.state !== 'failing', state: h.state, reasons: h.reasons };
+    const overdue = this.opts.clock.now() - this.pollDueAt;
+    const grace = Math.max(2 * this.config.pollIntervalMs, POLL_STUCK_GRACE_MS);
+    if (this.started && overdue > grace) {
+      return { ok: false, state: 'failing', reasons: [`agent stuck: the poll is ${Math.round(overdue / 1000)} s overdue`, ...h.reasons] };
+    }
+    return { ok: true, state: h.state, reasons: h.reasons };
   }
 
   /** The status document of /status (no secrets). */
@@ -174,6 +190,13 @@ export class Agent {
       journalWritable: this.journal.writable,
       budget: rebootBudget(this.journal.rebootStamps(), wall, this.config.maxRebootsPerDay),
     });
+  }
+
+  /** The delay before the next poll, remembered so healthz can tell a stuck loop. */
+  private scheduleNextPoll(): number {
+    const delay = this.nextPollDelay();
+    this.pollDueAt = this.opts.clock.now() + delay;
+    return delay;
   }
 
   private nextPollDelay(): number {
