@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'undici';
 import { Agent } from '../agent/agent.js';
 import { readBootId } from '../agent/boot-id.js';
 import { inactiveSettings } from '../agent/inactive.js';
@@ -10,6 +9,7 @@ import { CloudClient } from '../cloud/client.js';
 import { TagWriter } from '../cloud/tags.js';
 import { startHttpServer } from '../http/server.js';
 import { ConfigError, UnreachableError, UsageError, describe } from '../lib/errors.js';
+import { send } from '../lib/http.js';
 import { createLogger } from '../lib/logger.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
@@ -112,17 +112,14 @@ async function health(ctx: CliContext): Promise<number> {
   const token = ctx.env.AGENT_HTTP_TOKEN?.trim();
   let reply: HealthReply;
   try {
-    const res = await request(`http://127.0.0.1:${portText}/healthz`, {
-      dispatcher: ctx.dispatcher,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      headersTimeout: 5_000,
-      bodyTimeout: 5_000,
-      signal: ctx.signal,
-    });
-    const text = await res.body.text();
-    reply = JSON.parse(text) as HealthReply;
+    // Any status: /healthz answers 503 with its reasons when the agent is stuck.
+    const res = await send(
+      { peer: 'agent', baseUrl: `http://127.0.0.1:${portText}`, timeoutMs: 5_000, dispatcher: ctx.dispatcher, maxBodyBytes: 64 * 1024 },
+      { method: 'GET', path: '/healthz', headers: token ? { authorization: `Bearer ${token}` } : {}, signal: ctx.signal },
+    );
+    reply = JSON.parse(res.text) as HealthReply;
   } catch (err) {
-    throw new UnreachableError('sink', 'UNREACHABLE', `no agent answers on 127.0.0.1:${portText} (${describe(err)})`);
+    throw new UnreachableError('agent', 'UNREACHABLE', `no agent answers on 127.0.0.1:${portText} (${describe(err)})`);
   }
   const state = typeof reply.state === 'string' ? reply.state : reply.ok === true ? 'ok' : 'failing';
   const reasons = Array.isArray(reply.reasons) ? reply.reasons.filter((r): r is string => typeof r === 'string') : [];

@@ -4,7 +4,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
 import { readBalenaEnv } from '../config/balena-env.js';
 import { describe } from '../lib/errors.js';
 import { agentCommands } from './agent.js';
@@ -94,7 +93,9 @@ async function demo(ctx: CliContext): Promise<number> {
     bootIdPath: settings.AGENT_BOOT_ID_PATH ?? join(dataDir, 'boot_id'),
     // Like the real supervisor: tags queued with it are sent to the cloud with the device key.
     onTagsPatch: async (tags) => {
-      const res = await request(`${info.cloudUrl}/device/v3/tags`, {
+      const res = await ctx.dispatcher.request({
+        origin: info.cloudUrl,
+        path: '/device/v3/tags',
         method: 'PATCH',
         headers: { authorization: `Bearer ${info.deviceKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ [info.deviceUuid]: tags }),

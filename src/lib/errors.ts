@@ -49,7 +49,7 @@ export class UsageError extends AgentError {
 }
 
 /** Which peer an HTTP error came from, for messages and health reasons. */
-export type Peer = 'supervisor' | 'cloud' | 'sink';
+export type Peer = 'supervisor' | 'cloud' | 'sink' | 'agent';
 
 const statusCodes: Record<number, ErrorCode> = {
   400: 'BAD_REQUEST',
