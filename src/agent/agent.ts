@@ -1,7 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { AgentError, HttpError, describe } from '../lib/errors.js';
-import type { Config } from '../config/schema.js';
+import { SETTINGS, type Config } from '../config/schema.js';
 import { applyLive } from '../config/live.js';
 import { ackTags } from './acks.js';
 import { Activity } from './activity.js';
@@ -9,6 +9,7 @@ import { decide } from './behaviours/commands.js';
 import { rebootBudget } from './budget.js';
 import { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, type Health } from './health.js';
+import { INACTIVE_SETTINGS } from './inactive.js';
 import { Journal, type JournalFile } from './journal.js';
 import type { CloudPort, SupervisorPort, TagsPort } from './ports.js';
 import { Reporter } from './reporter.js';
@@ -63,6 +64,7 @@ export class Agent {
   private lastGoodPollAt: number | undefined;
   private lastGoodPollWall: number | undefined;
   private lastPollError: string | undefined;
+  private inactiveFromTags = '';
   /** Monotonic time the next poll is due (set when it is scheduled). */
   private pollDueAt = 0;
   private failures = 0;
@@ -192,6 +194,17 @@ export class Agent {
     });
   }
 
+  /** Logs (once per change) live tags that set a setting this version does not act on yet. */
+  private warnInactive(sources: Partial<Record<keyof Config, string>>): void {
+    const fromTags = SETTINGS.filter((x) => INACTIVE_SETTINGS.includes(x.key) && (sources[x.key] === 'device-tag' || sources[x.key] === 'fleet-tag'))
+      .map((x) => `${this.config.tagPrefix}config.${x.tag ?? ''}`)
+      .join(',');
+    if (fromTags !== this.inactiveFromTags && fromTags) {
+      this.opts.log.warn({ settings: fromTags.split(',') }, `config tags set settings not active in this version (accepted, no effect): ${fromTags}`);
+    }
+    this.inactiveFromTags = fromTags;
+  }
+
   /** The delay before the next poll, remembered so healthz can tell a stuck loop. */
   private scheduleNextPoll(): number {
     const delay = this.nextPollDelay();
@@ -247,6 +260,7 @@ export class Agent {
     }
     this.config = live.config;
     this.problems = live.problems;
+    this.warnInactive(live.sources);
     try {
       await this.journal.importAcks(result.deviceTags, this.config.tagPrefix, this.opts.bootId);
     } catch (err) {

@@ -1,6 +1,7 @@
 /** An in-process agent on a ManualClock against REAL supervisor and cloud simulators on loopback. */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { Agent as Dispatcher } from 'undici';
 import { parseAck } from '../../src/agent/acks.js';
@@ -11,10 +12,10 @@ import { TagWriter } from '../../src/cloud/tags.js';
 import type { Config } from '../../src/config/schema.js';
 import type { JournalFile } from '../../src/agent/journal.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import type { Logger } from '../../src/lib/logger.js';
+import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
-import { silentLog, testConfig } from './agent-fixtures.js';
+import { testConfig } from './agent-fixtures.js';
 
 /** Credentials of the simulated device. */
 export const W = {
@@ -35,6 +36,8 @@ export interface World {
   agent: Agent;
   /** The agent's logger (silent unless a test or a live tag changes its level). */
   log: Logger;
+  /** The log lines written so far (none while the level is silent). */
+  logged: string[];
   /** Starts a new Agent object (as after a process restart), stopping the old one first. */
   restart(config?: Partial<Config>): Promise<Agent>;
   /** Advances simulated time, waking each sleeper in turn and waiting until nothing runs after each. */
@@ -73,7 +76,8 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
   const supervisor = new SupervisorClient({ baseUrl: sup.url, apiKey: W.supervisorKey, appId: W.appId, dispatcher, clock, timeoutMs: 3_000 });
   const cloud = new CloudClient({ baseUrl: cloudSim.url, apiKey: W.deviceKey, deviceUuid: W.uuid, dispatcher, clock, maxRetries: 0, timeoutMs: 3_000 });
   const tagWriter = new TagWriter({ cloud, supervisor });
-  const log = silentLog();
+  const logged: string[] = [];
+  const log = createLogger({ level: 'silent', destination: new Writable({ write: (chunk, _e, done) => (logged.push(String(chunk)), done()) }) });
   let base = testConfig({ dataDir: join(dir, 'data'), bootIdPath, ...opts.config });
   const make = async (): Promise<Agent> => {
     const bootId = (await readFile(bootIdPath, 'utf8')).trim();
@@ -85,7 +89,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
     return agent;
   };
   const world: World = {
-    clock, sup, cloudSim, dir, bootIdPath, log,
+    clock, sup, cloudSim, dir, bootIdPath, log, logged,
     agent: await make(),
     async restart(config) {
       await world.agent.stop();
