@@ -1,15 +1,15 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { AgentError, HttpError, describe } from '../lib/errors.js';
-import { SETTINGS, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { applyLive } from '../config/live.js';
 import { ackTags } from './acks.js';
 import { Activity } from './activity.js';
 import { decide } from './behaviours/commands.js';
 import { rebootBudget } from './budget.js';
 import { CommandDispatch } from './dispatch.js';
-import { assessHealth, healthDetail, type Health } from './health.js';
-import { INACTIVE_SETTINGS } from './inactive.js';
+import { assessHealth, healthDetail, healthzVerdict, type Health, type Healthz } from './health.js';
+import { inactiveTags } from './inactive.js';
 import { Journal, type JournalFile } from './journal.js';
 import type { CloudPort, SupervisorPort, TagsPort } from './ports.js';
 import { Reporter } from './reporter.js';
@@ -43,9 +43,6 @@ export interface AgentOptions {
   /** Problems found while starting the process around the agent (e.g. the local HTTP server). */
   localProblems?: () => readonly string[];
 }
-
-/** Least time a poll may be overdue (slow replies, retries, Retry-After) before the agent counts as stuck. */
-export const POLL_STUCK_GRACE_MS = 10 * 60_000;
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 9_000;
@@ -160,20 +157,10 @@ export class Agent {
     });
   }
 
-  /**
-   * What /healthz (the image's HEALTHCHECK) answers. balenaEngine restarts a container whose
-   * health check fails, so it fails only when a restart can help: the poll loop is stuck (a poll
-   * overdue by more than the grace). A failing verdict with a cause a restart cannot cure (a
-   * revoked key, a full disk) is reported with 200 and its reasons, not turned into a restart loop.
-   */
-  healthz(): { ok: boolean; state: string; reasons: string[] } {
-    const h = this.health();
-    const overdue = this.opts.clock.now() - this.pollDueAt;
-    const grace = Math.max(2 * this.config.pollIntervalMs, POLL_STUCK_GRACE_MS);
-    if (this.started && overdue > grace) {
-      return { ok: false, state: 'failing', reasons: [`agent stuck: the poll is ${Math.round(overdue / 1000)} s overdue`, ...h.reasons] };
-    }
-    return { ok: true, state: h.state, reasons: h.reasons };
+  /** What /healthz (the image's HEALTHCHECK) answers: fails only when the poll loop is stuck (see healthzVerdict). */
+  healthz(): Healthz {
+    const overdueMs = this.started ? this.opts.clock.now() - this.pollDueAt : 0;
+    return healthzVerdict(this.health(), overdueMs, this.config.pollIntervalMs);
   }
 
   /** The status document of /status (no secrets). */
@@ -196,9 +183,7 @@ export class Agent {
 
   /** Logs (once per change) live tags that set a setting this version does not act on yet. */
   private warnInactive(sources: Partial<Record<keyof Config, string>>): void {
-    const fromTags = SETTINGS.filter((x) => INACTIVE_SETTINGS.includes(x.key) && (sources[x.key] === 'device-tag' || sources[x.key] === 'fleet-tag'))
-      .map((x) => `${this.config.tagPrefix}config.${x.tag ?? ''}`)
-      .join(',');
+    const fromTags = inactiveTags(sources, this.config.tagPrefix).join(',');
     if (fromTags !== this.inactiveFromTags && fromTags) {
       this.opts.log.warn({ settings: fromTags.split(',') }, `config tags set settings not active in this version (accepted, no effect): ${fromTags}`);
     }

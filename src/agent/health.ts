@@ -57,3 +57,27 @@ export function healthDetail(reasons: readonly string[], max = 250): string {
   const text = reasons.join('; ');
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** What /healthz answers (the image's HEALTHCHECK). */
+export interface Healthz {
+  ok: boolean;
+  state: string;
+  reasons: string[];
+}
+
+/** Least time a poll may be overdue (slow replies, retries, Retry-After) before the agent counts as stuck. */
+export const POLL_STUCK_GRACE_MS = 10 * 60_000;
+
+/**
+ * The /healthz verdict. balenaEngine restarts a container whose health check fails, so it fails
+ * only when a restart can help: the poll loop is stuck (`overdueMs` past the grace). A failing
+ * health with a cause a restart cannot cure (a revoked key, a full disk) stays ok here, with its
+ * state and reasons, instead of becoming a restart loop.
+ */
+export function healthzVerdict(health: Health, overdueMs: number, pollIntervalMs: number): Healthz {
+  const grace = Math.max(2 * pollIntervalMs, POLL_STUCK_GRACE_MS);
+  if (overdueMs > grace) {
+    return { ok: false, state: 'failing', reasons: [`agent stuck: the poll is ${Math.round(overdueMs / 1000)} s overdue`, ...health.reasons] };
+  }
+  return { ok: true, state: health.state, reasons: health.reasons };
+}

@@ -25,3 +25,9 @@ export function inactiveSettings(config: Config): string[] {
   }
   return names;
 }
+
+/** The config tags (`<prefix>config.<name>`) that set an inactive setting, from applyLive's sources. */
+export function inactiveTags(sources: Partial<Record<keyof Config, string>>, tagPrefix: string): string[] {
+  return SETTINGS.filter((s) => INACTIVE_SETTINGS.includes(s.key) && (sources[s.key] === 'device-tag' || sources[s.key] === 'fleet-tag'))
+    .map((s) => `${tagPrefix}config.${s.tag ?? ''}`);
+}
