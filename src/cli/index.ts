@@ -1,3 +1,4 @@
+import { closest } from '../config/load.js';
 import { EXIT, reportError } from './exit.js';
 import type { CliContext, Command } from './types.js';
 
@@ -29,7 +30,8 @@ export async function runCli(commands: readonly Command[], ctx: CliContext): Pro
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    ctx.err(`fleet-agent: unknown command "${name.slice(0, 40)}"; run fleet-agent --help`);
+    const hint = closest(name, commands.map((c) => c.name));
+    ctx.err(`fleet-agent: unknown command "${name.slice(0, 40)}"${hint ? `; did you mean ${hint}?` : ''}; run fleet-agent --help`);
     return EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -45,6 +45,8 @@ describe('fleet-agent basics (built CLI)', () => {
   it('an unknown command exits 2 and says how to get help', async () => {
     const res = await runCli(['rebot'], {});
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /unknown command "rebot"; run fleet-agent --help/);
+    assert.match(res.stderr, /unknown command "rebot"; did you mean reboot\?; run fleet-agent --help/);
+    const far = await runCli(['frobnicate'], {});
+    assert.match(far.stderr, /unknown command "frobnicate"; run fleet-agent --help/);
   });
 });
