@@ -1,4 +1,5 @@
 import { requireBalenaEnv } from '../config/balena-env.js';
+import { parseDuration } from '../config/parsers.js';
 import { UsageError } from '../lib/errors.js';
 import { parseJson } from '../lib/http.js';
 import { SupervisorClient } from '../supervisor/client.js';
@@ -11,13 +12,13 @@ const BASE = { ...COMMON_FLAGS, timeout: { type: 'string', default: '10s' } } as
 const WITH_FORCE = { ...BASE, force: { type: 'boolean', default: false } } as const;
 const COMMON_USAGE = '[--json] [--timeout 10s]';
 
-/** Parses `--timeout`: `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds. */
+/** Parses `--timeout` with the settings' duration parser (`500ms`, `10s`, `2m`, bare seconds), at least 1 ms. */
 export function parseTimeout(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 's'] ?? 1000;
-  const ms = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
-  if (!(ms > 0)) throw new UsageError(`--timeout must be a duration like 10s or 500ms, got "${text.slice(0, 20)}"`);
-  return ms;
+  try {
+    return parseDuration(text, { min: 1 });
+  } catch (err) {
+    throw new UsageError(`--timeout ${(err as Error).message}, got "${text.slice(0, 20)}"`);
+  }
 }
 
 function connect(ctx: CliContext, timeout: string): SupervisorClient {

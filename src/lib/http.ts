@@ -42,9 +42,9 @@ export function createDispatcher(opts: { connectTimeoutMs?: number } = {}): Agen
   });
 }
 
-/** A URL or path with every `apikey=` value hidden, safe for logs and errors. */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&]apikey=)[^&#]*/gi, '$1[redacted]');
+/** A URL, path or message with every `apikey=` value hidden, safe for logs and errors. */
+export function redactUrl(text: string): string {
+  return text.replace(/([?&]apikey=)[^&#\s"]*/gi, '$1[redacted]');
 }
 
 /** Joins a base URL and a path without doubling or dropping the slash. */
@@ -120,26 +120,28 @@ export async function send(target: HttpTarget, spec: RequestSpec): Promise<HttpR
     body = JSON.stringify(spec.json);
     headers['content-type'] = 'application/json';
   }
-  const where = `${spec.method} ${redactUrl(spec.path.split('?')[0] ?? spec.path)}`;
+  const bare = spec.path.split('?')[0] ?? spec.path;
+  const where = `${spec.method} ${redactUrl(bare)}`;
+  const base = new URL(target.baseUrl);
   let res: Dispatcher.ResponseData;
   try {
     res = await target.dispatcher.request({
-      origin: new URL(target.baseUrl).origin,
-      path: joinUrl(new URL(target.baseUrl).pathname, spec.path),
+      origin: base.origin,
+      path: joinUrl(base.pathname, spec.path),
       method: spec.method,
       headers,
       body: body ?? null,
       signal,
     });
   } catch (err) {
-    throw networkError(target.peer, spec.method, spec.path.split('?')[0] ?? '', err, timeoutMs);
+    throw networkError(target.peer, spec.method, bare, err, timeoutMs);
   }
   let text: string;
   try {
     text = await readCapped(res.body, target.maxBodyBytes ?? DEFAULT_MAX_BODY, target.peer, where);
   } catch (err) {
     if (err instanceof BadResponseError) throw err;
-    if (signal.aborted) throw networkError(target.peer, spec.method, spec.path.split('?')[0] ?? '', signal.reason ?? err, timeoutMs);
+    if (signal.aborted) throw networkError(target.peer, spec.method, bare, signal.reason ?? err, timeoutMs);
     throw new BadResponseError(target.peer, 'BAD_RESPONSE', `${target.peer} reply to ${where} was cut off`, { cause: err });
   }
   return { status: res.statusCode, headers: flattenHeaders(res.headers), text };

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { redactUrl } from './http.js';
 
 export type { Logger } from 'pino';
 
@@ -38,7 +39,7 @@ export interface LoggerOptions {
 
 /** Replaces every occurrence of each secret (and any `apikey=` value) with `[redacted]`. */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/([?&]apikey=)[^&#\s"]*/gi, '$1[redacted]');
+  let out = redactUrl(text);
   for (const secret of secrets) {
     if (secret.length >= 4) out = out.split(secret).join('[redacted]');
   }
