@@ -49,6 +49,7 @@ export interface Call {
 export class CloudTransport {
   private readonly opts: TransportOptions;
   private readonly budget: RequestBudget;
+  private readonly target: HttpTarget;
   // Concurrency only: p-queue's own interval/intervalCap run on real timers, which would escape
   // the injected clock, so the request ceiling and Retry-After holds live in RequestBudget.
   private readonly queue = new PQueue({ concurrency: 2 });
@@ -59,6 +60,13 @@ export class CloudTransport {
 
   constructor(opts: TransportOptions) {
     this.opts = opts;
+    this.target = {
+      peer: 'cloud',
+      baseUrl: opts.baseUrl,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      dispatcher: opts.dispatcher,
+      ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    };
     this.budget = new RequestBudget({ clock: opts.clock, limit: opts.requestLimit ?? { count: 60, intervalMs: 60_000 } });
   }
 
@@ -150,7 +158,7 @@ export class CloudTransport {
   private async sendOnce(call: Call): Promise<HttpReply> {
     await this.budget.acquire(call.signal);
     this.sent += 1;
-    const reply = await send(this.target(), {
+    const reply = await send(this.target, {
       method: call.method,
       path: call.path,
       headers: { authorization: `Bearer ${this.opts.apiKey}`, accept: 'application/json' },
@@ -185,15 +193,5 @@ export class CloudTransport {
   private scrubbed(err: unknown): unknown {
     if (err instanceof Error && this.opts.apiKey && err.message.includes(this.opts.apiKey)) err.message = this.hide(err.message);
     return err;
-  }
-
-  private target(): HttpTarget {
-    return {
-      peer: 'cloud',
-      baseUrl: this.opts.baseUrl,
-      timeoutMs: this.opts.timeoutMs ?? 30_000,
-      dispatcher: this.opts.dispatcher,
-      ...(this.opts.maxBodyBytes !== undefined ? { maxBodyBytes: this.opts.maxBodyBytes } : {}),
-    };
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import { isLoopback } from '../config/parsers.js';
 import type { Logger } from '../lib/logger.js';
 import { renderStatusPage } from './page.js';
 
@@ -46,10 +47,6 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return !!address && (address.startsWith('127.') || address === '::1' || address === '::ffff:127.0.0.1');
-}
-
 /** Routes one request. */
 function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -58,7 +55,7 @@ function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerRespon
     return;
   }
   // The image's HEALTHCHECK calls /healthz over loopback without a token.
-  const open = url.pathname === '/healthz' && isLoopback(req.socket.remoteAddress);
+  const open = url.pathname === '/healthz' && isLoopback(req.socket.remoteAddress ?? '');
   if (opts.token && !open && !tokenMatches(req.headers.authorization, opts.token)) {
     res.setHeader('www-authenticate', 'Bearer');
     send(res, 401, 'text/plain', 'unauthorised: send Authorization: Bearer <AGENT_HTTP_TOKEN>\n');
