@@ -4,6 +4,7 @@ import { readBootId } from '../agent/boot-id.js';
 import { inactiveSettings } from '../agent/inactive.js';
 import { requireBalenaEnv, type BalenaEnv } from '../config/balena-env.js';
 import { loadConfig } from '../config/load.js';
+import { parsePort } from '../config/parsers.js';
 import type { Config } from '../config/schema.js';
 import { CloudClient } from '../cloud/client.js';
 import { TagWriter } from '../cloud/tags.js';
@@ -106,8 +107,10 @@ interface HealthReply {
 async function health(ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: 'fleet-agent health [--json]' });
   const portText = ctx.env.AGENT_HTTP_PORT?.trim() || '48485';
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-    throw new UsageError(`AGENT_HTTP_PORT must be a port number, got "${portText.slice(0, 20)}"`);
+  try {
+    parsePort(portText);
+  } catch (err) {
+    throw new UsageError(`AGENT_HTTP_PORT="${portText.slice(0, 20)}": ${(err as Error).message}`);
   }
   const token = ctx.env.AGENT_HTTP_TOKEN?.trim();
   let reply: HealthReply;
