@@ -4,6 +4,7 @@ import { UsageError } from '../lib/errors.js';
 import { parseJson } from '../lib/http.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import type { ServiceAction } from '../supervisor/types.js';
+import { describeVersion, PRE_VERSION_ENDPOINT } from '../supervisor/version.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
 import type { CliContext, Command } from './types.js';
@@ -34,6 +35,12 @@ function connect(ctx: CliContext, timeout: string): SupervisorClient {
   });
 }
 
+/** The supervisor version as shown: "a supervisor older than 7.21.0" (JSON null) when it has no version endpoint. */
+async function shownVersion(client: SupervisorClient): Promise<{ label: string; value: string | null }> {
+  const version = await client.version();
+  return { label: describeVersion(version), value: version === PRE_VERSION_ENDPOINT ? null : version };
+}
+
 /** Prints one line, or with --json one document `{ok: true, ...doc}`. */
 function print(ctx: CliContext, json: boolean, doc: Record<string, unknown>, line: string): number {
   ctx.out(json ? JSON.stringify({ ok: true, ...doc }) : line);
@@ -62,8 +69,8 @@ const identify: Command = {
     const { values } = parseCommandArgs(ctx.argv, BASE, { min: 0, max: 0, usage: this.usage });
     const client = connect(ctx, values.timeout);
     await client.blink();
-    const version = await client.version();
-    return print(ctx, values.json, { command: 'identify', supervisorVersion: version }, `identify requested: the LED blinks for 15 s (supervisor ${version})`);
+    const version = await shownVersion(client);
+    return print(ctx, values.json, { command: 'identify', supervisorVersion: version.value }, `identify requested: the LED blinks for 15 s (supervisor ${version.label})`);
   },
 };
 
@@ -76,9 +83,9 @@ function deviceAction(name: 'reboot' | 'shutdown', summary: string): Command {
       const { values } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 0, max: 0, usage: this.usage });
       const client = connect(ctx, values.timeout);
       await (name === 'reboot' ? client.reboot({ force: values.force }) : client.shutdown({ force: values.force }));
-      const version = await client.version();
+      const version = await shownVersion(client);
       const forced = values.force ? ', update locks overridden' : '';
-      return print(ctx, values.json, { command: name, force: values.force, supervisorVersion: version }, `${name} requested${forced} (supervisor ${version})`);
+      return print(ctx, values.json, { command: name, force: values.force, supervisorVersion: version.value }, `${name} requested${forced} (supervisor ${version.label})`);
     },
   };
 }
@@ -91,12 +98,12 @@ const update: Command = {
     const { values } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 0, max: 0, usage: this.usage });
     const client = connect(ctx, values.timeout);
     const outcome = await client.update({ force: values.force });
-    const version = await client.version();
+    const version = await shownVersion(client);
     const line =
       outcome === 'triggered'
-        ? `update check triggered${values.force ? ', update locks overridden' : ''} (supervisor ${version})`
-        : `update check ignored: instant updates are off on this device; use --force to trigger it (supervisor ${version})`;
-    return print(ctx, values.json, { command: 'update', force: values.force, outcome, supervisorVersion: version }, line);
+        ? `update check triggered${values.force ? ', update locks overridden' : ''} (supervisor ${version.label})`
+        : `update check ignored: instant updates are off on this device; use --force to trigger it (supervisor ${version.label})`;
+    return print(ctx, values.json, { command: 'update', force: values.force, outcome, supervisorVersion: version.value }, line);
   },
 };
 
@@ -108,9 +115,9 @@ const restartApp: Command = {
     const { values } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 0, max: 0, usage: this.usage });
     const client = connect(ctx, values.timeout);
     await client.restartApp({ force: values.force });
-    const version = await client.version();
-    const line = `restart of app ${client.appId} requested: its containers are recreated (supervisor ${version})`;
-    return print(ctx, values.json, { command: 'restart-app', appId: client.appId, force: values.force, supervisorVersion: version }, line);
+    const version = await shownVersion(client);
+    const line = `restart of app ${client.appId} requested: its containers are recreated (supervisor ${version.label})`;
+    return print(ctx, values.json, { command: 'restart-app', appId: client.appId, force: values.force, supervisorVersion: version.value }, line);
   },
 };
 
@@ -124,9 +131,9 @@ const purge: Command = {
     if (!values.yes) throw new UsageError('purge deletes every volume of this app, /data included, and recreates its containers; pass --yes to confirm');
     const client = connect(ctx, values.timeout);
     await client.purge({ force: values.force });
-    const version = await client.version();
-    const line = `purge of app ${client.appId} requested: its volumes are wiped and its containers recreated (supervisor ${version})`;
-    return print(ctx, values.json, { command: 'purge', appId: client.appId, force: values.force, supervisorVersion: version }, line);
+    const version = await shownVersion(client);
+    const line = `purge of app ${client.appId} requested: its volumes are wiped and its containers recreated (supervisor ${version.label})`;
+    return print(ctx, values.json, { command: 'purge', appId: client.appId, force: values.force, supervisorVersion: version.value }, line);
   },
 };
 
@@ -142,11 +149,11 @@ function serviceCommand(action: ServiceAction): Command {
       if (target === '') throw new UsageError(`${name} needs a service name or image id; usage: ${this.usage}`);
       const client = connect(ctx, values.timeout);
       await client.serviceAction(action, target, { force: values.force });
-      const version = await client.version();
+      const version = await shownVersion(client);
       const byId = /^\d+$/.test(target);
       const what = byId ? `the service with image id ${target}` : `service "${target}"`;
-      const doc = { command: name, ...(byId ? { imageId: Number(target) } : { serviceName: target }), force: values.force, supervisorVersion: version };
-      return print(ctx, values.json, doc, `${action} of ${what} requested (supervisor ${version})`);
+      const doc = { command: name, ...(byId ? { imageId: Number(target) } : { serviceName: target }), force: values.force, supervisorVersion: version.value };
+      return print(ctx, values.json, doc, `${action} of ${what} requested (supervisor ${version.label})`);
     },
   };
 }
@@ -158,14 +165,14 @@ const state: Command = {
   async run(ctx) {
     const { values } = parseCommandArgs(ctx.argv, BASE, { min: 0, max: 0, usage: this.usage });
     const client = connect(ctx, values.timeout);
-    const version = await client.version(ctx.signal);
+    const version = await shownVersion(client);
     const [device, apps, status] = await Promise.all([client.deviceState(), client.applicationsState(), client.stateStatus()]);
     const appParts = Object.entries(apps).map(([appName, app]) => {
       const services = Object.entries(app.services).map(([svc, s]) => `${svc} ${s.status}`).join(', ');
       return `app ${appName} (${app.appId}) ${status.appState}, release ${app.commit.slice(0, 7)}: ${services || 'no services'}`;
     });
-    const line = [`supervisor ${version}`, ...appParts, `os ${device.os_version ?? 'unknown'}`, `ip ${device.ip_address ?? 'unknown'}`].join(' · ');
-    return print(ctx, values.json, { command: 'state', supervisorVersion: version, device, apps, status }, line);
+    const line = [`supervisor ${version.label}`, ...appParts, `os ${device.os_version ?? 'unknown'}`, `ip ${device.ip_address ?? 'unknown'}`].join(' · ');
+    return print(ctx, values.json, { command: 'state', supervisorVersion: version.value, device, apps, status }, line);
   },
 };
 

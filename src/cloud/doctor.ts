@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError, ConfigError, HttpError, UnreachableError, describe } from '../lib/errors.js';
 import { SupervisorClient } from '../supervisor/client.js';
-import { supports } from '../supervisor/version.js';
+import { describeVersion, supports } from '../supervisor/version.js';
 import { CloudClient } from './client.js';
 
 /** The outcome of one doctor check. */
@@ -94,8 +94,8 @@ async function supervisorChecks(deps: DoctorDeps): Promise<Check[]> {
     const version = await supervisor.version();
     checks.push(
       supports(version, 'tagPatch')
-        ? { name: 'supervisor version', status: 'ok', message: `supervisor ${version} (tags are written through the supervisor)` }
-        : { name: 'supervisor version', status: 'warn', message: `supervisor ${version} is older than 17.8.0: tags are written directly to the cloud`, fix: 'update the host OS to get a supervisor that queues tag writes offline' },
+        ? { name: 'supervisor version', status: 'ok', message: `supervisor ${describeVersion(version)} (tags are written through the supervisor)` }
+        : { name: 'supervisor version', status: 'warn', message: `supervisor ${describeVersion(version)} is older than 17.8.0: tags are written directly to the cloud`, fix: 'update the host OS to get a supervisor that queues tag writes offline' },
     );
   } catch (err) {
     checks.push(fail('supervisor version', `version unknown: ${describe(err)}`, 'check the supervisor logs', causeOf(err)));

@@ -36,7 +36,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** One typed method per endpoint of the local supervisor API (CONTRACT §2.2). */
 export class SupervisorClient {
   private readonly opts: SupervisorClientOptions;
-  private cachedVersion: string | undefined;
+  private versionProbe: Promise<string> | undefined;
 
   constructor(opts: SupervisorClientOptions) {
     this.opts = opts;
@@ -67,23 +67,27 @@ export class SupervisorClient {
    * `GET /v2/version` with `?apikey=` (works on every version): the supervisor's semver, cached
    * after the first success. A supervisor without the endpoint (404) counts as older than 7.21.0.
    */
-  async version(signal?: AbortSignal): Promise<string> {
-    if (this.cachedVersion !== undefined) return this.cachedVersion;
+  version(signal?: AbortSignal): Promise<string> {
+    // The probe in flight is shared, so concurrent callers send one request; a failure is not kept.
+    this.versionProbe ??= this.probeVersion(signal).catch((err: unknown) => {
+      this.versionProbe = undefined;
+      throw err;
+    });
+    return this.versionProbe;
+  }
+
+  private async probeVersion(signal: AbortSignal | undefined): Promise<string> {
     const path = `/v2/version?apikey=${encodeURIComponent(this.opts.apiKey)}`;
     let reply: HttpReply;
     try {
       reply = await this.raw({ method: 'GET', path, auth: false, signal });
     } catch (err) {
-      if (err instanceof HttpError && err.status === 404) {
-        this.cachedVersion = PRE_VERSION_ENDPOINT;
-        return this.cachedVersion;
-      }
+      if (err instanceof HttpError && err.status === 404) return PRE_VERSION_ENDPOINT;
       throw err;
     }
     const raw = parse.versionOf('GET /v2/version', reply.text);
     const version = parseSupervisorVersion(raw);
     if (version === undefined) throw new UnsupportedError(`supervisor reported version "${raw.slice(0, 40)}", which is not semver`);
-    this.cachedVersion = version;
     return version;
   }
 
