@@ -5,6 +5,7 @@ import type { EffectiveVariable } from '../cloud/types.js';
 import { AgentError, UsageError } from '../lib/errors.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
+import { scrub } from '../lib/logger.js';
 import type { CliContext, Command } from './types.js';
 
 function cloudClient(ctx: CliContext): CloudClient {
@@ -102,10 +103,6 @@ const env: Command = {
 
 const DOCTOR_USAGE = 'fleet-agent doctor [--json]';
 
-function scrubAll(text: string, secrets: readonly string[]): string {
-  return secrets.filter((s) => s.length > 0).reduce((t, s) => t.split(s).join('[redacted]'), text);
-}
-
 function checkLine(c: Check): string {
   const mark = c.status === 'ok' ? '✔' : c.status === 'warn' ? '⚠' : '✖';
   return `${mark} ${c.name}: ${c.message}${c.fix && c.status !== 'ok' ? ` — ${c.fix}` : ''}`;
@@ -118,12 +115,13 @@ const doctor: Command = {
   async run(ctx) {
     const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: DOCTOR_USAGE });
     const checks = await runDoctor({ env: ctx.env, dispatcher: ctx.dispatcher, clock: ctx.clock });
-    const secrets = [ctx.env.BALENA_API_KEY ?? '', ctx.env.BALENA_SUPERVISOR_API_KEY ?? '', ctx.env.RESIN_API_KEY ?? '', ctx.env.RESIN_SUPERVISOR_API_KEY ?? ''];
+    const balena = readBalenaEnv(ctx.env);
+    const secrets = [balena.apiKey, balena.supervisorApiKey].filter((s): s is string => s !== undefined);
     const code = doctorExitCode(checks);
     const text = values.json
       ? JSON.stringify({ ok: code === 0, checks: checks.map(({ cause: _cause, ...c }) => c) })
       : checks.map(checkLine).join('\n');
-    ctx.out(scrubAll(text, secrets));
+    ctx.out(scrub(text, secrets));
     return code;
   },
 };

@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { readBalenaEnv, requireBalenaEnv } from '../config/balena-env.js';
-import { loadConfig } from '../config/load.js';
+import { defaultConfig, loadConfig } from '../config/load.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError, ConfigError, HttpError, UnreachableError, describe } from '../lib/errors.js';
 import { SupervisorClient } from '../supervisor/client.js';
@@ -28,7 +28,6 @@ export interface DoctorDeps {
   timeoutMs?: number;
 }
 
-const DEFAULT_DATA_DIR = '/data/fleet-agent';
 const MAX_SKEW_MS = 5 * 60_000;
 
 function fail(name: string, message: string, fix: string, cause?: Check['cause']): Check {
@@ -142,7 +141,8 @@ function settingsCheck(env: DoctorDeps['env']): { check: Check; dataDir: string 
     return { check: { name: 'settings', status: 'ok', message: 'AGENT_* settings valid' }, dataDir: config.dataDir };
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems.join('; ') : describe(err);
-    return { check: fail('settings', problems, 'fix the AGENT_* variables named above (fleet or device variables)'), dataDir: env.AGENT_DATA_DIR?.trim() || DEFAULT_DATA_DIR };
+    // Never probe (or create) a directory the settings just refused; check where the agent would fall back to.
+    return { check: fail('settings', problems, 'fix the AGENT_* variables named above (fleet or device variables)'), dataDir: defaultConfig().dataDir };
   }
 }
 

@@ -116,7 +116,9 @@ export class CloudTransport {
       }
       const error = this.httpError(call, reply);
       if (reply.status === 429 || (reply.status === 503 && error.retryAfterMs !== undefined)) {
-        const wait = error.retryAfterMs ?? NO_RETRY_AFTER_MS + Math.floor(random() * NO_RETRY_AFTER_MS);
+        // Retry-After: 0 (or a past date) must not turn into an immediate resend: at least the backoff.
+        const backoff = fullJitter(attempt, { baseMs: 1_000, maxMs: 30_000, random }) + 1_000;
+        const wait = Math.max(error.retryAfterMs ?? NO_RETRY_AFTER_MS + Math.floor(random() * NO_RETRY_AFTER_MS), backoff);
         this.budget.holdUntil(this.opts.clock.now() + wait);
         if (attempt < maxRetries && wait <= (this.opts.maxRetryWaitMs ?? 120_000)) continue;
         throw error;

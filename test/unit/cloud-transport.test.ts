@@ -67,6 +67,13 @@ describe('CloudTransport manners (unit, MockAgent)', () => {
     assert.equal(seen[1]!.at, Date.parse(until) - Date.UTC(2026, 0, 1));
   });
 
+  it('Retry-After: 0 on a 429 storm never becomes an immediate resend', async () => {
+    const { client: c, seen } = cloud(() => ({ status: 429, body: '', headers: { 'retry-after': '0' } }), { maxRetries: 3 });
+    await assert.rejects(drive(clock, c.device()), { code: 'RATE_LIMITED' });
+    assert.equal(seen.length, 4);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.at - seen[i - 1]!.at >= 1_000, `gap ${seen[i]!.at - seen[i - 1]!.at} ms`);
+  });
+
   it('429 without Retry-After holds at least 60 s (with jitter)', async () => {
     let n = 0;
     const { client: c, seen } = cloud(() => (n++ === 0 ? { status: 429, body: '' } : { status: 200, body: { d: [DEVICE_ROW] } }));
