@@ -35,6 +35,8 @@ export const UNREACHABLE_BACKOFF = { baseMs: 2_000, maxMs: 60_000 } as const;
  * calling it failed: a real reboot ends this process within seconds.
  */
 export const BOOT_GRACE_MS = 15 * 60_000;
+/** First and longest pause between attempts to record an outcome while the journal cannot be written. */
+export const JOURNAL_RETRY = { baseMs: 2_000, maxMs: 60_000 } as const;
 /** How many times an idempotent command is tried while the supervisor answers 5xx. */
 export const SERVER_ERROR_TRIES = 5;
 
@@ -52,13 +54,36 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
     attempts: old?.attempts ?? 0, sending: false, force: action.force, services: action.services,
     createdAt: old?.createdAt ?? wall, updatedAt: wall,
   };
-  const save = async (change: Partial<JournalEntry>, reboot?: 'add' | 'remove'): Promise<void> => {
-    entry = { ...entry, ...change };
+  const persist = async (reboot?: 'add' | 'remove'): Promise<void> => {
     try {
       await ctx.journal.put(entry, reboot);
     } finally {
       // After a failed write too: the journal undid the change, and the ack must follow it.
       ctx.changed(ctx.journal.get(entry.command, entry.token) ?? entry);
+    }
+  };
+  // The intent before a call: if it cannot be written, nothing is sent (the error ends the job).
+  const saveIntent = async (change: Partial<JournalEntry>, reboot?: 'add' | 'remove'): Promise<void> => {
+    entry = { ...entry, ...change };
+    await persist(reboot);
+  };
+  // What a call did must not be lost to a full disk: retried until it is on disk (health says
+  // "journal not writable" meanwhile), or the agent stops — then reconciliation decides.
+  const save = async (change: Partial<JournalEntry>, reboot?: 'add' | 'remove'): Promise<void> => {
+    entry = { ...entry, ...change };
+    for (let tries = 0; ; tries++) {
+      try {
+        await persist(reboot);
+        return;
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        ctx.log.warn({ err, command: action.command }, 'cannot record the outcome; retrying');
+        try {
+          await ctx.sleep(exponential(tries, JOURNAL_RETRY));
+        } catch {
+          throw err;
+        }
+      }
     }
   };
   // Waits; false when the job was cancelled or stopped, or its entry was closed meanwhile (superseded).
@@ -89,7 +114,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
   const stamp = spec.awaitsBoot === true;
   while (!ctx.signal.aborted) {
     // The intent, persisted before the call. If this write fails, nothing is sent.
-    await save({ state: 'running', sending: true, attempts: entry.attempts + 1, bootId: ctx.bootId }, stamp ? 'add' : undefined);
+    await saveIntent({ state: 'running', sending: true, attempts: entry.attempts + 1, bootId: ctx.bootId }, stamp ? 'add' : undefined);
     let outcome: unknown;
     try {
       outcome = await spec.call(action.force);

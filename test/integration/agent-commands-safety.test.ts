@@ -210,6 +210,30 @@ describe('the journal cannot be written (full disk)', () => {
     assert.equal(w.agent.health().state, 'ok');
     assert.equal(w.tags()['agent.health'], 'ok');
   });
+
+  it('the disk fills after the call: the outcome is recorded once there is room, and nothing runs twice', async () => {
+    let disk = { allowed: null as number | null, writes: 0 };
+    const w = (world = await startWorld({
+      journalFile: (dir) => {
+        const made = fillableStore(dir);
+        disk = made.disk;
+        return made.store;
+      },
+    }));
+    disk.allowed = 2; // acceptance and intent are written; the outcome is not
+    await w.tag('agent.identify', 'i1');
+    await w.step(10_000);
+    assert.equal(w.calls('/v1/blink'), 1);
+    assert.equal(w.agent.health().state, 'failing');
+    assert.equal(w.ack('identify')?.state, 'running');
+    disk.allowed = null;
+    await w.step(120_000);
+    assert.equal(w.ack('identify')?.state, 'done');
+    assert.equal(w.agent.health().state, 'ok');
+    await w.restart();
+    await w.step(600_000);
+    assert.equal(w.calls('/v1/blink'), 1, 'never sent again');
+  });
 });
 
 describe('faults of the cloud and the supervisor', () => {
