@@ -250,24 +250,34 @@ export class Journal {
   private trim(): void {
     const keep = this.opts.keepPerCommand ?? 20;
     const byCommand = new Map<string, JournalEntry[]>();
-    for (const e of this.data.entries) byCommand.set(e.command, [...(byCommand.get(e.command) ?? []), e]);
+    for (const e of this.data.entries) {
+      const list = byCommand.get(e.command);
+      if (list) list.push(e);
+      else byCommand.set(e.command, [e]);
+    }
     const dropped = new Set<JournalEntry>();
     for (const list of byCommand.values()) {
       // `list` is in change order, oldest first.
       const finished = list.filter((e) => TERMINAL.has(e.state));
       for (const e of finished.slice(0, Math.max(0, finished.length - keep))) dropped.add(e);
     }
-    // Tags with made-up command names are rejected and recorded; keep only the 50 busiest of those.
+    // Tags with made-up command names are rejected and recorded: only the latest token of each is
+    // kept (its rejection is what the ack shows), for at most MADE_UP_NAMES names, the most recent.
+    // A cap below the number of such tags on a device would drop and re-record them at every poll.
     // Real commands are never dropped here: forgetting a done reboot token would run it again.
     const made = [...byCommand.entries()].filter(([name]) => !KNOWN.has(name));
-    if (made.length > 50) {
-      for (const [, list] of made.sort((a, b) => b[1].length - a[1].length).slice(50)) for (const e of list) dropped.add(e);
+    for (const [, list] of made) for (const e of list.slice(0, -1)) dropped.add(e);
+    if (made.length > MADE_UP_NAMES) {
+      const byRecency = made.sort((a, b) => this.data.entries.indexOf(b[1].at(-1)!) - this.data.entries.indexOf(a[1].at(-1)!));
+      for (const [, list] of byRecency.slice(MADE_UP_NAMES)) for (const e of list) dropped.add(e);
     }
     if (dropped.size > 0) this.data.entries = this.data.entries.filter((e) => !dropped.has(e));
   }
 }
 
 const KNOWN: ReadonlySet<string> = new Set(COMMAND_NAMES);
+/** How many made-up command names the journal remembers (one token each). */
+const MADE_UP_NAMES = 500;
 
 function settle(entry: JournalEntry, bootId: string, ownService: string | undefined): Pick<JournalEntry, 'state' | 'detail'> | undefined {
   if (entry.state !== 'running') return undefined;

@@ -192,6 +192,16 @@ describe('journal: change order, not wall time', () => {
       await j.put(entry({ command: `junk${i}`, token: 'b', state: 'rejected' }));
     }
     assert.equal(j.get('reboot', 'r1')?.state, 'done');
-    assert.equal(new Set(j.entries().map((e) => e.command)).size, 51, 'reboot and the 50 busiest made-up names');
+    assert.equal(j.entries().length, 61, 'reboot and one token (the latest) per made-up name');
+    assert.equal(j.get('junk7', 'a'), undefined);
+    assert.equal(j.get('junk7', 'b')?.state, 'rejected');
+  });
+  it('many made-up tags settle: once recorded, a poll finds them all and writes nothing more', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock });
+    for (let i = 0; i < 60; i++) await j.put(entry({ command: `junk${i}`, token: 'a', state: 'rejected' }));
+    const missing = Array.from({ length: 60 }, (_, i) => `junk${i}`).filter((name) => j.get(name, 'a') === undefined);
+    assert.deepEqual(missing, [], 'none dropped, so none is rejected and written again at the next poll');
   });
 });
