@@ -1,5 +1,5 @@
 import { requireBalenaEnv } from '../config/balena-env.js';
-import { parseDuration } from '../config/parsers.js';
+import { parseDuration, parseInteger } from '../config/parsers.js';
 import { UsageError } from '../lib/errors.js';
 import { parseJson } from '../lib/http.js';
 import { SupervisorClient } from '../supervisor/client.js';
@@ -19,6 +19,15 @@ export function parseTimeout(text: string): number {
     return parseDuration(text, { min: 1 });
   } catch (err) {
     throw new UsageError(`--timeout ${(err as Error).message}, got "${text.slice(0, 20)}"`);
+  }
+}
+
+/** Parses `--count`: a plain whole number of lines from 1 to 1,000,000 (no `1e3`, `0x10` or `2.0`). */
+export function parseCount(text: string): number {
+  try {
+    return parseInteger(text, 1, 1_000_000);
+  } catch (err) {
+    throw new UsageError(`--count ${(err as Error).message}, got "${text.slice(0, 20)}"`);
   }
 }
 
@@ -183,8 +192,7 @@ const logs: Command = {
   async run(ctx) {
     const flags = { ...BASE, follow: { type: 'boolean', default: false }, unit: { type: 'string' }, count: { type: 'string' } } as const;
     const { values } = parseCommandArgs(ctx.argv, flags, { min: 0, max: 0, usage: this.usage });
-    const count = values.count === undefined ? undefined : Number(values.count);
-    if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new UsageError(`--count must be a positive whole number, got "${values.count?.slice(0, 20)}"`);
+    const count = values.count === undefined ? undefined : parseCount(values.count);
     const client = connect(ctx, values.timeout);
     const stream = client.journalLogs(
       { follow: values.follow, format: values.json ? 'json' : 'short', ...(count !== undefined ? { count } : {}), ...(values.unit !== undefined ? { unit: values.unit } : {}) },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GATES, parseSupervisorVersion, requireGate, supports } from '../../src/supervisor/version.js';
-import { parseTimeout } from '../../src/cli/supervisor.js';
+import { parseCount, parseTimeout } from '../../src/cli/supervisor.js';
 
 describe('supervisor versions', () => {
   it('parses plain, v-prefixed and build-suffixed versions; refuses garbage', () => {
@@ -37,6 +37,17 @@ describe('--timeout', () => {
   it('refuses zero, negatives and words with a usage error', () => {
     for (const bad of ['0s', '-1s', 'soon', '', '10x']) {
       assert.throws(() => parseTimeout(bad), (err: Error & { code?: string }) => err.code === 'USAGE');
+    }
+  });
+});
+
+describe('--count', () => {
+  it('reads plain whole numbers', () => {
+    assert.deepEqual(['1', '2', '1000', '1000000'].map(parseCount), [1, 2, 1_000, 1_000_000]);
+  });
+  it('refuses zero, negatives, exponents, hex, decimals and words with a usage error', () => {
+    for (const bad of ['0', '-1', '1e3', '0x10', '2.0', '1_000', 'ten', '', '1000001']) {
+      assert.throws(() => parseCount(bad), (err: Error & { code?: string }) => err.code === 'USAGE' && err.message.startsWith('--count must be a whole number'), bad);
     }
   });
 });
