@@ -88,7 +88,7 @@ function readChecks(env: Env, setting: Setting, problems: string[]): Record<stri
 
 /**
  * Reads the agent's settings from an environment, frozen. Empty variables count as unset.
- * Throws one ConfigError listing every problem: bad values, unknown AGENT_* names, missing token.
+ * Throws one ConfigError listing every problem: bad values, misspelt AGENT_* names, missing token.
  */
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
@@ -110,11 +110,13 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  // Fleet variables reach every service, so an AGENT_* name far from every setting may well be
+  // another service's own (AGENT_NAME): not ours to refuse. One close to a setting is a typo.
   const known = SETTINGS.filter((s) => s.perService !== true).map((s) => s.env);
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith('AGENT_') || name.startsWith(CHECK_PREFIX) || known.includes(name)) continue;
     const hint = closest(name, known);
-    problems.push(`unknown setting ${name}${hint === undefined ? '' : `; did you mean ${hint}?`}`);
+    if (hint !== undefined) problems.push(`unknown setting ${name}; did you mean ${hint}?`);
   }
 
   const bind = values['httpBind'];

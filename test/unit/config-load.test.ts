@@ -202,11 +202,11 @@ describe('loadConfig problems', () => {
     const [problem] = problemsOf({ AGENT_LOGS_FORWARD: 'loki+ftp://admin:pa55word@logs/' });
     assert.ok(problem !== undefined && !problem.includes('pa55word'), problem);
   });
-  it('reports unknown AGENT_ variables, with a hint only when one is close', () => {
+  it('refuses a misspelt AGENT_ variable, but leaves other services\' AGENT_ variables alone', () => {
     assert.deepEqual(problemsOf({ AGENT_WATCHDOG_LADER: 'reboot', AGENT_FOO: '1', AGENT_CHECK_X: 'http://x/' }), [
-      'unknown setting AGENT_FOO',
       'unknown setting AGENT_WATCHDOG_LADER; did you mean AGENT_WATCHDOG_LADDER?',
     ]);
+    assert.equal(loadConfig({ AGENT_NAME: 'kiosk-7', AGENT_COLOUR: 'blue' }).pollIntervalMs, 300_000);
   });
   it('finds the closest name', () => {
     assert.equal(closest('AGENT_REPROT', ['AGENT_REPORT', 'AGENT_WATCHDOG']), 'AGENT_REPORT');
