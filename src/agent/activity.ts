@@ -43,11 +43,6 @@ export class Activity {
     }
   }
 
-  /** True while any work is running. */
-  isBusy(): boolean {
-    return this.busy > 0;
-  }
-
   /** Resolves once nothing runs and nothing starts within a few event-loop turns. */
   async idle(): Promise<void> {
     for (;;) {

@@ -33,13 +33,9 @@ export interface AgentOptions {
   version: string;
   /** BALENA_SERVICE_NAME: a restart of this service restarts the agent itself. */
   serviceName?: string;
-  /** Where the journal lives (default config.dataDir). */
-  journalDir?: string;
-  /** The journal's file (default: atomic files in journalDir); tests inject failing writes. */
+  /** The journal's file (default: atomic files in config.dataDir); tests inject failing writes. */
   journalFile?: JournalFile;
   random?: () => number;
-  /** Minimum spacing of tag writes (default 10 s). */
-  reportIntervalMs?: number;
   /** Problems found while starting the process around the agent (e.g. the local HTTP server). */
   localProblems?: () => readonly string[];
 }
@@ -78,9 +74,9 @@ export class Agent {
     this.scheduler = new Scheduler({ clock: opts.clock, log: opts.log, activity: this.activity });
     this.runner = new Runner({ clock: opts.clock, activity: this.activity });
     this.journal = new Journal({
-      dir: opts.journalDir ?? opts.config.dataDir, clock: opts.clock, ...(opts.journalFile ? { store: opts.journalFile } : {}),
+      dir: opts.config.dataDir, clock: opts.clock, ...(opts.journalFile ? { store: opts.journalFile } : {}),
     });
-    this.reporter = new Reporter({ tags: opts.tags, clock: opts.clock, log: opts.log, minIntervalMs: opts.reportIntervalMs ?? 10_000, random: this.random });
+    this.reporter = new Reporter({ tags: opts.tags, clock: opts.clock, log: opts.log, minIntervalMs: 10_000, random: this.random });
     this.commands = new CommandDispatch({
       journal: this.journal, runner: this.runner, supervisor: opts.supervisor, clock: opts.clock, log: opts.log, bootId: opts.bootId,
       random: this.random, config: () => this.config, changed: () => this.changed(),

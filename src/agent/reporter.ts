@@ -29,7 +29,6 @@ export class Reporter {
   private lastWriteAt: number | undefined;
   private notBefore = 0;
   private failures = 0;
-  private writes = 0;
   private pendingSince: number | undefined;
 
   constructor(private readonly opts: ReporterOptions) {}
@@ -52,11 +51,6 @@ export class Reporter {
     return diff;
   }
 
-  /** How many writes have been made. */
-  writeCount(): number {
-    return this.writes;
-  }
-
   /** Milliseconds until a write may happen (0 = now); `idleMs` when nothing is pending. */
   delayMs(idleMs = 60_000): number {
     if (Object.keys(this.pending()).length === 0) return idleMs;
@@ -74,7 +68,6 @@ export class Reporter {
     try {
       await this.opts.tags.set(diff);
       for (const [key, value] of Object.entries(diff)) this.written.set(key, value);
-      this.writes += 1;
       this.failures = 0;
       this.pendingSince = Object.keys(this.pending()).length > 0 ? this.opts.clock.now() : undefined;
       return true;

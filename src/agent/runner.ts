@@ -3,8 +3,8 @@ import type { Clock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import type { Activity } from './activity.js';
 
-/** How urgent a job is: operator commands jump ahead of scheduled work. */
-export const PRIORITY = { operator: 10, scheduled: 0 } as const;
+/** How urgent a job is (a higher priority takes the slot first). */
+export const PRIORITY = { operator: 10 } as const;
 
 /**
  * What a job gets: its abort signal (stop or cancel) and a clock sleep that does not count as

@@ -20,7 +20,6 @@ interface Entry {
   again: boolean;
   wake: AbortController | null;
   loop: Promise<void> | null;
-  runs: number;
 }
 
 /** Dependencies of the scheduler. */
@@ -48,7 +47,7 @@ export class Scheduler {
   every(name: string, every: Every, task: Task): void {
     if (this.entries.has(name)) throw new AgentError('INTERNAL', `task ${name} is already scheduled`);
     if (this.stopper.signal.aborted) return;
-    const entry: Entry = { name, every, task, running: false, again: false, wake: null, loop: null, runs: 0 };
+    const entry: Entry = { name, every, task, running: false, again: false, wake: null, loop: null };
     this.entries.set(name, entry);
     entry.loop = this.loop(entry);
   }
@@ -59,11 +58,6 @@ export class Scheduler {
     if (!entry) return;
     if (entry.running) entry.again = true;
     else entry.wake?.abort();
-  }
-
-  /** How many times a task has finished a run. */
-  runs(name: string): number {
-    return this.entries.get(name)?.runs ?? 0;
   }
 
   /** Resolves when no task (nor other work counted by the shared activity) is running. */
@@ -105,7 +99,6 @@ export class Scheduler {
         if (!stop.aborted) this.opts.log?.warn({ err, task: entry.name }, 'scheduled task failed');
       } finally {
         entry.running = false;
-        entry.runs += 1;
         this.activity.leave();
       }
       if (stop.aborted) break;
