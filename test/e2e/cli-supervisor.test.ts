@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SupervisorSimulator, type RecordedRequest } from '../../src/supervisor/simulator.js';
 import { CliPool, spawnCli } from '../helpers/supervisor-cli.js';
-import { simEnv, until } from '../helpers/supervisor-sim.js';
+import { until } from '../helpers/cli.js';
+import { simEnv } from '../helpers/supervisor-sim.js';
 
 /** About 40 CLI children start here: a few at a time, each with a generous deadline. */
 const cli = new CliPool({ concurrency: 4, timeoutMs: 45_000 });
@@ -172,14 +173,14 @@ describe('fleet-agent supervisor one-shots against the simulator', { concurrency
     const res = await cli.slot(async () => {
       const follow = spawnCli(['logs', '--follow'], simEnv(followSim));
       await follow.waitForOutput('before follow');
-      await until(() => followSim.journalFollowers === 1, 10_000, 'follow stream open');
+      await until('follow stream open', () => followSim.journalFollowers === 1, 10_000);
       followSim.pushJournal({ message: 'pushed while following', identifier: 'agent' });
       await follow.waitForOutput('agent: pushed while following');
       follow.child.kill('SIGINT');
       return follow.done;
     });
     assert.equal(res.code, 0, res.stderr);
-    await until(() => followSim.journalFollowers === 0, 10_000, 'follow stream closed');
+    await until('follow stream closed', () => followSim.journalFollowers === 0, 10_000);
     assert.deepEqual(only(followSim, (x) => x.path === '/v2/journal-logs').body, { follow: true, format: 'short' });
   });
 

@@ -54,3 +54,17 @@ export function runCli(args: readonly string[], env: Record<string, string>, tim
     });
   });
 }
+
+/**
+ * Polls `check` every ~20 ms until it returns a value other than undefined or false, and resolves
+ * with that value; rejects naming `what` once `timeoutMs` has passed (for conditions no event announces).
+ */
+export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

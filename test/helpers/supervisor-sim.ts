@@ -45,12 +45,3 @@ export function assertNoSecret(err: unknown, secret: string): void {
   const texts = [e.message, String(e), JSON.stringify(e), e.stack ?? '', e.cause?.message ?? ''];
   for (const text of texts) assert.ok(!text.includes(secret), `secret leaked into: ${text.slice(0, 200)}`);
 }
-
-/** Polls `cond` until it holds or `timeoutMs` passes (for conditions no event announces). */
-export async function until(cond: () => boolean, timeoutMs = 3_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setImmediate(r));
-  }
-}

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AgentError, UpdatesLockedError } from '../../src/lib/errors.js';
-import { assertNoSecret, startSim, until, type SimHarness } from '../helpers/supervisor-sim.js';
+import { until } from '../helpers/cli.js';
+import { assertNoSecret, startSim, type SimHarness } from '../helpers/supervisor-sim.js';
 
 async function rejectsWith(promise: Promise<unknown>, code: string, key: string): Promise<AgentError> {
   try {
@@ -224,6 +225,6 @@ describe('SupervisorClient journal logs against the simulator', () => {
     await reading;
     assert.match(got[0]!, /quiet-river xd: c$/);
     assert.match(got[1]!, /quiet-river agent: pushed later$/);
-    await until(() => h.sim.journalFollowers === 0, 3_000, 'follow stream closed');
+    await until('follow stream closed', () => h.sim.journalFollowers === 0, 3_000);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { until } from '../helpers/cli.js';
 
 /** Raw HTTP to the simulator, for requests the client never builds. */
 async function call(sim: SupervisorSimulator, method: string, path: string, opts: { body?: string; type?: string; auth?: string } = {}) {
@@ -135,8 +136,7 @@ describe('SupervisorSimulator answers like the supervisor (CONTRACT §2)', () =>
       const res = await fetch(`${dev.url}/v1/reboot?apikey=${dev.apiKey}`, { method: 'POST' });
       assert.equal(res.status, 202);
       await res.text();
-      const deadline = Date.now() + 3_000;
-      while (dev.reboots === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      await until('the simulated reboot', () => dev.reboots > 0, 3_000);
       assert.equal(dev.reboots, 1);
       assert.notEqual(dev.bootId, first);
       assert.equal((await readFile(path, 'utf8')).trim(), dev.bootId);
