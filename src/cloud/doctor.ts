@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
-import { readBalenaEnv, requireBalenaEnv } from '../config/balena-env.js';
+import { checkBalenaEnv, readBalenaEnv } from '../config/balena-env.js';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError, ConfigError, HttpError, UnreachableError, describe } from '../lib/errors.js';
@@ -41,23 +41,15 @@ function causeOf(err: unknown): Check['cause'] {
 }
 
 function environment(env: DoctorDeps['env']): Check {
-  try {
-    requireBalenaEnv(env, ['supervisor', 'app', 'device', 'cloud']);
-    return { name: 'environment', status: 'ok', message: 'balena environment variables present' };
-  } catch (err) {
-    if (!(err instanceof ConfigError)) return fail('environment', describe(err), 'check the service definition');
-    const byHint = new Map<string, string[]>();
-    const other: string[] = [];
-    for (const problem of err.problems) {
-      const m = /^(\w+) is not set \((.*)\)$/.exec(problem);
-      if (m?.[1] && m[2]) byHint.set(m[2], [...(byHint.get(m[2]) ?? []), m[1]]);
-      else other.push(problem);
-    }
-    const missing = [...byHint.values()].flat();
-    const message = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...other].join('; ');
-    const fix = [...byHint.entries()].map(([hint, names]) => `${names.join(', ')}: ${hint}`).join('; ');
-    return fail('environment', message, fix || 'fix the variables named above');
-  }
+  const problems = checkBalenaEnv(env, ['supervisor', 'app', 'device', 'cloud']);
+  if (problems.length === 0) return { name: 'environment', status: 'ok', message: 'balena environment variables present' };
+  const byHint = new Map<string, string[]>();
+  for (const p of problems.filter((p) => p.missing)) byHint.set(p.hint, [...(byHint.get(p.hint) ?? []), p.name]);
+  const missing = problems.filter((p) => p.missing).map((p) => p.name);
+  const malformed = problems.filter((p) => !p.missing).map((p) => p.message);
+  const message = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...malformed].join('; ');
+  const fix = [...byHint.entries()].map(([hint, names]) => `${names.join(', ')}: ${hint}`).join('; ');
+  return fail('environment', message, fix || 'fix the variables named above');
 }
 
 async function supervisorChecks(deps: DoctorDeps): Promise<Check[]> {

@@ -53,20 +53,34 @@ export function readBalenaEnv(env: Readonly<Record<string, string | undefined>>)
   };
 }
 
-/** Throws a ConfigError naming every variable a command needs but the environment lacks. */
-export function requireBalenaEnv(env: Readonly<Record<string, string | undefined>>, needs: readonly Need[]): BalenaEnv {
-  const problems: string[] = [];
-  const names = [...new Set(needs.flatMap((n) => VARS[n]))];
-  for (const name of names) {
+/** One problem with a balena variable: which, what is wrong, and what provides or fixes it. */
+export interface BalenaEnvProblem {
+  name: string;
+  missing: boolean;
+  message: string;
+  hint: string;
+}
+
+/** Every problem with the variables a command needs (missing, or not of their form). */
+export function checkBalenaEnv(env: Readonly<Record<string, string | undefined>>, needs: readonly Need[]): BalenaEnvProblem[] {
+  const problems: BalenaEnvProblem[] = [];
+  for (const name of [...new Set(needs.flatMap((n) => VARS[n]))]) {
     const v = value(env, name);
+    const hint = HINT[name] ?? 'required';
     if (v === undefined) {
-      problems.push(`${name} is not set (${HINT[name] ?? 'required'})`);
+      problems.push({ name, missing: true, message: `${name} is not set (${hint})`, hint });
     } else if (name === 'BALENA_APP_ID' && !/^\d+$/.test(v)) {
-      problems.push(`${name} must be a number, got "${v.slice(0, 20)}"`);
+      problems.push({ name, missing: false, message: `${name} must be a number, got "${v.slice(0, 20)}"`, hint });
     } else if ((name === 'BALENA_SUPERVISOR_ADDRESS' || name === 'BALENA_API_URL') && !/^https?:\/\/[^\s/]+/.test(v)) {
-      problems.push(`${name} must be an http(s) URL, got "${v.slice(0, 60)}"`);
+      problems.push({ name, missing: false, message: `${name} must be an http(s) URL, got "${v.slice(0, 60)}"`, hint });
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  return problems;
+}
+
+/** Throws a ConfigError naming every variable a command needs but the environment lacks. */
+export function requireBalenaEnv(env: Readonly<Record<string, string | undefined>>, needs: readonly Need[]): BalenaEnv {
+  const problems = checkBalenaEnv(env, needs);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => p.message));
   return readBalenaEnv(env);
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startHttpServer, type Healthz } from '../../src/http/server.js';
 import { runCli } from '../helpers/cli.js';
@@ -39,6 +42,22 @@ describe('fleet-agent basics (built CLI)', () => {
       assert.deepEqual(JSON.parse(failing.stdout), { ok: false, state: 'failing', reasons: ['journal not writable'] });
     } finally {
       await server.close();
+    }
+  });
+
+  it('doctor without the balena-api label: names the missing variables and the label that provides them', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'doctor-env-'));
+    try {
+      const res = await runCli(['doctor', '--json'], { BALENA_APP_ID: 'seven', BALENA_DEVICE_UUID: 'abc', AGENT_DATA_DIR: dataDir });
+      const doc = JSON.parse(res.stdout) as { ok: boolean; checks: Array<{ name: string; status: string; message: string; fix?: string }> };
+      const env = doc.checks.find((c) => c.name === 'environment');
+      assert.equal(env?.status, 'fail');
+      assert.equal(env?.message, 'missing BALENA_SUPERVISOR_ADDRESS, BALENA_SUPERVISOR_API_KEY, BALENA_API_URL, BALENA_API_KEY; BALENA_APP_ID must be a number, got "seven"');
+      assert.match(env?.fix ?? '', /BALENA_API_URL, BALENA_API_KEY: add the label io\.balena\.features\.balena-api: '1'/);
+      assert.equal(doc.ok, false);
+      assert.notEqual(res.code, 0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 
