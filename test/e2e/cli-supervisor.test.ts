@@ -303,10 +303,9 @@ describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, (
     noKey(b, cut.apiKey);
   });
 
-  it('missing BALENA_SUPERVISOR_ADDRESS → exit 2 naming it, key not echoed, nothing sent', async () => {
+  it('missing BALENA_SUPERVISOR_ADDRESS → exit 2 naming it, key not echoed', async () => {
     const env = simEnv(sim);
     delete env.BALENA_SUPERVISOR_ADDRESS;
-    const before = sim.requests.length;
     const [human, json] = await Promise.all([runCli(['ping'], env), runCli(['reboot', '--json'], env)]);
     assert.equal(human.code, 2);
     assert.match(human.stderr, /BALENA_SUPERVISOR_ADDRESS is not set/);
@@ -316,7 +315,21 @@ describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, (
     assert.equal(doc.error.code, 'CONFIG');
     assert.ok(doc.error.problems.some((p: string) => p.includes('BALENA_SUPERVISOR_ADDRESS')));
     noKey(json, sim.apiKey);
-    assert.equal(sim.requests.slice(before).filter((r) => r.path === '/v1/reboot' && r.auth === 'none').length, 0);
+  });
+
+  it('missing BALENA_SUPERVISOR_API_KEY → exit 2 naming it, and the reachable supervisor records no request', async () => {
+    const untouched = await another();
+    const env = simEnv(untouched);
+    delete env.BALENA_SUPERVISOR_API_KEY;
+    const [human, json] = await Promise.all([runCli(['ping'], env), runCli(['reboot', '--json'], env)]);
+    assert.equal(human.code, 2, human.stderr);
+    assert.match(human.stderr, /BALENA_SUPERVISOR_API_KEY is not set/);
+    assert.equal(json.code, 2, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.error.code, 'CONFIG');
+    assert.ok(doc.error.problems.some((p: string) => p.includes('BALENA_SUPERVISOR_API_KEY')));
+    assert.deepEqual(untouched.requests, [], 'neither ping (which needs no key) nor reboot reached the supervisor');
+    assert.equal(untouched.reboots, 0);
   });
 
   it('purge without --yes → exit 2 and nothing sent', async () => {
