@@ -32,10 +32,9 @@ export interface QueryOptions {
   skip?: number;
 }
 
-/** A whole parsed request: OData options plus the other query parameters (e.g. `apikey`). */
+/** A whole parsed request's OData options (other query parameters, e.g. `apikey`, are ignored). */
 export interface ParsedQuery {
   readonly options: QueryOptions;
-  readonly params: Readonly<Record<string, string>>;
 }
 
 /** A parsed resource path: `device`, `device(1)`, `device(uuid='x')`, `device/$count`. */
@@ -129,32 +128,21 @@ const KNOWN_OPTIONS = new Set(['$filter', '$select', '$expand', '$orderby', '$to
 /** Parses a raw query string (without `?`); throws ODataSyntaxError on anything pine would refuse. */
 export function parseQuery(rawQuery: string): ParsedQuery {
   const options: QueryOptions = {};
-  const params: Record<string, string> = {};
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
     const rawName = eq < 0 ? part : part.slice(0, eq);
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
     const name = rawName.replace(/^%24/iu, '$');
-    if (!name.startsWith('$')) {
-      params[decodeParam(name)] = decodeParam(rawValue);
-      continue;
-    }
+    // Like the real API, parameters that are not OData options are not looked at.
+    if (!name.startsWith('$')) continue;
     if (name === '$format' || name === '$count') continue;
     if (!KNOWN_OPTIONS.has(name)) throw new ODataSyntaxError(`unknown option "${name}"`);
     const s = new TokenStream(tokenize(rawValue));
     applyOption(options, name, s);
     if (!s.done()) throw new ODataSyntaxError(`unexpected text after ${name}`);
   }
-  return { options, params };
-}
-
-function decodeParam(raw: string): string {
-  try {
-    return decodeURIComponent(raw.replace(/\+/gu, ' '));
-  } catch {
-    throw new ODataSyntaxError('bad percent-encoding');
-  }
+  return { options };
 }
 
 /** Parses what follows `/v7/`: a resource name, an optional key and an optional `/$count`. */

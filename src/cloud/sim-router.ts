@@ -10,7 +10,6 @@ import { actorWhoami, login, refreshToken, userWhoami } from './sim-routes-user.
 export interface RouterDeps {
   readonly dispatcher: Dispatcher;
   readonly logRate: LogRateState;
-  readonly onLogLine: (uuid: string) => void;
 }
 
 const NOT_FOUND: Reply = text(404, 'Not Found');
@@ -33,8 +32,8 @@ export async function routeRequest(ctx: SimContext, deps: RouterDeps): Promise<R
   const logs = /^\/device\/v2\/([^/]+)\/(log-stream|logs)$/u.exec(path);
   if (logs !== null) {
     const uuid = decodeSegment(logs[1] ?? '');
-    if (logs[2] === 'log-stream') return method === 'POST' ? logStream(ctx, uuid, deps.onLogLine) : NOT_FOUND;
-    if (method === 'POST') return logBatch(ctx, uuid, deps.logRate, deps.onLogLine);
+    if (logs[2] === 'log-stream') return method === 'POST' ? logStream(ctx, uuid) : NOT_FOUND;
+    if (method === 'POST') return logBatch(ctx, uuid, deps.logRate);
     return method === 'GET' ? readLogs(ctx, uuid) : NOT_FOUND;
   }
   const route = `${method} ${path}`;

@@ -1,7 +1,7 @@
 /** Device endpoints outside OData: bulk tags (`/device/v3/tags`) and logs (`/device/v2/:uuid/...`). */
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { BodyError, empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
+import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
 import { mayActOnDevice } from './sim-permissions.js';
 import type { StoredLog } from './sim-store.js';
 import { ruleViolation, validTagKey } from './sim-validate.js';
@@ -64,12 +64,11 @@ function toLog(item: unknown, createdAt: number): StoredLog | undefined {
   return line;
 }
 
-function appendLogs(ctx: SimContext, uuid: string, lines: readonly StoredLog[], onLine: (uuid: string) => void): void {
+function appendLogs(ctx: SimContext, uuid: string, lines: readonly StoredLog[]): void {
   const list = ctx.store.logs.get(uuid) ?? [];
   list.push(...lines);
   if (list.length > LOG_RETENTION) list.splice(0, list.length - LOG_RETENTION);
   ctx.store.logs.set(uuid, list);
-  if (lines.length > 0) onLine(uuid);
 }
 
 /**
@@ -90,7 +89,7 @@ function logTarget(ctx: SimContext, uuid: string): Reply | undefined {
  * not JSON ends the stream with 400 (lines before it are kept); JSON lines that are not log lines
  * (or carry a `uuid`) are skipped; a clean end is 201.
  */
-export async function logStream(ctx: SimContext, uuid: string, onLine: (uuid: string) => void): Promise<Reply> {
+export async function logStream(ctx: SimContext, uuid: string): Promise<Reply> {
   const refused = logTarget(ctx, uuid);
   if (refused !== undefined) return refused;
   if (ctx.req.headers['content-type'] !== NDJSON) return text(415, `Streaming requests require Content-Type ${NDJSON}`);
@@ -116,7 +115,7 @@ export async function logStream(ctx: SimContext, uuid: string, onLine: (uuid: st
       if (line !== undefined) lines.push(line);
     }
     received.push(...lines);
-    appendLogs(ctx, uuid, lines, onLine);
+    appendLogs(ctx, uuid, lines);
     return !bad;
   };
   // Not `for await`: leaving that loop early would destroy the request and reset the socket
@@ -148,7 +147,7 @@ export async function logStream(ctx: SimContext, uuid: string, onLine: (uuid: st
  * in the real API (before the credential is even looked at): 15 batches in a 10 s window per
  * uuid, then the uuid is blocked for 10 s — 429 with `Retry-After` in whole seconds.
  */
-export async function logBatch(ctx: SimContext, uuid: string, rate: LogRateState, onLine: (uuid: string) => void): Promise<Reply> {
+export async function logBatch(ctx: SimContext, uuid: string, rate: LogRateState): Promise<Reply> {
   const now = ctx.clock.now();
   const state = rate.get(uuid);
   const current = state !== undefined && (now < state.blockedUntil || now - state.windowStart < LOG_RATE_WINDOW_MS) ? state : { windowStart: now, count: 0, blockedUntil: 0 };
@@ -162,17 +161,11 @@ export async function logBatch(ctx: SimContext, uuid: string, rate: LogRateState
   }
   const refused = logTarget(ctx, uuid);
   if (refused !== undefined) return refused;
-  let body: unknown;
-  try {
-    body = await readJson(ctx);
-  } catch (err) {
-    if (err instanceof BodyError) return text(err.status, err.message);
-    throw err;
-  }
+  const body = await readJson(ctx);
   if (!Array.isArray(body)) return text(400, 'Body must be an array of log lines');
   if (body.length > LOG_BATCH_MAX) return text(400, `Batches cannot include more than ${LOG_BATCH_MAX} logs`);
   const lines = body.flatMap((item) => toLog(item, ctx.clock.wall()) ?? []);
-  appendLogs(ctx, uuid, lines, onLine);
+  appendLogs(ctx, uuid, lines);
   return empty(201);
 }
 

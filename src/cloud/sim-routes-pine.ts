@@ -1,7 +1,7 @@
 /** `/v7/<resource>` as pine answers it: GET/POST/PATCH/DELETE with OData keys and options. */
 import { ODataSyntaxError, parseQuery, parseResourcePath, type QueryOptions, type ResourcePath } from './odata.js';
 import { projectRow, rowMatches, runQuery, type Graph, type Row } from './odata-eval.js';
-import { BodyError, empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
+import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
 import { ruleFor } from './sim-permissions.js';
 import { schemaOf, type ResourceSchema } from './sim-schema.js';
 import { ruleViolation } from './sim-validate.js';
@@ -64,7 +64,6 @@ export async function handlePine(ctx: SimContext, rest: string): Promise<Reply> 
     }
   } catch (err) {
     if (err instanceof ODataSyntaxError) return malformed(err.message);
-    if (err instanceof BodyError) return text(err.status, err.message);
     throw err;
   }
 }

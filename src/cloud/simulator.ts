@@ -61,7 +61,6 @@ export class CloudSimulator {
   private readonly clock: Clock;
   private readonly faults: Faults;
   private readonly hooks = new Set<(r: CloudRequest) => void>();
-  private readonly logHooks = new Set<(uuid: string) => void>();
   private readonly logRate: LogRateState = new Map();
   private server: Server | undefined;
   private dispatcher: Agent | undefined;
@@ -80,9 +79,10 @@ export class CloudSimulator {
 
   /** Starts listening on 127.0.0.1 (port 0 unless given); resolves with the URL. */
   async start(port = 0): Promise<string> {
-    this.dispatcher = new Agent();
+    const dispatcher = new Agent();
+    this.dispatcher = dispatcher;
     const server = createServer((req, res) => {
-      this.handle(req, res).catch(() => {
+      this.handle(req, res, dispatcher).catch(() => {
         if (!res.headersSent) res.writeHead(500).end('Internal Server Error');
         else res.destroy();
       });
@@ -132,24 +132,6 @@ export class CloudSimulator {
   onRequest(hook: (r: CloudRequest) => void): () => void {
     this.hooks.add(hook);
     return () => this.hooks.delete(hook);
-  }
-
-  /** Resolves once `uuid` has at least `count` stored log lines. */
-  waitForLogLines(uuid: string, count: number, timeoutMs = 5000): Promise<CloudLogLine[]> {
-    if (this.logLines(uuid).length >= count) return Promise.resolve(this.logLines(uuid));
-    return new Promise((resolve, reject) => {
-      const check = (u: string): void => {
-        if (u !== uuid || this.logLines(uuid).length < count) return;
-        clearTimeout(timer);
-        this.logHooks.delete(check);
-        resolve(this.logLines(uuid));
-      };
-      const timer = setTimeout(() => {
-        this.logHooks.delete(check);
-        reject(new Error(`fewer than ${count} log lines within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.logHooks.add(check);
-    });
   }
 
   /** The device's tags as a plain object. */
@@ -246,7 +228,7 @@ export class CloudSimulator {
     else this.store.update(resource, row['id'], { value });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, dispatcher: Agent): Promise<void> {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -274,11 +256,7 @@ export class CloudSimulator {
       return;
     }
     try {
-      reply = early ?? (await routeRequest(ctx, {
-        dispatcher: this.dispatcher ?? new Agent(),
-        logRate: this.logRate,
-        onLogLine: (uuid) => this.logHooks.forEach((hook) => hook(uuid)),
-      }));
+      reply = early ?? (await routeRequest(ctx, { dispatcher, logRate: this.logRate }));
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
       reply = text(err.status, err.message);

@@ -53,6 +53,12 @@ describe('cloud simulator: OData', () => {
     assert.deepEqual(ok.json(), { d: [{ id: T.deviceId }] });
   });
 
+  it('ignores parameters that are not OData options, even badly percent-encoded ones', async () => {
+    const res = await call(sim, `/v7/device?foo=%zz&$select=id&$filter=id eq ${T.deviceId}`, { key: T.operatorKey });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json(), { d: [{ id: T.deviceId }] });
+  });
+
   it('a filtered miss is 200 {"d":[]}, not 404; another device is invisible to a device key', async () => {
     const miss = await call(sim, `/v7/device(uuid='${'0'.repeat(32)}')`, { key: T.operatorKey });
     assert.deepEqual([miss.status, miss.json()], [200, { d: [] }]);
@@ -234,6 +240,15 @@ describe('cloud simulator: device endpoints', () => {
     const limited = await call(sim, `/device/v2/${T.uuid}/logs`, { key: T.deviceKey, method: 'POST', body: batch(1) });
     assert.equal(limited.status, 429);
     assert.match(String(limited.headers['retry-after']), /^\d+$/u);
+  });
+
+  it('a body that is not JSON is 400 "Invalid JSON body" on pine and on batch logs, and stores nothing', async () => {
+    const headers = { 'content-type': 'application/json' };
+    const pine = await call(sim, '/v7/device_tag', { key: T.otherDeviceKey, method: 'POST', rawBody: '{not json', headers });
+    assert.deepEqual([pine.status, pine.text], [400, 'Invalid JSON body']);
+    const logs = await call(sim, `/device/v2/${T.otherUuid}/logs`, { key: T.otherDeviceKey, method: 'POST', rawBody: '[{', headers });
+    assert.deepEqual([logs.status, logs.text], [400, 'Invalid JSON body']);
+    assert.deepEqual(sim.logLines(T.otherUuid), []);
   });
 
   it('reading logs needs a user: device key 401, operator 200', async () => {

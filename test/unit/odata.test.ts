@@ -75,8 +75,9 @@ describe('OData parser', () => {
     assert.equal(app?.options.expand?.[0]?.name, 'application_tag');
   });
 
-  it('keeps non-OData parameters apart (e.g. apikey)', () => {
-    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2').params, { apikey: 'abc+def' });
+  it('ignores non-OData parameters, even badly percent-encoded ones', () => {
+    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2'), { options: { top: 2 } });
+    assert.deepEqual(parseQuery('foo=%zz&%zz=1&$select=id'), { options: { select: ['id'] } });
   });
 
   it('rejects unknown options, trailing text and unterminated strings', () => {
