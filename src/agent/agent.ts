@@ -66,6 +66,8 @@ export class Agent {
   private supervisorReachable: boolean | undefined;
   private supervisorProblem: string | undefined;
   private seeded = false;
+  /** The journal or the tag prefix may have changed since the ack tags were last built. */
+  private acksDirty = false;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -240,6 +242,9 @@ export class Agent {
       log.level = live.config.logLevel;
     }
     this.config = live.config;
+    // The prefix (here) and the journal (imported acks, below) may change: should the poll end
+    // early, the next report rebuilds the ack tags.
+    this.acksDirty = true;
     this.problems = live.problems;
     this.warnInactive(live.sources);
     try {
@@ -247,6 +252,7 @@ export class Agent {
     } catch (err) {
       log.error({ err }, 'cannot persist tokens rebuilt from ack tags');
     }
+    this.acksDirty = true;
     const services = await this.readServices(result.device.appId);
     const snapshot = makeSnapshot({
       now: clock.now(),
@@ -296,11 +302,12 @@ export class Agent {
 
   /** Each command's ack shows its most recently changed token (change order, not wall time). */
   private refreshAcks(): void {
+    this.acksDirty = false;
     this.reporter.update(ackTags(this.journal.latest().values(), this.config.tagPrefix));
   }
 
   private async report(): Promise<void> {
-    this.refreshAcks();
+    if (this.acksDirty) this.refreshAcks();
     if (this.config.report) {
       const h = this.health();
       const p = this.config.tagPrefix;
