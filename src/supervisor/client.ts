@@ -36,10 +36,13 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** One typed method per endpoint of the local supervisor API (CONTRACT §2.2). */
 export class SupervisorClient {
   private readonly opts: SupervisorClientOptions;
+  /** Where every request goes, with the timeout filled in. */
+  private readonly target: HttpTarget;
   private versionProbe: Promise<string> | undefined;
 
   constructor(opts: SupervisorClientOptions) {
     this.opts = opts;
+    this.target = { peer: 'supervisor', baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dispatcher: opts.dispatcher };
   }
 
   /** The app the key is scoped to. */
@@ -198,7 +201,7 @@ export class SupervisorClient {
     if (opts.since !== undefined || opts.until !== undefined) requireGate(version, 'journalSince');
     const { path, headers } = this.authorise('/v2/journal-logs', version);
     yield* openJournal({
-      target: this.target(),
+      target: this.target,
       clock: this.opts.clock,
       path,
       headers,
@@ -206,10 +209,6 @@ export class SupervisorClient {
       signal,
       onError: (reply) => parse.replyError('POST', '/v2/journal-logs', reply, {}),
     });
-  }
-
-  private target(): HttpTarget {
-    return { peer: 'supervisor', baseUrl: this.opts.baseUrl, timeoutMs: this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dispatcher: this.opts.dispatcher };
   }
 
   /**
@@ -233,7 +232,7 @@ export class SupervisorClient {
     const spec: RequestSpec = { method: call.method, path: call.path, headers };
     if (call.json !== undefined) spec.json = call.json;
     if (call.signal) spec.signal = call.signal;
-    const reply = await send(this.target(), spec);
+    const reply = await send(this.target, spec);
     if (reply.status >= 200 && reply.status < 300) return reply;
     const bare = call.path.split('?')[0] ?? call.path;
     throw parse.replyError(call.method, bare, reply, call.ctx ?? {}, parseRetryAfter(reply.headers['retry-after'], this.opts.clock.wall()));

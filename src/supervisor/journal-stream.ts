@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { BadResponseError, UnreachableError, type HttpError } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
-import { joinUrl, networkError, readCapped, type HttpReply, type HttpTarget } from '../lib/http.js';
+import { flattenHeaders, joinUrl, networkError, readCapped, type HttpReply, type HttpTarget } from '../lib/http.js';
 
 /** What `openJournal` needs: an authorised path and body, and how to map an error reply. */
 export interface JournalRequest {
@@ -34,11 +34,12 @@ export async function* openJournal(req: JournalRequest): AsyncGenerator<string> 
     () => undefined,
   );
   const signal = AbortSignal.any([req.signal, timedOut.signal]);
+  const base = new URL(req.target.baseUrl);
   let res: Dispatcher.ResponseData;
   try {
     res = await req.target.dispatcher.request({
-      origin: new URL(req.target.baseUrl).origin,
-      path: joinUrl(new URL(req.target.baseUrl).pathname, req.path),
+      origin: base.origin,
+      path: joinUrl(base.pathname, req.path),
       method: 'POST',
       headers: { ...req.headers, 'content-type': 'application/json' },
       body: JSON.stringify(req.body),
@@ -55,7 +56,7 @@ export async function* openJournal(req: JournalRequest): AsyncGenerator<string> 
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const text = await readCapped(res.body, 64 * 1024, 'supervisor', WHERE).catch(() => '');
-    throw req.onError({ status: res.statusCode, headers: flatten(res.headers), text });
+    throw req.onError({ status: res.statusCode, headers: flattenHeaders(res.headers), text });
   }
   yield* lines(res.body, req.signal);
 }
@@ -85,12 +86,4 @@ async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal
     body.destroy();
   }
   if (pending.trim() !== '') yield pending;
-}
-
-function flatten(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (value !== undefined) out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
 }

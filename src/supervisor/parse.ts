@@ -79,11 +79,6 @@ export function vpn(where: Where, text: string): { enabled: boolean; connected: 
   return { enabled: v.enabled, connected: v.connected };
 }
 
-/** The supervisor's own words from an error body: `Error` of {Data,Error}, `message` of {status,message}, or the text. */
-export function supervisorMessage(text: string): string {
-  return summariseBody(text);
-}
-
 /** Context that sharpens an error message. */
 export interface ErrorContext {
   appId?: number;
@@ -97,7 +92,8 @@ export interface ErrorContext {
  */
 export function replyError(method: string, path: string, reply: HttpReply, ctx: ErrorContext, retryAfterMs?: number): HttpError {
   const base = { peer: 'supervisor' as const, status: reply.status, method, path, body: reply.text, headers: reply.headers, retryAfterMs };
-  const said = supervisorMessage(reply.text);
+  // the supervisor's own words: `Error` of {Data,Error}, `message` of {status,message}, or the text
+  const said = summariseBody(reply.text);
   if (reply.status === 423) return new UpdatesLockedError({ ...base, lockMessage: said });
   if (reply.status === 401) {
     const scope = ctx.appId === undefined ? '' : ` or not valid for app ${ctx.appId}`;

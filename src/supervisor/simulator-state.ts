@@ -18,7 +18,8 @@ export interface SimState {
   commit: string;
   releaseId: number;
   version: string;
-  services: SimService[];
+  /** Each with its current status (`Running` unless stopped). */
+  services: Array<Required<SimService>>;
   deviceName: string;
   instantUpdates: boolean;
   lock: string | null;

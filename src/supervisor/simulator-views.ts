@@ -5,8 +5,8 @@ import type { SimService, SimState } from './simulator-state.js';
 /** `GET /v2/applications/state`; `appUuid`, `updateStatus` and `image` appear from 17.7.0. */
 export function appsState(state: SimState) {
   const recent = semver.gte(state.version, '17.7.0');
-  const service = (s: SimService) => ({
-    status: s.status ?? 'Running',
+  const service = (s: Required<SimService>) => ({
+    status: s.status,
     ...(recent ? { image: `registry/${s.name}:${s.imageId}` } : {}),
     downloadProgress: null,
     releaseId: state.releaseId,
@@ -29,7 +29,7 @@ export function stateStatus(state: SimState) {
     appState: 'applied',
     overallDownloadProgress: null,
     containers: state.services.map((s) => ({
-      status: s.status ?? 'Running',
+      status: s.status,
       serviceName: s.name,
       appId: state.appId,
       imageId: s.imageId,
@@ -52,6 +52,7 @@ export function stateStatus(state: SimState) {
 
 /** `GET /v1/device`: the first service's status, `Running` reported as `Idle`. */
 export function legacyDevice(state: SimState) {
+  // an app with no services reads as idle
   const first = state.services[0]?.status ?? 'Running';
   return {
     api_port: 48484,

@@ -93,13 +93,3 @@ export interface JournalLogsOptions {
   /** `short` (the default) needs no gate; others need supervisor ≥ 10.3.0. */
   format?: 'json' | 'short';
 }
-
-/** One line of `journalctl -o json` with the fields the agent reads (all values are strings). */
-export interface JournalJsonEntry {
-  MESSAGE: string;
-  _SYSTEMD_UNIT?: string;
-  __REALTIME_TIMESTAMP: string;
-  PRIORITY?: string;
-  SYSLOG_IDENTIFIER?: string;
-  [key: string]: unknown;
-}
