@@ -44,11 +44,7 @@ export async function patchTagsV3(ctx: SimContext): Promise<Reply> {
     }
   }
   if (plan.length === 0) return text(400, 'No tags were sent to be updated.');
-  for (const { device, key, value } of plan) {
-    const existing = ctx.store.table('device_tag').find((r) => r['device'] === device && r['tag_key'] === key);
-    if (existing === undefined) ctx.store.insert('device_tag', { device, tag_key: key, value });
-    else if (existing['value'] !== value) ctx.store.update('device_tag', existing['id'], { value });
-  }
+  for (const { device, key, value } of plan) ctx.store.upsert('device_tag', { device, tag_key: key }, value);
   return empty(200);
 }
 

@@ -105,6 +105,13 @@ export class SimStore {
     if (resource === 'device') row['modified_at'] = new Date(this.wall()).toISOString();
   }
 
+  /** Sets `value` on the row whose fields equal `key` (e.g. device and tag_key), inserting it when there is none. */
+  upsert(resource: string, key: Readonly<Record<string, unknown>>, value: string): void {
+    const row = this.table(resource).find((r) => Object.entries(key).every(([field, v]) => r[field] === v));
+    if (row === undefined) this.insert(resource, { ...key, value });
+    else if (row['value'] !== value) this.update(resource, row['id'], { value });
+  }
+
   /** Removes the row with `id` and the rows that depend on it. */
   remove(resource: string, id: unknown): void {
     const rows = this.table(resource);

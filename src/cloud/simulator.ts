@@ -144,7 +144,7 @@ export class CloudSimulator {
   /** Sets a device tag as an operator would (dashboard edit). */
   setDeviceTag(uuid: string, key: string, value: string): void {
     const device = this.requireDevice(uuid);
-    this.upsert('device_tag', 'device', device['id'] as number, 'tag_key', key, value);
+    this.store.upsert('device_tag', { device: device['id'], tag_key: key }, value);
   }
 
   /** Removes a device tag. */
@@ -156,18 +156,18 @@ export class CloudSimulator {
 
   /** Sets a fleet tag. */
   setFleetTag(appId: number, key: string, value: string): void {
-    this.upsert('application_tag', 'application', appId, 'tag_key', key, value);
+    this.store.upsert('application_tag', { application: appId, tag_key: key }, value);
   }
 
   /** Sets a device environment variable. */
   setDeviceEnv(uuid: string, name: string, value: string): void {
     const device = this.requireDevice(uuid);
-    this.upsert('device_environment_variable', 'device', device['id'] as number, 'name', name, value);
+    this.store.upsert('device_environment_variable', { device: device['id'], name }, value);
   }
 
   /** Sets a fleet environment variable. */
   setFleetEnv(appId: number, name: string, value: string): void {
-    this.upsert('application_environment_variable', 'application', appId, 'name', name, value);
+    this.store.upsert('application_environment_variable', { application: appId, name }, value);
   }
 
   /** A device's stored fields (for assertions), or undefined. */
@@ -220,12 +220,6 @@ export class CloudSimulator {
     const device = this.store.deviceByUuid(uuid);
     if (device === undefined) throw new Error(`no simulated device ${uuid.slice(0, 7)}`);
     return device;
-  }
-
-  private upsert(resource: string, parentField: string, parent: number, keyField: string, key: string, value: string): void {
-    const row = this.store.table(resource).find((r) => r[parentField] === parent && r[keyField] === key);
-    if (row === undefined) this.store.insert(resource, { [parentField]: parent, [keyField]: key, value });
-    else this.store.update(resource, row['id'], { value });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse, dispatcher: Agent): Promise<void> {
