@@ -1,5 +1,7 @@
 /** The acknowledgement protocol: `<prefix><command>.ack` = `<token> <state> <UTC ISO time>[ <detail>]`. */
 
+import { clip } from '../config/parsers.js';
+
 /** Every state an acknowledgement can show (PRODUCT §3). */
 export const ACK_STATES = ['accepted', 'running', 'done', 'failed', 'rejected', 'blocked', 'deferred'] as const;
 
@@ -31,7 +33,7 @@ export function ackKey(prefix: string, command: string): string {
 /** Formats an ack value; the detail is flattened to one line and shortened. */
 export function formatAck(token: string, state: AckState, atWall: number, detail = ''): string {
   const flat = detail.replace(/\s+/g, ' ').trim();
-  const short = flat.length > MAX_DETAIL ? `${flat.slice(0, MAX_DETAIL - 1)}…` : flat;
+  const short = clip(flat, MAX_DETAIL);
   return `${token} ${state} ${new Date(atWall).toISOString()}${short ? ` ${short}` : ''}`;
 }
 

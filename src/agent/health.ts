@@ -1,5 +1,7 @@
 /** The agent's own health: pure rules over what it has observed. */
 
+import { clip } from '../config/parsers.js';
+
 /** ok | degraded | failing. */
 export type HealthState = 'ok' | 'degraded' | 'failing';
 
@@ -54,8 +56,7 @@ export function assessHealth(i: HealthInputs): Health {
 
 /** The reasons as one short tag value. */
 export function healthDetail(reasons: readonly string[], max = 250): string {
-  const text = reasons.join('; ');
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return clip(reasons.join('; '), max);
 }
 
 /** What /healthz answers (the image's HEALTHCHECK). */
