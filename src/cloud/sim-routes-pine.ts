@@ -1,6 +1,6 @@
 /** `/v7/<resource>` as pine answers it: GET/POST/PATCH/DELETE with OData keys and options. */
 import { ODataSyntaxError, parseQuery, parseResourcePath, type QueryOptions, type ResourcePath } from './odata.js';
-import { projectRow, rowMatches, runQuery, type Graph, type Row } from './odata-eval.js';
+import { projectRow, rowMatches, runQuery, selectRows, type Graph, type Row } from './odata-eval.js';
 import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
 import { ruleFor } from './sim-permissions.js';
 import { schemaOf, type ResourceSchema } from './sim-schema.js';
@@ -74,8 +74,7 @@ function read(ctx: SimContext, path: ResourcePath, options: QueryOptions): Reply
   const graph = ctx.store.graphFor(ctx.actor);
   const keyed = visible.filter((row) => keyMatches(row, path.key));
   if (path.count) {
-    const counted = runQuery(graph, path.resource, keyed, { ...options, select: ['id'] });
-    return json(200, { d: counted.length }, NO_CACHE);
+    return json(200, { d: selectRows(graph, path.resource, keyed, options).length }, NO_CACHE);
   }
   return json(200, { d: runQuery(graph, path.resource, keyed, options) }, NO_CACHE);
 }

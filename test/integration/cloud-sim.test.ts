@@ -59,6 +59,15 @@ describe('cloud simulator: OData', () => {
     assert.deepEqual(res.json(), { d: [{ id: T.deviceId }] });
   });
 
+  it('/$count answers the number of visible rows that pass $filter', async () => {
+    const all = await call(sim, '/v7/device_tag/$count', { key: T.operatorKey });
+    assert.deepEqual([all.status, all.json()], [200, { d: 3 }]);
+    const filtered = await call(sim, `/v7/device_tag/$count?$filter=device eq ${T.deviceId}`, { key: T.operatorKey });
+    assert.deepEqual([filtered.status, filtered.json()], [200, { d: 2 }]);
+    const own = await call(sim, '/v7/device_tag/$count', { key: T.deviceKey });
+    assert.deepEqual([own.status, own.json()], [200, { d: 2 }]);
+  });
+
   it('a filtered miss is 200 {"d":[]}, not 404; another device is invisible to a device key', async () => {
     const miss = await call(sim, `/v7/device(uuid='${'0'.repeat(32)}')`, { key: T.operatorKey });
     assert.deepEqual([miss.status, miss.json()], [200, { d: [] }]);
