@@ -190,7 +190,8 @@ export class SupervisorClient {
 
   /**
    * `POST /v2/journal-logs`: yields journal lines as they stream. Aborting `signal` closes the
-   * request and ends the iteration quietly; the timeout covers only the wait for the reply's head.
+   * request and ends the iteration quietly. The timeout covers the whole reply, or with `follow`
+   * only the wait for its head; when it expires the stream is closed with a TIMEOUT error.
    */
   async *journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncGenerator<string> {
     const version = await this.version(signal);
@@ -208,6 +209,7 @@ export class SupervisorClient {
       body: journalBody({ ...opts, format }),
       signal,
       onError: (reply) => parse.replyError('POST', '/v2/journal-logs', reply, {}),
+      timeoutCovers: opts.follow ? 'head' : 'stream',
     });
   }
 

@@ -13,6 +13,8 @@ export interface JournalRequest {
   body: Record<string, unknown>;
   signal: AbortSignal;
   onError: (reply: HttpReply) => HttpError;
+  /** `head`: the timeout bounds the wait for the reply head (a follow stream); `stream`: the whole reply. */
+  timeoutCovers: 'head' | 'stream';
 }
 
 /** Longest line kept before the stream is refused (a journal line is far shorter). */
@@ -22,47 +24,52 @@ const WHERE = 'POST /v2/journal-logs';
 
 /**
  * Opens a streaming `POST /v2/journal-logs` and yields its lines (without the newline). The
- * target's timeout covers the wait for the reply head only (timed with the injected clock);
- * aborting `signal` closes the connection and ends the iteration without an error.
+ * target's timeout (timed with the injected clock) covers the reply head or the whole reply, as
+ * `timeoutCovers` says; aborting `signal` closes the connection and ends the iteration without an error.
  */
 export async function* openJournal(req: JournalRequest): AsyncGenerator<string> {
   if (req.signal.aborted) return;
   const timedOut = new AbortController();
-  const headArrived = new AbortController();
-  req.clock.sleep(req.target.timeoutMs, headArrived.signal).then(
+  const timerDone = new AbortController();
+  req.clock.sleep(req.target.timeoutMs, timerDone.signal).then(
     () => timedOut.abort(),
     () => undefined,
   );
-  const signal = AbortSignal.any([req.signal, timedOut.signal]);
-  const base = new URL(req.target.baseUrl);
-  let res: Dispatcher.ResponseData;
   try {
-    res = await req.target.dispatcher.request({
-      origin: base.origin,
-      path: joinUrl(base.pathname, req.path),
-      method: 'POST',
-      headers: { ...req.headers, 'content-type': 'application/json' },
-      body: JSON.stringify(req.body),
-      signal,
-    });
-  } catch (err) {
-    if (req.signal.aborted) return;
-    if (timedOut.signal.aborted) {
-      throw new UnreachableError('supervisor', 'TIMEOUT', `supervisor did not answer ${WHERE} within ${req.target.timeoutMs} ms`, { cause: err });
+    const signal = AbortSignal.any([req.signal, timedOut.signal]);
+    const base = new URL(req.target.baseUrl);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await req.target.dispatcher.request({
+        origin: base.origin,
+        path: joinUrl(base.pathname, req.path),
+        method: 'POST',
+        headers: { ...req.headers, 'content-type': 'application/json' },
+        body: JSON.stringify(req.body),
+        signal,
+      });
+    } catch (err) {
+      if (req.signal.aborted) return;
+      if (timedOut.signal.aborted) {
+        throw new UnreachableError('supervisor', 'TIMEOUT', `supervisor did not answer ${WHERE} within ${req.target.timeoutMs} ms`, { cause: err });
+      }
+      throw networkError('supervisor', 'POST', '/v2/journal-logs', err, req.target.timeoutMs);
     }
-    throw networkError('supervisor', 'POST', '/v2/journal-logs', err, req.target.timeoutMs);
+    if (req.timeoutCovers === 'head') timerDone.abort();
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readCapped(res.body, 64 * 1024, 'supervisor', WHERE).catch(() => '');
+      throw req.onError({ status: res.statusCode, headers: flattenHeaders(res.headers), text });
+    }
+    yield* lines(res.body, req.signal, timedOut.signal, req.target.timeoutMs);
   } finally {
-    headArrived.abort();
+    timerDone.abort();
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    const text = await readCapped(res.body, 64 * 1024, 'supervisor', WHERE).catch(() => '');
-    throw req.onError({ status: res.statusCode, headers: flattenHeaders(res.headers), text });
-  }
-  yield* lines(res.body, req.signal);
 }
 
-async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal): AsyncGenerator<string> {
+async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal, timedOut: AbortSignal, timeoutMs: number): AsyncGenerator<string> {
   let pending = '';
+  const stop = () => body.destroy(new Error('timed out'));
+  timedOut.addEventListener('abort', stop, { once: true });
   try {
     body.setEncoding('utf8');
     for await (const chunk of body) {
@@ -80,9 +87,11 @@ async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal
     }
   } catch (err) {
     if (signal.aborted) return;
+    if (timedOut.aborted) throw new UnreachableError('supervisor', 'TIMEOUT', `supervisor did not finish ${WHERE} within ${timeoutMs} ms`, { cause: err });
     if (err instanceof BadResponseError) throw err;
     throw new BadResponseError('supervisor', 'BAD_RESPONSE', `supervisor closed ${WHERE} mid-stream`, { cause: err });
   } finally {
+    timedOut.removeEventListener('abort', stop);
     body.destroy();
   }
   if (pending.trim() !== '') yield pending;

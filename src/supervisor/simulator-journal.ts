@@ -49,6 +49,8 @@ export class SimJournal {
   private readonly opts: { clock: Clock; hostname: () => string };
   private readonly entries: Entry[] = [];
   private readonly subscribers = new Set<Subscriber>();
+  /** While true, a reply without follow writes its lines but never ends. */
+  stalled = false;
 
   constructor(opts: { clock: Clock; hostname: () => string }) {
     this.opts = opts;
@@ -83,7 +85,7 @@ export class SimJournal {
     if (count !== undefined) selected = count > 0 ? selected.slice(-count) : [];
     for (const entry of selected) res.write(`${this.format(entry, query.format)}\n`);
     if (!query.follow) {
-      res.end();
+      if (!this.stalled) res.end();
       return;
     }
     const sub: Subscriber = { res, query };

@@ -152,6 +152,11 @@ export class SupervisorSimulator {
     this.failures = { count, status, body };
   }
 
+  /** While set, a journal-logs reply without follow sends its lines and then stalls, never ending (until stop). */
+  setJournalStall(stalled: boolean): void {
+    this.sim().journal.stalled = stalled;
+  }
+
   /** `not-json`: 2xx replies become 200 with a non-JSON body; `truncated`: 200 cut short. */
   setGarbage(mode: 'none' | 'not-json' | 'truncated'): void {
     this.garbage = mode;

@@ -227,4 +227,21 @@ describe('SupervisorClient journal logs against the simulator', () => {
     assert.match(got[1]!, /quiet-river agent: pushed later$/);
     await until('follow stream closed', () => h.sim.journalFollowers === 0, 3_000);
   });
+
+  it('without follow the timeout covers the whole reply: a stream that stalls after its lines fails with TIMEOUT', async () => {
+    const stalled = await startSim({ journal: [{ message: 'first' }, { message: 'second' }] });
+    try {
+      stalled.sim.setJournalStall(true);
+      const got: string[] = [];
+      const reading = (async () => {
+        for await (const line of stalled.client({ timeoutMs: 300 }).journalLogs({ count: 2, format: 'short' }, new AbortController().signal)) got.push(line);
+      })();
+      const err = await rejectsWith(reading, 'TIMEOUT', stalled.sim.apiKey);
+      assert.match(err.message, /did not finish POST \/v2\/journal-logs within 300 ms/);
+      assert.deepEqual(got.map((l) => l.replace(/^.*: /, '')), ['first', 'second'], 'the lines sent before the stall were yielded');
+      assert.equal(stalled.sim.requests.filter((r) => r.path === '/v2/journal-logs').length, 1);
+    } finally {
+      await stalled.close();
+    }
+  });
 });
