@@ -130,12 +130,14 @@ describe('decide(): malformed values are rejected with a detail', () => {
   });
 });
 
-describe('decide() is pure', () => {
-  it('same snapshot, same actions; the snapshot is frozen', () => {
-    const s = snap({ deviceTags: { 'agent.reboot': 'a', 'agent.identify': 'b' } });
-    assert.deepEqual(decide(s), decide(s));
-    assert.throws(() => {
-      (s.deviceTags as Record<string, string>)['agent.x'] = 'y';
-    });
+describe('decide() sees a frozen copy', () => {
+  it('makeSnapshot freezes every level and copies its inputs, so decide() cannot change them', () => {
+    const deviceTags: Record<string, string> = { 'agent.reboot': 'a', 'agent.identify': 'b' };
+    const journal = [entry({ command: 'restart', token: 'r1', state: 'done' })];
+    const s = snap({ deviceTags, journal });
+    for (const part of [s, s.deviceTags, s.fleetTags, s.services, s.journal, s.journal[0], s.budget]) assert.equal(Object.isFrozen(part), true);
+    deviceTags['agent.update'] = 'u1';
+    journal.push(entry({ command: 'reboot', token: 'a', state: 'done' }));
+    assert.deepEqual(decide(s).map((a) => a.kind).sort(), ['identify', 'reboot'], 'the tag and the entry added to the inputs afterwards are not seen');
   });
 });
