@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudSimulator, DEMO, demoSeed } from '../src/cloud/simulator.js';
 import { SupervisorSimulator } from '../src/supervisor/simulator.js';
+import { freePort } from '../test/helpers/agent-child.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const POLLS = 3;
@@ -54,7 +55,7 @@ async function measure(flags: string[]): Promise<void> {
       AGENT_POLL_INTERVAL: '10s',
       AGENT_START_SPREAD: '0s',
       AGENT_LOG_LEVEL: 'warn',
-      AGENT_HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      AGENT_HTTP_PORT: String(await freePort()),
       AGENT_DATA_DIR: join(dir, 'data'),
       AGENT_BOOT_ID_PATH: bootIdPath,
     },
