@@ -172,7 +172,7 @@ export function readLogs(ctx: SimContext, uuid: string): Reply {
   const params = new URLSearchParams(ctx.rawQuery);
   const countParam = params.get('count');
   const all = ctx.store.logs.get(uuid) ?? [];
-  const count = countParam === 'all' || countParam === null ? LOG_RETENTION : Math.min(LOG_RETENTION, Number(countParam) || 0);
+  const count = countParam === 'all' || countParam === null ? LOG_RETENTION : Math.max(0, Math.min(LOG_RETENTION, Number(countParam) || 0));
   const lines = count === 0 ? [] : all.slice(-count);
   if (params.get('stream') === '1') {
     const ndjson = lines.map((l) => JSON.stringify(l)).join('\n');

@@ -265,6 +265,8 @@ describe('cloud simulator: device endpoints', () => {
     const res = await call(sim, `/device/v2/${T.uuid}/logs?count=2`, { key: T.operatorKey });
     assert.equal(res.status, 200);
     assert.equal(res.json().length, 2);
+    const negative = await call(sim, `/device/v2/${T.uuid}/logs?count=-5`, { key: T.operatorKey });
+    assert.deepEqual([negative.status, negative.json()], [200, []]);
   });
 
   it('login, whoami and the recorded requests never hold a key or password', async () => {
