@@ -16,9 +16,17 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[i] ?? Number.NaN;
 }
 
+/** A positive whole number from the command line, or a clear refusal. */
+function positiveInt(raw: string | undefined, fallback: number, what: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${what} must be a positive whole number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 async function main(): Promise<void> {
-  const count = Number(process.argv[2] ?? 200);
-  const intervalMs = Number(process.argv[3] ?? 300) * 1000;
+  const count = positiveInt(process.argv[2], 200, 'count');
+  const intervalMs = positiveInt(process.argv[3], 300, 'poll interval (seconds)') * 1000;
   const world = await startWorld({ config: { pollIntervalMs: intervalMs } });
   // A deterministic pseudo-random phase for each tag relative to the poll cycle.
   let seed = 42;
@@ -42,7 +50,12 @@ async function main(): Promise<void> {
         if (world.clock.now() - setAt > 3 * intervalMs) throw new Error(`command ${token} never started`);
       }
       started.push(world.clock.now() - setAt);
-      while (world.agent.status().recentActions.find((a) => a.token === token)?.state !== 'done') await world.step(STEP_MS);
+      for (;;) {
+        const state = world.agent.status().recentActions.find((a) => a.token === token)?.state;
+        if (state === 'done') break;
+        if (world.clock.now() - setAt > 3 * intervalMs + 120_000) throw new Error(`command ${token} did not end done (last state: ${state ?? 'none'})`);
+        await world.step(STEP_MS);
+      }
       const doneAt = world.clock.now();
       for (;;) {
         const value = world.tags()['agent.identify.ack'];
@@ -71,4 +84,9 @@ async function main(): Promise<void> {
   console.log(ok ? 'goals met' : 'GOALS MISSED');
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  console.error(`benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}
