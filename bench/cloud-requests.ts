@@ -8,7 +8,8 @@ import { CloudClient } from '../src/cloud/client.js';
 import { CloudSimulator, DEMO, demoSeed, type CloudRequest } from '../src/cloud/simulator.js';
 import { TagWriter } from '../src/cloud/tags.js';
 import { loadConfig } from '../src/config/load.js';
-import { ManualClock, settle } from '../src/lib/clock.js';
+import { ManualClock } from '../src/lib/clock.js';
+import { drive } from '../test/helpers/cloud-mock.js';
 
 const KEY = 'bench-device-key-7e6d5c4b3a291807';
 const HOUR = 3_600_000;
@@ -24,22 +25,6 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Runs `promise` to completion, moving the manual clock to each pending sleep. */
-async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  while (!done) {
-    await settle(3);
-    const next = clock.nextAt();
-    if (!done && next !== undefined) await clock.advance(Math.max(0, next - clock.now()));
-    else if (!done) await new Promise((r) => setImmediate(r));
-  }
-  return promise;
 }
 
 interface Setup {

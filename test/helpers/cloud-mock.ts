@@ -69,15 +69,22 @@ export function mockClient(clock: ManualClock, agent: MockAgent, extra: Partial<
   return new CloudClient({ baseUrl: ORIGIN, apiKey: KEY, deviceUuid: UUID, dispatcher: agent, clock, random: () => 0.5, ...extra });
 }
 
-/** Runs `promise` to completion, moving the manual clock to each pending sleep. */
-export async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
+/**
+ * Runs `promise` to completion: moves the manual clock to each pending sleep and lets real I/O
+ * (servers, sockets) run in between; rejects when it has not settled within `deadlineMs` of real time.
+ */
+export async function drive<T>(clock: ManualClock, promise: Promise<T>, deadlineMs = 10_000): Promise<T> {
   let done = false;
   promise.then(
     () => (done = true),
     () => (done = true),
   );
-  for (let spins = 0; !done && spins < 10_000; spins++) {
-    await settle(2);
+  const deadline = Date.now() + deadlineMs;
+  while (!done) {
+    if (Date.now() >= deadline) {
+      throw new Error(`drive: still pending after ${deadlineMs} ms of real time (manual clock at ${clock.now()} ms)`);
+    }
+    await settle(3);
     const next = clock.nextAt();
     if (!done && next !== undefined) await clock.advance(Math.max(0, next - clock.now()));
   }

@@ -3,28 +3,12 @@ import { afterEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { CloudClient, KEY_REVOKED, type CloudClientOptions } from '../../src/cloud/client.js';
 import { CloudSimulator, DEMO, demoSeed, type CloudSeed } from '../../src/cloud/simulator.js';
-import { ManualClock, settle, systemClock, type Clock } from '../../src/lib/clock.js';
+import { ManualClock, systemClock, type Clock } from '../../src/lib/clock.js';
 import { AgentError } from '../../src/lib/errors.js';
+import { drive } from '../helpers/cloud-mock.js';
 
 const KEY = 'itest-device-key-5b0e2f1c9d8a7b6c';
 const UUID = DEMO.deviceUuid;
-
-/** Runs `promise` to completion, moving the manual clock to each pending sleep; real I/O runs in between. */
-async function drive<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  const deadline = Date.now() + 10_000;
-  while (!done && Date.now() < deadline) {
-    await settle(3);
-    const next = clock.nextAt();
-    if (!done && next !== undefined) await clock.advance(Math.max(0, next - clock.now()));
-    else if (!done) await new Promise((r) => setTimeout(r, 1));
-  }
-  return promise;
-}
 
 function seed(): CloudSeed {
   const base = demoSeed({ deviceKey: KEY });
@@ -251,5 +235,14 @@ describe('CloudClient against the cloud simulator', () => {
     assert.ok(err instanceof AgentError && err.code === 'UNREACHABLE', String(err));
     assert.match(err.message, /cloud unreachable/);
     assert.ok(keyFree(err));
+  });
+});
+
+describe('drive (the ManualClock driver these tests use)', () => {
+  it('rejects with a clear message when the promise never settles, instead of hanging', async () => {
+    const clock = new ManualClock();
+    const never = clock.sleep(60_000).then(() => new Promise<never>(() => undefined));
+    await assert.rejects(drive(clock, never, 50), /still pending after 50 ms of real time/u);
+    assert.equal(clock.now(), 60_000);
   });
 });
