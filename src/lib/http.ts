@@ -1,6 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import { BadResponseError, HttpError, UnreachableError, type Peer } from './errors.js';
-import { parseRetryAfter } from './backoff.js';
+import { BadResponseError, UnreachableError, type Peer } from './errors.js';
 
 /** Where requests go: clients are built on one of these, never on a global dispatcher. */
 export interface HttpTarget {
@@ -87,7 +86,7 @@ export function networkError(peer: Peer, method: string, path: string, err: unkn
 }
 
 /** Combines a caller's signal with a timeout. */
-export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+function withTimeout(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);
   return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
@@ -146,20 +145,6 @@ export async function send(target: HttpTarget, spec: RequestSpec): Promise<HttpR
     throw new BadResponseError(target.peer, 'BAD_RESPONSE', `${target.peer} reply to ${where} was cut off`, { cause: err });
   }
   return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
-}
-
-/** Throws an HttpError for a non-2xx reply; `wall` dates an HTTP-date Retry-After. */
-export function ensureOk(peer: Peer, spec: Pick<RequestSpec, 'method' | 'path'>, reply: HttpReply, wall: number): HttpReply {
-  if (reply.status >= 200 && reply.status < 300) return reply;
-  throw new HttpError({
-    peer,
-    status: reply.status,
-    method: spec.method,
-    path: redactUrl(spec.path.split('?')[0] ?? spec.path),
-    body: reply.text,
-    headers: reply.headers,
-    retryAfterMs: parseRetryAfter(reply.headers['retry-after'], wall),
-  });
 }
 
 /** Parses a JSON reply body, or says clearly that it was not JSON. */

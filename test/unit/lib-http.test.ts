@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Agent, MockAgent, errors as undiciErrors } from 'undici';
-import { BadResponseError, HttpError, UnreachableError } from '../../src/lib/errors.js';
-import { ensureOk, joinUrl, networkError, parseJson, redactUrl, send, type HttpTarget } from '../../src/lib/http.js';
+import { BadResponseError, UnreachableError } from '../../src/lib/errors.js';
+import { joinUrl, networkError, parseJson, redactUrl, send, type HttpTarget } from '../../src/lib/http.js';
 
 const KEY = 'httpkey0123456789SECRET';
 const ORIGIN = 'http://peer.test:1234';
@@ -179,30 +179,6 @@ describe('networkError', () => {
       assert.ok(!err.message.includes(KEY), err.message);
       assert.equal(err.cause, cause);
     }
-  });
-});
-
-describe('ensureOk', () => {
-  const wall = Date.UTC(2026, 5, 1, 12, 0, 0);
-
-  it('passes a 2xx reply through', () => {
-    const reply = { status: 204, headers: {}, text: '' };
-    assert.equal(ensureOk('cloud', { method: 'GET', path: '/x' }, reply, wall), reply);
-  });
-
-  it('throws an HttpError with status, code, body and Retry-After (seconds or HTTP-date), path without the query', () => {
-    assert.throws(
-      () => ensureOk('cloud', { method: 'GET', path: `/v7/device?apikey=${KEY}` }, { status: 429, headers: { 'retry-after': '7' }, text: 'Too Many Requests' }, wall),
-      (e: unknown) => e instanceof HttpError && e.code === 'RATE_LIMITED' && e.retryAfterMs === 7_000 && e.path === '/v7/device' && e.body === 'Too Many Requests',
-    );
-    assert.throws(
-      () => ensureOk('cloud', { method: 'PATCH', path: '/x' }, { status: 503, headers: { 'retry-after': 'Mon, 01 Jun 2026 12:00:30 GMT' }, text: '' }, wall),
-      (e: unknown) => e instanceof HttpError && e.code === 'SERVER_ERROR' && e.retryAfterMs === 30_000,
-    );
-    assert.throws(
-      () => ensureOk('supervisor', { method: 'GET', path: '/y' }, { status: 404, headers: {}, text: 'nope' }, wall),
-      (e: unknown) => e instanceof HttpError && e.code === 'NOT_FOUND' && e.retryAfterMs === undefined && !e.message.includes(KEY),
-    );
   });
 });
 
