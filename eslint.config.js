@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'eslint.config.js', 'test/run.mjs', '.ci/'] },
+  { ignores: ['dist/', 'node_modules/', '.tmp/', 'eslint.config.js', 'test/run.mjs', '.ci/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -31,7 +31,19 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main.ts', 'test/**', 'bench/**'],
+    // The simulators are for the demo and the tests: the device's code never imports them, and
+    // the device image leaves them out.
+    files: ['src/**'],
+    ignores: ['src/sim/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/sim', '**/sim/**'], message: 'src/sim (the simulators) is for the demo and tests only; the device image does not contain it.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/main.ts', 'src/healthcheck.ts', 'test/**', 'bench/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -5,7 +5,7 @@
  */
 import { Agent } from 'undici';
 import { CloudClient } from '../src/cloud/client.js';
-import { CloudSimulator, DEMO, demoSeed, type CloudRequest } from '../src/cloud/simulator.js';
+import { CloudSimulator, DEMO, demoSeed, type CloudRequest } from '../src/sim/cloud/simulator.js';
 import { TagWriter } from '../src/cloud/tags.js';
 import { loadConfig } from '../src/config/load.js';
 import { ManualClock } from '../src/lib/clock.js';

@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CloudSimulator, DEMO, demoSeed } from '../src/cloud/simulator.js';
-import { SupervisorSimulator } from '../src/supervisor/simulator.js';
+import { CloudSimulator, DEMO, demoSeed } from '../src/sim/cloud/simulator.js';
+import { SupervisorSimulator } from '../src/sim/supervisor/simulator.js';
 import { freePort } from '../test/helpers/agent-child.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));

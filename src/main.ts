@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-/** The one composition root: reads argv and env, builds the objects, runs a command, handles signals. */
-import { agentCommands } from './cli/agent.js';
-import { cloudCommands } from './cli/cloud.js';
-import { demoCommands } from './cli/demo.js';
-import { allCommands, runCli } from './cli/index.js';
-import { supervisorCommands } from './cli/supervisor.js';
+/**
+ * The CLI's entry: reads argv and env, handles signals, runs one command. It loads the command
+ * table and nothing else up front: a command's module, and the HTTP client, load when it runs.
+ */
+import type { Dispatcher } from 'undici';
+import { runCli } from './cli/index.js';
 import { systemClock } from './lib/clock.js';
-import { createDispatcher } from './lib/http.js';
 
 async function main(): Promise<void> {
   const controller = new AbortController();
@@ -19,19 +18,19 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const dispatcher = createDispatcher();
-  const commands = allCommands([supervisorCommands, cloudCommands, agentCommands, demoCommands]);
-  const code = await runCli(commands, {
+  let dispatcher: Promise<Dispatcher> | undefined;
+  const code = await runCli({
     env: process.env,
     argv: process.argv.slice(2),
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
-    dispatcher,
+    dispatcher: () => (dispatcher ??= import('./lib/http.js').then((http) => http.createDispatcher())),
     clock: systemClock,
+    input: () => process.stdin,
     signal: controller.signal,
   });
   process.exitCode = code;
-  await dispatcher.close().catch(() => undefined);
+  if (dispatcher !== undefined) await (await dispatcher).close().catch(() => undefined);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }

@@ -1,19 +1,36 @@
-import { closest } from '../config/load.js';
+import { closest } from '../lib/closest.js';
+import { COMMANDS, type CommandName, type Group, type Runner, type RunnersOf } from './commands.js';
 import { EXIT, reportError } from './exit.js';
-import type { CliContext, Command } from './types.js';
+import type { CliContext } from './types.js';
 
-/** Every command, in the order `--help` lists them. Each group lives in its own file. */
-export function allCommands(groups: readonly (readonly Command[])[]): readonly Command[] {
-  return groups.flat();
+/** Where each group of commands lives; a group's module is imported only when one of its commands runs. */
+const GROUPS: { [G in Group]: () => Promise<RunnersOf<G>> } = {
+  supervisor: async () => (await import('./supervisor.js')).runners,
+  cloud: async () => (await import('./cloud.js')).runners,
+  doctor: async () => (await import('./doctor.js')).runners,
+  run: async () => (await import('./run.js')).runners,
+  local: async () => (await import('./local.js')).runners,
+  demo: async () => (await import('./demo.js')).runners,
+};
+
+const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
+
+/** Loads the module of a command and returns its runner. */
+export async function loadRunner(name: CommandName): Promise<Runner> {
+  const runners: Partial<Record<CommandName, Runner>> = await GROUPS[COMMANDS[name].group]();
+  const runner = runners[name];
+  if (runner === undefined) throw new Error(`command ${name} has no runner`);
+  return runner;
 }
 
 /** The text of `fleet-agent --help`. */
-export function helpText(commands: readonly Command[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+export function helpText(): string {
+  const names = Object.keys(COMMANDS) as CommandName[];
+  const width = Math.max(...names.map((n) => n.length));
   return [
     'usage: fleet-agent <command> [options]',
     '',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
     '',
     'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage or configuration,',
     '3 supervisor or cloud unreachable, 4 refused by an update lock, 5 unauthorised.',
@@ -21,25 +38,25 @@ export function helpText(commands: readonly Command[]): string {
 }
 
 /** Runs argv[0] as a command; never throws (errors become messages and exit codes). */
-export async function runCli(commands: readonly Command[], ctx: CliContext): Promise<number> {
+export async function runCli(ctx: CliContext): Promise<number> {
   const [first, ...rest] = ctx.argv;
   const name = first === '--version' || first === '-v' ? 'version' : first;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    ctx.out(helpText(commands));
+    ctx.out(helpText());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    const hint = closest(name, commands.map((c) => c.name));
+  if (!isCommand(name)) {
+    const hint = closest(name, Object.keys(COMMANDS));
     ctx.err(`fleet-agent: unknown command "${name.slice(0, 40)}"${hint ? `; did you mean ${hint}?` : ''}; run fleet-agent --help`);
     return EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    ctx.out(`usage: ${command.usage}\n${command.summary}`);
+    ctx.out(`usage: ${COMMANDS[name].usage}\n${COMMANDS[name].summary}`);
     return EXIT.ok;
   }
   try {
-    return await command.run({ ...ctx, argv: rest });
+    const run = await loadRunner(name);
+    return await run({ ...ctx, argv: rest });
   } catch (err) {
     return reportError(ctx, err, rest.includes('--json'));
   }

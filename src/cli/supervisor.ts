@@ -1,5 +1,6 @@
 import { requireBalenaEnv } from '../config/balena-env.js';
-import { parseDuration, parseInteger } from '../config/parsers.js';
+import { parseInteger } from '../config/net.js';
+import { parseDuration } from '../config/parsers.js';
 import { UsageError } from '../lib/errors.js';
 import { parseJson } from '../lib/http.js';
 import { SupervisorClient } from '../supervisor/client.js';
@@ -7,11 +8,11 @@ import type { ServiceAction } from '../supervisor/types.js';
 import { describeVersion, PRE_VERSION_ENDPOINT } from '../supervisor/version.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
-import type { CliContext, Command } from './types.js';
+import { usageOf, type CommandName, type Runner, type RunnersOf } from './commands.js';
+import type { CliContext } from './types.js';
 
 const BASE = { ...COMMON_FLAGS, timeout: { type: 'string', default: '10s' } } as const;
 const WITH_FORCE = { ...BASE, force: { type: 'boolean', default: false } } as const;
-const COMMON_USAGE = '[--json] [--timeout 10s]';
 
 /** Parses `--timeout` with the settings' duration parser (`500ms`, `10s`, `2m`, bare seconds), at least 1 ms. */
 export function parseTimeout(text: string): number {
@@ -31,14 +32,14 @@ export function parseCount(text: string): number {
   }
 }
 
-function connect(ctx: CliContext, timeout: string): SupervisorClient {
+async function connect(ctx: CliContext, timeout: string): Promise<SupervisorClient> {
   const timeoutMs = parseTimeout(timeout);
   const env = requireBalenaEnv(ctx.env, ['supervisor', 'app']);
   return new SupervisorClient({
     baseUrl: env.supervisorAddress ?? '',
     apiKey: env.supervisorApiKey ?? '',
     appId: env.appId ?? 0,
-    dispatcher: ctx.dispatcher,
+    dispatcher: await ctx.dispatcher(),
     clock: ctx.clock,
     timeoutMs,
   });
@@ -56,170 +57,129 @@ function print(ctx: CliContext, json: boolean, doc: Record<string, unknown>, lin
   return EXIT.ok;
 }
 
-const ping: Command = {
-  name: 'ping',
-  summary: 'check that the supervisor answers (GET /ping)',
-  usage: `fleet-agent ping ${COMMON_USAGE}`,
-  async run(ctx) {
-    const { values } = parseCommandArgs(ctx.argv, BASE, { min: 0, max: 0, usage: this.usage });
-    const client = connect(ctx, values.timeout);
-    const started = ctx.clock.now();
-    await client.ping(ctx.signal);
-    const ms = Math.round(ctx.clock.now() - started);
-    return print(ctx, values.json, { command: 'ping', ms }, `supervisor is up (answered in ${ms} ms)`);
-  },
+/** Parses a command's arguments against its own usage line. */
+function args<O extends Parameters<typeof parseCommandArgs>[1]>(ctx: CliContext, name: CommandName, options: O, count = 0) {
+  return parseCommandArgs(ctx.argv, options, { min: count, max: count, usage: usageOf(name) });
+}
+
+const ping: Runner = async (ctx) => {
+  const { values } = args(ctx, 'ping', BASE);
+  const client = await connect(ctx, values.timeout);
+  const started = ctx.clock.now();
+  await client.ping(ctx.signal);
+  const ms = Math.round(ctx.clock.now() - started);
+  return print(ctx, values.json, { command: 'ping', ms }, `supervisor is up (answered in ${ms} ms)`);
 };
 
-const identify: Command = {
-  name: 'identify',
-  summary: "blink the device's LED for 15 s (POST /v1/blink)",
-  usage: `fleet-agent identify ${COMMON_USAGE}`,
-  async run(ctx) {
-    const { values } = parseCommandArgs(ctx.argv, BASE, { min: 0, max: 0, usage: this.usage });
-    const client = connect(ctx, values.timeout);
-    await client.blink();
+const identify: Runner = async (ctx) => {
+  const { values } = args(ctx, 'identify', BASE);
+  const client = await connect(ctx, values.timeout);
+  await client.blink();
+  const version = await shownVersion(client);
+  return print(ctx, values.json, { command: 'identify', supervisorVersion: version.value }, `identify requested: the LED blinks for 15 s (supervisor ${version.label})`);
+};
+
+function deviceAction(name: 'reboot' | 'shutdown'): Runner {
+  return async (ctx) => {
+    const { values } = args(ctx, name, WITH_FORCE);
+    const client = await connect(ctx, values.timeout);
+    await (name === 'reboot' ? client.reboot({ force: values.force }) : client.shutdown({ force: values.force }));
     const version = await shownVersion(client);
-    return print(ctx, values.json, { command: 'identify', supervisorVersion: version.value }, `identify requested: the LED blinks for 15 s (supervisor ${version.label})`);
-  },
-};
-
-function deviceAction(name: 'reboot' | 'shutdown', summary: string): Command {
-  return {
-    name,
-    summary,
-    usage: `fleet-agent ${name} [--force] ${COMMON_USAGE}`,
-    async run(ctx) {
-      const { values } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 0, max: 0, usage: this.usage });
-      const client = connect(ctx, values.timeout);
-      await (name === 'reboot' ? client.reboot({ force: values.force }) : client.shutdown({ force: values.force }));
-      const version = await shownVersion(client);
-      const forced = values.force ? ', update locks overridden' : '';
-      return print(ctx, values.json, { command: name, force: values.force, supervisorVersion: version.value }, `${name} requested${forced} (supervisor ${version.label})`);
-    },
+    const forced = values.force ? ', update locks overridden' : '';
+    return print(ctx, values.json, { command: name, force: values.force, supervisorVersion: version.value }, `${name} requested${forced} (supervisor ${version.label})`);
   };
 }
 
-const update: Command = {
-  name: 'update',
-  summary: 'ask the supervisor to fetch and apply the target state now (POST /v1/update)',
-  usage: `fleet-agent update [--force] ${COMMON_USAGE}`,
-  async run(ctx) {
-    const { values } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 0, max: 0, usage: this.usage });
-    const client = connect(ctx, values.timeout);
-    const outcome = await client.update({ force: values.force });
-    const version = await shownVersion(client);
-    const line =
-      outcome === 'triggered'
-        ? `update check triggered${values.force ? ', update locks overridden' : ''} (supervisor ${version.label})`
-        : `update check ignored: instant updates are off on this device; use --force to trigger it (supervisor ${version.label})`;
-    return print(ctx, values.json, { command: 'update', force: values.force, outcome, supervisorVersion: version.value }, line);
-  },
+const update: Runner = async (ctx) => {
+  const { values } = args(ctx, 'update', WITH_FORCE);
+  const client = await connect(ctx, values.timeout);
+  const outcome = await client.update({ force: values.force });
+  const version = await shownVersion(client);
+  const line =
+    outcome === 'triggered'
+      ? `update check triggered${values.force ? ', update locks overridden' : ''} (supervisor ${version.label})`
+      : `update check ignored: instant updates are off on this device; use --force to trigger it (supervisor ${version.label})`;
+  return print(ctx, values.json, { command: 'update', force: values.force, outcome, supervisorVersion: version.value }, line);
 };
 
-const restartApp: Command = {
-  name: 'restart-app',
-  summary: "recreate every container of this device's app (POST /v1/restart)",
-  usage: `fleet-agent restart-app [--force] ${COMMON_USAGE}`,
-  async run(ctx) {
-    const { values } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 0, max: 0, usage: this.usage });
-    const client = connect(ctx, values.timeout);
-    await client.restartApp({ force: values.force });
-    const version = await shownVersion(client);
-    const line = `restart of app ${client.appId} requested: its containers are recreated (supervisor ${version.label})`;
-    return print(ctx, values.json, { command: 'restart-app', appId: client.appId, force: values.force, supervisorVersion: version.value }, line);
-  },
+const restartApp: Runner = async (ctx) => {
+  const { values } = args(ctx, 'restart-app', WITH_FORCE);
+  const client = await connect(ctx, values.timeout);
+  await client.restartApp({ force: values.force });
+  const version = await shownVersion(client);
+  const line = `restart of app ${client.appId} requested: its containers are recreated (supervisor ${version.label})`;
+  return print(ctx, values.json, { command: 'restart-app', appId: client.appId, force: values.force, supervisorVersion: version.value }, line);
 };
 
-const purge: Command = {
-  name: 'purge',
-  summary: "wipe the app's volumes (/data) and recreate its containers (POST /v1/purge); needs --yes",
-  usage: `fleet-agent purge --yes [--force] ${COMMON_USAGE}`,
-  async run(ctx) {
-    const flags = { ...WITH_FORCE, yes: { type: 'boolean', default: false } } as const;
-    const { values } = parseCommandArgs(ctx.argv, flags, { min: 0, max: 0, usage: this.usage });
-    if (!values.yes) throw new UsageError('purge deletes every volume of this app, /data included, and recreates its containers; pass --yes to confirm');
-    const client = connect(ctx, values.timeout);
-    await client.purge({ force: values.force });
-    const version = await shownVersion(client);
-    const line = `purge of app ${client.appId} requested: its volumes are wiped and its containers recreated (supervisor ${version.label})`;
-    return print(ctx, values.json, { command: 'purge', appId: client.appId, force: values.force, supervisorVersion: version.value }, line);
-  },
+const purge: Runner = async (ctx) => {
+  const { values } = args(ctx, 'purge', { ...WITH_FORCE, yes: { type: 'boolean', default: false } } as const);
+  if (!values.yes) throw new UsageError('purge deletes every volume of this app, /data included, and recreates its containers; pass --yes to confirm');
+  const client = await connect(ctx, values.timeout);
+  await client.purge({ force: values.force });
+  const version = await shownVersion(client);
+  const line = `purge of app ${client.appId} requested: its volumes are wiped and its containers recreated (supervisor ${version.label})`;
+  return print(ctx, values.json, { command: 'purge', appId: client.appId, force: values.force, supervisorVersion: version.value }, line);
 };
 
-function serviceCommand(action: ServiceAction): Command {
-  const name = `${action}-service`;
-  return {
-    name,
-    summary: `${action} one service of this app, by name or image id (POST /v2/applications/:appId/${name})`,
-    usage: `fleet-agent ${name} <name|imageId> [--force] ${COMMON_USAGE}`,
-    async run(ctx) {
-      const { values, positionals } = parseCommandArgs(ctx.argv, WITH_FORCE, { min: 1, max: 1, usage: this.usage });
-      const target = (positionals[0] ?? '').trim();
-      if (target === '') throw new UsageError(`${name} needs a service name or image id; usage: ${this.usage}`);
-      const client = connect(ctx, values.timeout);
-      await client.serviceAction(action, target, { force: values.force });
-      const version = await shownVersion(client);
-      const byId = /^\d+$/.test(target);
-      const what = byId ? `the service with image id ${target}` : `service "${target}"`;
-      const doc = { command: name, ...(byId ? { imageId: Number(target) } : { serviceName: target }), force: values.force, supervisorVersion: version.value };
-      return print(ctx, values.json, doc, `${action} of ${what} requested (supervisor ${version.label})`);
-    },
+function serviceCommand(action: ServiceAction): Runner {
+  const name = `${action}-service` as const;
+  return async (ctx) => {
+    const { values, positionals } = args(ctx, name, WITH_FORCE, 1);
+    const target = (positionals[0] ?? '').trim();
+    if (target === '') throw new UsageError(`${name} needs a service name or image id; usage: ${usageOf(name)}`);
+    const client = await connect(ctx, values.timeout);
+    await client.serviceAction(action, target, { force: values.force });
+    const version = await shownVersion(client);
+    const byId = /^\d+$/.test(target);
+    const what = byId ? `the service with image id ${target}` : `service "${target}"`;
+    const doc = { command: name, ...(byId ? { imageId: Number(target) } : { serviceName: target }), force: values.force, supervisorVersion: version.value };
+    return print(ctx, values.json, doc, `${action} of ${what} requested (supervisor ${version.label})`);
   };
 }
 
-const state: Command = {
-  name: 'state',
-  summary: 'device, apps, update status and supervisor version in one view',
-  usage: `fleet-agent state ${COMMON_USAGE}`,
-  async run(ctx) {
-    const { values } = parseCommandArgs(ctx.argv, BASE, { min: 0, max: 0, usage: this.usage });
-    const client = connect(ctx, values.timeout);
-    const version = await shownVersion(client);
-    const [device, apps, status] = await Promise.all([client.deviceState(), client.applicationsState(), client.stateStatus()]);
-    const appParts = Object.entries(apps).map(([appName, app]) => {
-      const services = Object.entries(app.services).map(([svc, s]) => `${svc} ${s.status}`).join(', ');
-      return `app ${appName} (${app.appId}) ${status.appState}, release ${app.commit.slice(0, 7)}: ${services || 'no services'}`;
-    });
-    const line = [`supervisor ${version.label}`, ...appParts, `os ${device.os_version ?? 'unknown'}`, `ip ${device.ip_address ?? 'unknown'}`].join(' · ');
-    return print(ctx, values.json, { command: 'state', supervisorVersion: version.value, device, apps, status }, line);
-  },
+const state: Runner = async (ctx) => {
+  const { values } = args(ctx, 'state', BASE);
+  const client = await connect(ctx, values.timeout);
+  const version = await shownVersion(client);
+  const [device, apps, status] = await Promise.all([client.deviceState(), client.applicationsState(), client.stateStatus()]);
+  const appParts = Object.entries(apps).map(([appName, app]) => {
+    const services = Object.entries(app.services).map(([svc, s]) => `${svc} ${s.status}`).join(', ');
+    return `app ${appName} (${app.appId}) ${status.appState}, release ${app.commit.slice(0, 7)}: ${services || 'no services'}`;
+  });
+  const line = [`supervisor ${version.label}`, ...appParts, `os ${device.os_version ?? 'unknown'}`, `ip ${device.ip_address ?? 'unknown'}`].join(' · ');
+  return print(ctx, values.json, { command: 'state', supervisorVersion: version.value, device, apps, status }, line);
 };
 
-const logs: Command = {
-  name: 'logs',
-  summary: 'host journal lines through the supervisor (POST /v2/journal-logs); --follow until Ctrl-C',
-  usage: `fleet-agent logs [--follow] [--unit U] [--count N] ${COMMON_USAGE}`,
-  async run(ctx) {
-    const flags = { ...BASE, follow: { type: 'boolean', default: false }, unit: { type: 'string' }, count: { type: 'string' } } as const;
-    const { values } = parseCommandArgs(ctx.argv, flags, { min: 0, max: 0, usage: this.usage });
-    const count = values.count === undefined ? undefined : parseCount(values.count);
-    const client = connect(ctx, values.timeout);
-    const stream = client.journalLogs(
-      { follow: values.follow, format: values.json ? 'json' : 'short', ...(count !== undefined ? { count } : {}), ...(values.unit !== undefined ? { unit: values.unit } : {}) },
-      ctx.signal,
-    );
-    if (values.json && !values.follow) {
-      const entries: unknown[] = [];
-      for await (const line of stream) entries.push(parseJson('supervisor', 'POST /v2/journal-logs', line));
-      return print(ctx, true, { command: 'logs', entries }, '');
-    }
-    for await (const line of stream) ctx.out(line);
-    return EXIT.ok;
-  },
+const logs: Runner = async (ctx) => {
+  const flags = { ...BASE, follow: { type: 'boolean', default: false }, unit: { type: 'string' }, count: { type: 'string' } } as const;
+  const { values } = args(ctx, 'logs', flags);
+  const count = values.count === undefined ? undefined : parseCount(values.count);
+  const client = await connect(ctx, values.timeout);
+  const stream = client.journalLogs(
+    { follow: values.follow, format: values.json ? 'json' : 'short', ...(count !== undefined ? { count } : {}), ...(values.unit !== undefined ? { unit: values.unit } : {}) },
+    ctx.signal,
+  );
+  if (values.json && !values.follow) {
+    const entries: unknown[] = [];
+    for await (const line of stream) entries.push(parseJson('supervisor', 'POST /v2/journal-logs', line));
+    return print(ctx, true, { command: 'logs', entries }, '');
+  }
+  for await (const line of stream) ctx.out(line);
+  return EXIT.ok;
 };
 
 /** The supervisor one-shots: the balena SDK's on-device functions, plus state and logs. */
-export const supervisorCommands: readonly Command[] = [
+export const runners: RunnersOf<'supervisor'> = {
   ping,
   identify,
-  deviceAction('reboot', 'reboot the device (POST /v1/reboot); refused while an update lock is held unless --force'),
-  deviceAction('shutdown', 'shut the device down (POST /v1/shutdown); refused while an update lock is held unless --force'),
+  reboot: deviceAction('reboot'),
+  shutdown: deviceAction('shutdown'),
   update,
-  restartApp,
+  'restart-app': restartApp,
   purge,
-  serviceCommand('restart'),
-  serviceCommand('stop'),
-  serviceCommand('start'),
+  'restart-service': serviceCommand('restart'),
+  'stop-service': serviceCommand('stop'),
+  'start-service': serviceCommand('start'),
   state,
   logs,
-];
+};

@@ -8,18 +8,11 @@ export interface CliContext {
   argv: readonly string[];
   out: (text: string) => void;
   err: (text: string) => void;
-  dispatcher: Dispatcher;
+  /** The HTTP client's connection pool, created on first use (a command that needs no HTTP never loads it). */
+  dispatcher: () => Promise<Dispatcher>;
   clock: Clock;
+  /** Standard input, for commands that read it (the demo's console); created only when asked for. */
+  input?: () => NodeJS.ReadableStream;
   /** Aborts on SIGINT/SIGTERM. */
   signal: AbortSignal;
-}
-
-/** One CLI command: thin, parses its arguments, calls a client, prints, returns an exit code. */
-export interface Command {
-  name: string;
-  /** One line for the command list. */
-  summary: string;
-  /** The usage line(s) shown by --help. */
-  usage: string;
-  run(ctx: CliContext): Promise<number>;
 }

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { closest, defaultValue, freezeConfig, reason, showValue } from './load.js';
+import { closest } from '../lib/closest.js';
+import { defaultValue, freezeConfig, reason, showValue } from './load.js';
 import { LIVE_SETTINGS, SETTINGS, type Config, type Setting } from './schema.js';
 
 /** Where a setting's value in effect came from. */

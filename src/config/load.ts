@@ -1,5 +1,7 @@
+import { closest } from '../lib/closest.js';
 import { ConfigError } from '../lib/errors.js';
-import { clip, isLoopback, parseHttpUrl, redactUserinfo } from './parsers.js';
+import { isLoopback } from './net.js';
+import { clip, parseHttpUrl, redactUserinfo } from './parsers.js';
 import { CHECK_PREFIX, SETTINGS, type Config, type Setting } from './schema.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -24,34 +26,6 @@ export function showValue(setting: Setting, raw: string): string {
 /** The reason an Error-like value carries. */
 export function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Edit distance between two strings (for "did you mean" hints). */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
-}
-
-/** The candidate closest to `word` when it is a plausible typo (distance ≤ 3), else undefined. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const c of candidates) {
-    const d = editDistance(word.toUpperCase(), c.toUpperCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
 }
 
 /** Freezes a Config and the lists and maps inside it. */

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { CronPattern } from 'croner';
 
 // Pure parsers for setting values. Each takes the raw text (already trimmed by the caller or not)
@@ -68,15 +67,6 @@ export function parseBoolean(raw: string): boolean {
   if (['1', 'true', 'on', 'yes'].includes(text)) return true;
   if (['0', 'false', 'off', 'no'].includes(text)) return false;
   throw new Error('must be a boolean: 1/true/on/yes or 0/false/off/no');
-}
-
-/** Parses a whole number within [min, max]. */
-export function parseInteger(raw: string, min: number, max: number): number {
-  const text = raw.trim();
-  if (!/^-?\d+$/.test(text)) throw new Error(`must be a whole number from ${min} to ${max}`);
-  const n = Number(text);
-  if (n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
-  return n;
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -193,36 +183,6 @@ export function parseSinks(raw: string): string[] {
     }
   }
   return items;
-}
-
-/** Parses a TCP port 1–65535. */
-export function parsePort(raw: string): number {
-  return parseInteger(raw, 1, 65_535);
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** Parses a bind address: IPv4, IPv6 (brackets optional, removed) or a hostname. */
-export function parseBindAddress(raw: string): string {
-  let text = raw.trim();
-  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
-  if (isIP(text) !== 0 || HOSTNAME.test(text)) return text;
-  throw new Error('must be an IPv4 or IPv6 address or a hostname');
-}
-
-/** Whether a bind address only listens on loopback (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(address: string): boolean {
-  const a = address.toLowerCase();
-  if (a === 'localhost' || a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
-  const v4 = a.startsWith('::ffff:') ? a.slice('::ffff:'.length) : a;
-  return isIP(v4) === 4 && v4.startsWith('127.');
-}
-
-/** Parses a bearer token: at least 8 characters, no whitespace. The message never contains the value. */
-export function parseToken(raw: string): string {
-  const text = raw.trim();
-  if (text.length < 8 || /\s/.test(text)) throw new Error('must be at least 8 characters without spaces');
-  return text;
 }
 
 /** Parses an absolute filesystem path. */

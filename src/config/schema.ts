@@ -2,23 +2,20 @@ import {
   formatDuration,
   formatSize,
   parseAbsolutePath,
-  parseBindAddress,
   parseBoolean,
   parseCron,
   parseDuration,
   parseEnum,
   parseEnumList,
   parseHttpUrl,
-  parseInteger,
   parseNameList,
   parseOptionalDuration,
-  parsePort,
   parseRegex,
   parseSinks,
   parseSize,
   parseTagPrefix,
-  parseToken,
 } from './parsers.js';
+import { parseBindAddress, parseInteger, parsePort, parseToken } from './net.js';
 
 /** Every command an operator can trigger with an `agent.<command>` tag. */
 export const COMMAND_NAMES = ['reboot', 'shutdown', 'restart', 'restart-service', 'stop-service', 'start-service', 'purge', 'identify', 'update'] as const;

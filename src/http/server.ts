@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { isLoopback } from '../config/parsers.js';
+import { isLoopback } from '../config/net.js';
 import type { Logger } from '../lib/logger.js';
 import { renderStatusPage } from './page.js';
 

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CloudSimulator, DEMO, demoSeed } from '../../src/cloud/simulator.js';
-import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { CloudSimulator, DEMO, demoSeed } from '../../src/sim/cloud/simulator.js';
+import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { runCli } from '../helpers/cli.js';
 
 const DEVICE_KEY = 'e2e-device-key-4f3e2d1c0b9a8877';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SupervisorSimulator, type RecordedRequest } from '../../src/supervisor/simulator.js';
+import { SupervisorSimulator, type RecordedRequest } from '../../src/sim/supervisor/simulator.js';
 import { CliPool, spawnCli } from '../helpers/supervisor-cli.js';
 import { until } from '../helpers/cli.js';
 import { simEnv } from '../helpers/supervisor-sim.js';

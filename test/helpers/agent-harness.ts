@@ -7,14 +7,14 @@ import { Agent as Dispatcher } from 'undici';
 import { parseAck } from '../../src/agent/acks.js';
 import { Agent } from '../../src/agent/agent.js';
 import { CloudClient } from '../../src/cloud/client.js';
-import { CloudSimulator, demoSeed, DEMO } from '../../src/cloud/simulator.js';
+import { CloudSimulator, demoSeed, DEMO } from '../../src/sim/cloud/simulator.js';
 import { TagWriter } from '../../src/cloud/tags.js';
 import type { Config } from '../../src/config/schema.js';
 import type { JournalFile } from '../../src/agent/journal.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
-import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { testConfig } from './agent-fixtures.js';
 
 /** Credentials of the simulated device. */

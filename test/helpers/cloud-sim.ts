@@ -1,6 +1,6 @@
 /** Test helpers for the cloud simulator: a seed with two fleets and raw HTTP calls. */
 import { request } from 'node:http';
-import { CloudSimulator, demoSeed, type CloudSeed, type CloudSimulatorOptions } from '../../src/cloud/simulator.js';
+import { CloudSimulator, demoSeed, type CloudSeed, type CloudSimulatorOptions } from '../../src/sim/cloud/simulator.js';
 
 /** Credentials and ids of {@link testSeed}. */
 export const T = {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'undici';
 import { systemClock } from '../../src/lib/clock.js';
 import { SupervisorClient, type SupervisorClientOptions } from '../../src/supervisor/client.js';
-import { SupervisorSimulator, type SupervisorSimulatorOptions } from '../../src/supervisor/simulator.js';
+import { SupervisorSimulator, type SupervisorSimulatorOptions } from '../../src/sim/supervisor/simulator.js';
 
 /** A started simulator, a dispatcher, and a way to build clients against it; `close()` stops both. */
 export interface SimHarness {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { CloudClient } from '../../src/cloud/client.js';
-import { CloudSimulator, DEMO, demoSeed } from '../../src/cloud/simulator.js';
+import { CloudSimulator, DEMO, demoSeed } from '../../src/sim/cloud/simulator.js';
 import { TagWriter } from '../../src/cloud/tags.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
-import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 
 const DEVICE_KEY = 'itest-tags-device-key-1a2b3c4d';
 const SUPERVISOR_KEY = 'itesttagssupervisorkey1a2b3c4d5e';

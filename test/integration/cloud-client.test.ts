@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { CloudClient, KEY_REVOKED, type CloudClientOptions } from '../../src/cloud/client.js';
-import { CloudSimulator, DEMO, demoSeed, type CloudSeed } from '../../src/cloud/simulator.js';
+import { CloudSimulator, DEMO, demoSeed, type CloudSeed } from '../../src/sim/cloud/simulator.js';
 import { ManualClock, systemClock, type Clock } from '../../src/lib/clock.js';
 import { AgentError } from '../../src/lib/errors.js';
 import { drive } from '../helpers/cloud-mock.js';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { CloudSimulator } from '../../src/cloud/simulator.js';
-import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import type { CloudSimulator } from '../../src/sim/cloud/simulator.js';
+import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { call, startCloud, T } from '../helpers/cloud-sim.js';
 
 const SELF = `/v7/device(uuid='${T.uuid}')?$select=id`;

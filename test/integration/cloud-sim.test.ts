@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import type { CloudSimulator } from '../../src/cloud/simulator.js';
+import type { CloudSimulator } from '../../src/sim/cloud/simulator.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { call, startCloud, T } from '../helpers/cloud-sim.js';
 

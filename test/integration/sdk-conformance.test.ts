@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BalenaSDK } from 'balena-sdk';
-import { CloudSimulator } from '../../src/cloud/simulator.js';
-import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { CloudSimulator } from '../../src/sim/cloud/simulator.js';
+import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { call, T, testSeed } from '../helpers/cloud-sim.js';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);

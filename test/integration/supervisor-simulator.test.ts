@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SupervisorSimulator } from '../../src/supervisor/simulator.js';
+import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { until } from '../helpers/cli.js';
 
 /** Raw HTTP to the simulator, for requests the client never builds. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TagWriter, type CloudTagPort, type SupervisorTagPort } from '../../src/cloud/tags.js';
-import { doctorExitCode, type Check } from '../../src/cloud/doctor.js';
+import { doctorExitCode, type Check } from '../../src/cli/doctor.js';
 import { HttpError, UnreachableError } from '../../src/lib/errors.js';
 
 function fakeCloud() {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ruleFor, type Actor } from '../../src/cloud/sim-permissions.js';
-import { ruleViolation } from '../../src/cloud/sim-validate.js';
+import { ruleFor, type Actor } from '../../src/sim/cloud/permissions.js';
+import { ruleViolation } from '../../src/sim/cloud/validate.js';
 
 const device: Actor = { kind: 'device', deviceId: 1, appId: 10, uuid: 'u1' };
 const user: Actor = { kind: 'user', userId: 1, username: 'op' };

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/lib/errors.js';
-import { closest, defaultConfig, loadConfig } from '../../src/config/load.js';
+import { defaultConfig, loadConfig } from '../../src/config/load.js';
+import { closest } from '../../src/lib/closest.js';
 import { COMMAND_NAMES, SETTINGS, type Config } from '../../src/config/schema.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {

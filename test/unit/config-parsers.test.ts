@@ -3,26 +3,22 @@ import { describe, it } from 'node:test';
 import {
   formatDuration,
   formatSize,
-  isLoopback,
   parseAbsolutePath,
-  parseBindAddress,
   parseBoolean,
   parseCron,
   parseDuration,
   parseEnum,
   parseEnumList,
   parseHttpUrl,
-  parseInteger,
   parseList,
   parseNameList,
   parseOptionalDuration,
-  parsePort,
   parseRegex,
   parseSinks,
   parseSize,
   parseTagPrefix,
-  parseToken,
 } from '../../src/config/parsers.js';
+import { isLoopback, parseBindAddress, parseInteger, parsePort, parseToken } from '../../src/config/net.js';
 
 describe('parseDuration', () => {
   const good: [string, number][] = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ODataSyntaxError, parseQuery, parseResourcePath, type Expr } from '../../src/cloud/odata.js';
-import { runQuery, type Graph, type Navigation, type Row } from '../../src/cloud/odata-eval.js';
+import { ODataSyntaxError, parseQuery, parseResourcePath, type Expr } from '../../src/sim/cloud/odata.js';
+import { runQuery, type Graph, type Navigation, type Row } from '../../src/sim/cloud/odata-eval.js';
 
 /** A tiny two-table model: device 1..n, device_tag linked by `device`. */
 function graphOf(devices: Row[], tags: Row[]): Graph {

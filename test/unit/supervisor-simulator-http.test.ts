@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keyOf, matchPath, nonEmptyString, parseBody, recordedQuery, toInt, truthy } from '../../src/supervisor/simulator-http.js';
+import { keyOf, matchPath, nonEmptyString, parseBody, recordedQuery, toInt, truthy } from '../../src/sim/supervisor/http.js';
 
 describe('simulator request parsing (CONTRACT §2.1)', () => {
   it('coerces booleans like the supervisor', () => {

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import semver from 'semver';
-import { keyOf, matchPath, parseBody, type AuthKind } from './simulator-http.js';
-import { ROUTES, type SimReply, type SimRequest, type SimRoute } from './simulator-routes.js';
-import type { SimState } from './simulator-state.js';
+import { keyOf, matchPath, parseBody, type AuthKind } from './http.js';
+import { ROUTES, type SimReply, type SimRequest, type SimRoute } from './routes.js';
+import type { SimState } from './state.js';
 
 /** One request as it arrived; `raw` is undefined when the body was over the 10 MB limit. */
 export interface IncomingSimRequest {

@@ -1,7 +1,7 @@
 /** Faults the cloud simulator can inject: resets, latency, 429s, failures, slow and bad bodies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../lib/clock.js';
-import { json, text, type Reply } from './sim-http.js';
+import type { Clock } from '../../lib/clock.js';
+import { json, text, type Reply } from './http.js';
 
 const HUGE_BYTES = 6 * 1024 * 1024;
 const DRIP_TICK_MS = 100;

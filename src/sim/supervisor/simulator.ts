@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { systemClock, type Clock } from '../lib/clock.js';
-import type { SimJournalLine } from './simulator-journal.js';
-import { dispatch, type Dispatched, type IncomingSimRequest } from './simulator-dispatch.js';
-import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './simulator-http.js';
-import { SimRecorder, type RecordedRequest } from './simulator-recorder.js';
-import { createSimState, type SimService, type SimState, type SimStateOptions } from './simulator-state.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import type { SimJournalLine } from './journal.js';
+import { dispatch, type Dispatched, type IncomingSimRequest } from './dispatch.js';
+import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './http.js';
+import { SimRecorder, type RecordedRequest } from './recorder.js';
+import { createSimState, type SimService, type SimState, type SimStateOptions } from './state.js';
 
-export type { SimService } from './simulator-state.js';
-export type { SimJournalLine } from './simulator-journal.js';
-export type { RecordedRequest } from './simulator-recorder.js';
+export type { SimService } from './state.js';
+export type { SimJournalLine } from './journal.js';
+export type { RecordedRequest } from './recorder.js';
 
 /** How the simulated supervisor starts out: the device's state plus how it is served. */
 export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {

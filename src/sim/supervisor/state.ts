@@ -1,5 +1,5 @@
-import type { Clock } from '../lib/clock.js';
-import { SimJournal, type SimJournalLine } from './simulator-journal.js';
+import type { Clock } from '../../lib/clock.js';
+import { SimJournal, type SimJournalLine } from './journal.js';
 
 /** A service of the simulated app. */
 export interface SimService {

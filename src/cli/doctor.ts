@@ -7,7 +7,10 @@ import type { Clock } from '../lib/clock.js';
 import { AgentError, ConfigError, HttpError, UnreachableError, describe } from '../lib/errors.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import { describeVersion, supports } from '../supervisor/version.js';
-import { CloudClient } from './client.js';
+import { CloudClient } from '../cloud/client.js';
+import { scrub } from '../lib/logger.js';
+import { COMMON_FLAGS, parseCommandArgs } from './args.js';
+import { usageOf, type Runner, type RunnersOf } from './commands.js';
 
 /** The outcome of one doctor check. */
 export interface Check {
@@ -177,3 +180,24 @@ export function doctorExitCode(checks: readonly Check[]): number {
   if (failed.some((c) => c.cause === 'unreachable')) return 3;
   return 1;
 }
+
+function checkLine(c: Check): string {
+  const mark = c.status === 'ok' ? '✔' : c.status === 'warn' ? '⚠' : '✖';
+  return `${mark} ${c.name}: ${c.message}${c.fix && c.status !== 'ok' ? ` — ${c.fix}` : ''}`;
+}
+
+const doctor: Runner = async (ctx) => {
+  const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('doctor') });
+  const checks = await runDoctor({ env: ctx.env, dispatcher: await ctx.dispatcher(), clock: ctx.clock });
+  const balena = readBalenaEnv(ctx.env);
+  const secrets = [balena.apiKey, balena.supervisorApiKey].filter((s): s is string => s !== undefined);
+  const code = doctorExitCode(checks);
+  const text = values.json
+    ? JSON.stringify({ ok: code === 0, checks: checks.map(({ cause: _cause, ...c }) => c) })
+    : checks.map(checkLine).join('\n');
+  ctx.out(scrub(text, secrets));
+  return code;
+};
+
+/** `doctor`. */
+export const runners: RunnersOf<'doctor'> = { doctor };

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import semver from 'semver';
-import { nonEmptyString, toInt, truthy } from './simulator-http.js';
-import type { SimState } from './simulator-state.js';
-import { appsState, legacyDevice, stateStatus } from './simulator-views.js';
+import { nonEmptyString, toInt, truthy } from './http.js';
+import type { SimState } from './state.js';
+import { appsState, legacyDevice, stateStatus } from './views.js';
 
 /** One request as a route sees it. */
 export interface SimRequest {

@@ -1,10 +1,10 @@
 /** Device endpoints outside OData: bulk tags (`/device/v3/tags`) and logs (`/device/v2/:uuid/...`). */
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
-import { mayActOnDevice } from './sim-permissions.js';
-import type { StoredLog } from './sim-store.js';
-import { ruleViolation, validTagKey } from './sim-validate.js';
+import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './http.js';
+import { mayActOnDevice } from './permissions.js';
+import type { StoredLog } from './store.js';
+import { ruleViolation, validTagKey } from './validate.js';
 
 /** Lines kept per device, as the real API does. */
 export const LOG_RETENTION = 1000;

@@ -1,5 +1,5 @@
-import type { Clock } from '../lib/clock.js';
-import type { AuthKind } from './simulator-http.js';
+import type { Clock } from '../../lib/clock.js';
+import type { AuthKind } from './http.js';
 
 /** One request as the simulator received it; the key never appears in it. */
 export interface RecordedRequest {

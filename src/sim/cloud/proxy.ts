@@ -3,7 +3,7 @@
  * may see (online only), forwards to the supervisor with `?apikey=`, and relays status and body.
  */
 import { request, type Dispatcher } from 'undici';
-import { isObject, json, readJson, text, type Reply, type SimContext } from './sim-http.js';
+import { isObject, json, readJson, text, type Reply, type SimContext } from './http.js';
 import type { Row } from './odata-eval.js';
 
 const DEVICE_REQUEST_TIMEOUT_MS = 50_000;

@@ -1,10 +1,10 @@
 /** Dispatches a cloud simulator request to its route by method and path. */
 import type { Dispatcher } from 'undici';
-import { text, type Reply, type SimContext } from './sim-http.js';
-import { supervisorProxy } from './sim-proxy.js';
-import { logBatch, logStream, patchTagsV3, readLogs, type LogRateState } from './sim-routes-device.js';
-import { handlePine } from './sim-routes-pine.js';
-import { actorWhoami, login, refreshToken, userWhoami } from './sim-routes-user.js';
+import { text, type Reply, type SimContext } from './http.js';
+import { supervisorProxy } from './proxy.js';
+import { logBatch, logStream, patchTagsV3, readLogs, type LogRateState } from './routes-device.js';
+import { handlePine } from './routes-pine.js';
+import { actorWhoami, login, refreshToken, userWhoami } from './routes-user.js';
 
 /** Per-server state the routes share. */
 export interface RouterDeps {

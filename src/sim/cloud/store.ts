@@ -1,9 +1,9 @@
 /** The cloud simulator's tables, credentials and the permission-filtered view a request sees. */
 import { randomUUID } from 'node:crypto';
 import type { Graph, Navigation, Row } from './odata-eval.js';
-import { ruleFor, type Action, type Actor } from './sim-permissions.js';
-import { SCHEMA, schemaOf } from './sim-schema.js';
-import type { CloudSeed, SeedUser } from './sim-seed.js';
+import { ruleFor, type Action, type Actor } from './permissions.js';
+import { SCHEMA, schemaOf } from './schema.js';
+import type { CloudSeed, SeedUser } from './seed.js';
 
 type MutableRow = Record<string, unknown>;
 

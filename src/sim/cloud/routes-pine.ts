@@ -1,10 +1,10 @@
 /** `/v7/<resource>` as pine answers it: GET/POST/PATCH/DELETE with OData keys and options. */
 import { ODataSyntaxError, parseQuery, parseResourcePath, type QueryOptions, type ResourcePath } from './odata.js';
 import { projectRow, rowMatches, runQuery, selectRows, type Graph, type Row } from './odata-eval.js';
-import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
-import { ruleFor } from './sim-permissions.js';
-import { schemaOf, type ResourceSchema } from './sim-schema.js';
-import { ruleViolation } from './sim-validate.js';
+import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './http.js';
+import { ruleFor } from './permissions.js';
+import { schemaOf, type ResourceSchema } from './schema.js';
+import { ruleViolation } from './validate.js';
 
 const NO_CACHE = { 'cache-control': 'no-cache' };
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** A line the simulated host journal holds (what `pushJournal` takes). */
 export interface SimJournalLine {

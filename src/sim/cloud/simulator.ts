@@ -5,15 +5,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { systemClock, type Clock } from '../lib/clock.js';
-import { BodyError, text, type ProxyTarget, type Reply, type SimContext } from './sim-http.js';
-import { Faults } from './sim-faults.js';
-import { SimStore } from './sim-store.js';
-import { routeRequest } from './sim-router.js';
-import type { LogRateState } from './sim-routes-device.js';
-import type { CloudSeed } from './sim-seed.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { BodyError, text, type ProxyTarget, type Reply, type SimContext } from './http.js';
+import { Faults } from './faults.js';
+import { SimStore } from './store.js';
+import { routeRequest } from './router.js';
+import type { LogRateState } from './routes-device.js';
+import type { CloudSeed } from './seed.js';
 
-export { demoSeed, DEMO, type CloudSeed, type SeedDevice, type SeedUser } from './sim-seed.js';
+export { demoSeed, DEMO, type CloudSeed, type SeedDevice, type SeedUser } from './seed.js';
 
 /** Options of {@link CloudSimulator}. */
 export interface CloudSimulatorOptions {

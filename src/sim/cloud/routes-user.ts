@@ -1,6 +1,6 @@
 /** Login and identity routes the balena SDK uses: `/login_`, `/actor/v1/whoami`, `/user/v1/*`. */
 import { randomBytes } from 'node:crypto';
-import { isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './sim-http.js';
+import { isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './http.js';
 
 const ACTOR_BASE_USER = 1000;
 const ACTOR_BASE_DEVICE = 100_000;

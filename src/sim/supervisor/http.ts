@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { SimReply } from './simulator-routes.js';
+import type { SimReply } from './routes.js';
 
 /** How a request authenticated (what it sent, whether or not the key was right). */
 export type AuthKind = 'bearer' | 'apikey-scheme' | 'query' | 'none';

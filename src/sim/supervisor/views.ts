@@ -1,6 +1,6 @@
 /** Read-only views of the simulated device, shaped like the supervisor's replies (CONTRACT §2.2). */
 import semver from 'semver';
-import type { SimService, SimState } from './simulator-state.js';
+import type { SimService, SimState } from './state.js';
 
 /** `GET /v2/applications/state`; `appUuid`, `updateStatus` and `image` appear from 17.7.0. */
 export function appsState(state: SimState) {

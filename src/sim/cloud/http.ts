@@ -1,8 +1,8 @@
 /** Request context and reply helpers shared by the cloud simulator's routes. */
 import type { IncomingMessage } from 'node:http';
-import type { Clock } from '../lib/clock.js';
-import type { Actor } from './sim-permissions.js';
-import type { SimStore } from './sim-store.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Actor } from './permissions.js';
+import type { SimStore } from './store.js';
 
 /** What a route answers; the server writes it (and applies the reply faults). */
 export interface Reply {

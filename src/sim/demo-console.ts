@@ -1,0 +1,45 @@
+/** The demo's console: words typed (or piped) into its stdin that switch faults on and off. */
+
+/** One switch the demo's console understands. */
+export type DemoSwitch =
+  | { kind: 'lock'; held: boolean }
+  | { kind: 'rate-limit'; count: number; retryAfterSeconds: number }
+  | { kind: 'down'; peer: 'cloud' | 'supervisor'; down: boolean }
+  | { kind: 'help' };
+
+/** What the console prints for `help` and at start. */
+export const CONSOLE_HELP = [
+  'Type a switch and Enter to see how the agent copes:',
+  '  lock | unlock            the supervisor holds an update lock (423) or lets go',
+  '  429 [n] [seconds]        the balena API answers the next n requests (3) with 429, Retry-After seconds (30)',
+  '  cloud down | cloud up    the balena API resets every connection, or answers again',
+  '  supervisor down | up     the supervisor stops listening, or listens again',
+  '  help',
+].join('\n');
+
+const whole = (text: string | undefined, fallback: number, max: number): number | undefined => {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= max ? n : undefined;
+};
+
+/** Parses one console line; returns an error message for anything it does not understand. */
+export function parseSwitch(line: string): DemoSwitch | { error: string } {
+  const words = line.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const [first, second, third, ...rest] = words;
+  const unknown = { error: `unknown switch "${line.trim().slice(0, 40)}"; type help` };
+  if (first === undefined || rest.length > 0) return unknown;
+  if ((first === 'lock' || first === 'unlock') && second === undefined) return { kind: 'lock', held: first === 'lock' };
+  if (first === 'help' && second === undefined) return { kind: 'help' };
+  if (first === '429') {
+    const count = whole(second, 3, 1000);
+    const retryAfterSeconds = whole(third, 30, 3600);
+    if (count === undefined || retryAfterSeconds === undefined) return { error: '429 takes a count (1–1000) and Retry-After seconds (1–3600), e.g. 429 3 30' };
+    return { kind: 'rate-limit', count, retryAfterSeconds };
+  }
+  if ((first === 'cloud' || first === 'supervisor') && (second === 'down' || second === 'up') && third === undefined) {
+    return { kind: 'down', peer: first, down: second === 'down' };
+  }
+  return unknown;
+}

@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { COMMON_FLAGS, parseCommandArgs } from '../cli/args.js';
+import { usageOf, type Runner } from '../cli/commands.js';
+import { EXIT } from '../cli/exit.js';
+import { runners as runCommand } from '../cli/run.js';
+import type { CliContext } from '../cli/types.js';
+import { describe } from '../lib/errors.js';
+import { CloudSimulator, DEMO, demoSeed } from './cloud/simulator.js';
+import { CONSOLE_HELP, parseSwitch } from './demo-console.js';
+import { SupervisorSimulator } from './supervisor/simulator.js';
+
+/** What `demo --json` prints first, for scripts. */
+export interface DemoInfo {
+  supervisorUrl: string;
+  supervisorKey: string;
+  cloudUrl: string;
+  operatorKey: string;
+  deviceUuid: string;
+  deviceKey: string;
+  appId: number;
+}
+
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+
+/** Settings the demo gives the agent unless the caller's environment sets them. */
+function demoSettings(dataDir: string, env: CliContext['env']): Record<string, string> {
+  const settings: Record<string, string> = {
+    AGENT_POLL_INTERVAL: '10s',
+    AGENT_START_SPREAD: '0s',
+    AGENT_LOG_LEVEL: 'warn',
+    // Short enough to see a command end `blocked` while the console's lock is held.
+    AGENT_LOCK_WAIT: '1m',
+    AGENT_DATA_DIR: join(dataDir, 'agent'),
+    AGENT_BOOT_ID_PATH: join(dataDir, 'boot_id'),
+  };
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith('AGENT_') && value !== undefined) settings[key] = value;
+  }
+  return settings;
+}
+
+/** Lines a person can paste to act as the operator. */
+function tryLines(info: DemoInfo, deviceId: number, settings: Record<string, string>): string[] {
+  // This very CLI, by path: works from a checkout where `fleet-agent` is not on PATH.
+  const cli = `node ${relative(process.cwd(), fileURLToPath(new URL('../main.js', import.meta.url)))}`;
+  const tag = `${info.cloudUrl}/v7/device_tag`;
+  // What `health` and `doctor` need to find this agent: its data dir and its local server.
+  const local = ['AGENT_DATA_DIR', 'AGENT_HTTP_PORT', 'AGENT_HTTP_BIND', 'AGENT_HTTP_TOKEN']
+    .filter((name) => settings[name] !== undefined)
+    .map((name) => `${name}=${settings[name]}`)
+    .join(' ');
+  return [
+    'Set a command tag as an operator would (first time: POST; later tokens: PATCH):',
+    `  curl -s -X POST -H 'Authorization: Bearer ${info.operatorKey}' -H 'Content-Type: application/json' \\`,
+    `       -d '{"device":${deviceId},"tag_key":"agent.reboot","value":"demo1"}' '${tag}'`,
+    `  curl -s -X PATCH -H 'Authorization: Bearer ${info.operatorKey}' -H 'Content-Type: application/json' \\`,
+    `       -d '{"value":"demo2"}' "${tag}(device=${deviceId},tag_key='agent.reboot')"`,
+    'Or with the balena SDK (Node >= 22.18):',
+    `  const balena = require('balena-sdk').getSdk({ apiUrl: '${info.cloudUrl}/', dataDirectory: false });`,
+    `  await balena.auth.loginWithToken('${info.operatorKey}');`,
+    `  await balena.models.device.tags.set('${info.deviceUuid}', 'agent.reboot', 'demo1');`,
+    'Or the CLI, as the device itself:',
+    `  BALENA_SUPERVISOR_ADDRESS=${info.supervisorUrl} BALENA_SUPERVISOR_API_KEY=${info.supervisorKey} BALENA_APP_ID=${info.appId} \\`,
+    `  BALENA_API_URL=${info.cloudUrl} BALENA_API_KEY=${info.deviceKey} BALENA_DEVICE_UUID=${info.deviceUuid} \\`,
+    `  BALENA_SERVICE_NAME=fleet-agent ${local} \\`,
+    `  ${cli} doctor   # or: health, env, tags, state, reboot, …`,
+  ];
+}
+
+/**
+ * `fleet-agent demo`: starts both simulators and runs the agent against them until interrupted;
+ * prints what happens, and reads fault switches from stdin.
+ */
+export const runDemo: Runner = async (ctx) => {
+  const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('demo') });
+  const json = values.json;
+  const print = (event: string, detail: Record<string, unknown>, text: string): void =>
+    ctx.out(json ? JSON.stringify({ event, ...detail }) : text);
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'fleet-agent-demo-'));
+  const info: DemoInfo = {
+    supervisorUrl: '',
+    supervisorKey: hex(16),
+    cloudUrl: '',
+    operatorKey: hex(16),
+    deviceUuid: DEMO.deviceUuid,
+    deviceKey: hex(16),
+    appId: DEMO.fleetId,
+  };
+  const settings = demoSettings(dataDir, ctx.env);
+  settings.AGENT_HTTP_PORT ??= '48485';
+  const globalKey = hex(16);
+  const supervisor = new SupervisorSimulator({
+    apiKey: info.supervisorKey,
+    globalApiKey: globalKey,
+    appId: info.appId,
+    appName: 'demo-fleet',
+    version: '19.0.5',
+    deviceName: 'demo-device',
+    bootIdPath: settings.AGENT_BOOT_ID_PATH ?? join(dataDir, 'boot_id'),
+    // Like the real supervisor: tags queued with it are sent to the cloud with the device key.
+    onTagsPatch: async (tags) => {
+      const res = await (await ctx.dispatcher()).request({
+        origin: info.cloudUrl,
+        path: '/device/v3/tags',
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${info.deviceKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ [info.deviceUuid]: tags }),
+      });
+      await res.body.dump();
+    },
+  });
+  info.supervisorUrl = await supervisor.start();
+  const cloud = new CloudSimulator({ seed: demoSeed(info), supervisor: { url: info.supervisorUrl, apiKey: globalKey } });
+  info.cloudUrl = await cloud.start();
+
+  const agentEnv = {
+    ...settings,
+    BALENA_SUPERVISOR_ADDRESS: info.supervisorUrl,
+    BALENA_SUPERVISOR_API_KEY: info.supervisorKey,
+    BALENA_APP_ID: String(info.appId),
+    BALENA_DEVICE_UUID: info.deviceUuid,
+    BALENA_API_URL: info.cloudUrl,
+    BALENA_API_KEY: info.deviceKey,
+    BALENA_DEVICE_TYPE: 'raspberrypi4-64',
+    BALENA_DEVICE_ARCH: 'aarch64',
+    BALENA_SERVICE_NAME: 'fleet-agent',
+  };
+
+  if (json) ctx.out(JSON.stringify(info));
+  else {
+    ctx.out(
+      [
+        'fleet-agent demo: a simulated device, its supervisor and the balena API, all on 127.0.0.1',
+        `  supervisor  ${info.supervisorUrl}  (key ${info.supervisorKey})`,
+        `  balena API  ${info.cloudUrl}  (operator key ${info.operatorKey})`,
+        `  device      ${info.deviceUuid}  in fleet ${info.appId} (demo-fleet)`,
+        `  agent       http://127.0.0.1:${settings.AGENT_HTTP_PORT}/  (status page), polling every ${settings.AGENT_POLL_INTERVAL}`,
+        '',
+        ...tryLines(info, DEMO.deviceId, settings),
+        '',
+        CONSOLE_HELP,
+        '',
+        'Watching (Ctrl-C to stop):',
+      ].join('\n'),
+    );
+  }
+
+  // Show what happens: every request the device made to the API (its polls, and the backoff
+  // after a 429 or an outage), tag changes, and every call that reached the supervisor.
+  let shown = { ...cloud.deviceTags(info.deviceUuid) };
+  const offCloud = cloud.onRequest((r) => {
+    if (r.auth === 'device') {
+      const at = new Date(r.at).toISOString().slice(11, 19);
+      const outcome = r.status === 0 ? 'connection reset' : String(r.status);
+      print('cloud', { method: r.method, path: r.path, status: r.status, at: r.at }, `cloud       ${at} ${r.method} ${r.path} → ${outcome}`);
+    }
+    const now = cloud.deviceTags(info.deviceUuid);
+    for (const key of new Set([...Object.keys(shown), ...Object.keys(now)])) {
+      if (shown[key] === now[key]) continue;
+      if (now[key] === undefined) print('tag-removed', { key }, `tag  ${key} removed`);
+      else print('tag', { key, value: now[key] }, `tag  ${key} = ${now[key]}`);
+    }
+    shown = { ...now };
+  });
+  const offSupervisor = supervisor.onRequest((r) => {
+    if (r.method === 'GET' || r.path === '/v2/device/tags') return;
+    print('supervisor', { method: r.method, path: r.path, body: r.body }, `supervisor  ${r.method} ${r.path} ${JSON.stringify(r.body ?? {})}`);
+  });
+
+  // The agent runs as `fleet-agent run` does; a simulated reboot stops it and starts it again
+  // with the new boot id, as a real reboot would.
+  let agentStop = new AbortController();
+  let agentRun: Promise<number> | undefined;
+  const startAgent = (): void => {
+    agentStop = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, agentStop.signal]);
+    agentRun = runCommand.run({ ...ctx, argv: [], env: agentEnv, signal }).catch((err: unknown) => {
+      print('agent-error', { message: describe(err) }, `agent stopped: ${describe(err)}`);
+      return EXIT.failure;
+    });
+  };
+  const bootIdPath = settings.AGENT_BOOT_ID_PATH ?? join(dataDir, 'boot_id');
+  const readBoot = async (): Promise<string> => (await readFile(bootIdPath, 'utf8').catch(() => '')).trim();
+  let bootId = await readBoot();
+  let rebooting = Promise.resolve();
+  const watcher: FSWatcher | undefined = bootId
+    ? watch(bootIdPath, () => {
+        rebooting = rebooting.then(async () => {
+          const next = await readBoot();
+          if (!next || next === bootId || ctx.signal.aborted) return;
+          print('reboot', { from: bootId, to: next }, `device  rebooting (boot id ${bootId.slice(0, 8)} → ${next.slice(0, 8)}); the agent restarts`);
+          bootId = next;
+          agentStop.abort();
+          await agentRun;
+          if (!ctx.signal.aborted) startAgent();
+        });
+      })
+    : undefined;
+  startAgent();
+
+  // The console: switches typed into stdin (or piped by a script) inject faults.
+  const switches = ctx.input === undefined ? undefined : createInterface({ input: ctx.input(), terminal: false });
+  switches?.on('line', (line) => {
+    if (line.trim() === '') return;
+    const sw = parseSwitch(line);
+    if ('error' in sw) {
+      print('switch-error', { message: sw.error }, sw.error);
+      return;
+    }
+    switch (sw.kind) {
+      case 'help':
+        if (!json) ctx.out(CONSOLE_HELP);
+        return;
+      case 'lock':
+        supervisor.setLock(sw.held ? 'Updates are locked (held from the demo console)' : null);
+        print('switch', { ...sw }, sw.held ? 'switch      update lock held: commands without force wait, then end blocked' : 'switch      update lock released');
+        return;
+      case 'rate-limit':
+        cloud.rateLimit({ count: sw.count, retryAfterSeconds: sw.retryAfterSeconds });
+        print('switch', { ...sw }, `switch      the next ${sw.count} API requests get 429 with Retry-After: ${sw.retryAfterSeconds}`);
+        return;
+      case 'down':
+        if (sw.peer === 'cloud') cloud.setDown(sw.down);
+        else supervisor.setDown(sw.down);
+        print('switch', { ...sw }, `switch      ${sw.peer} ${sw.down ? 'down' : 'up again'}`);
+        return;
+    }
+  });
+
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  watcher?.close();
+  switches?.close();
+  await rebooting;
+  const code = (await agentRun) ?? EXIT.ok;
+  offCloud();
+  offSupervisor();
+  await supervisor.stop();
+  await cloud.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  return code;
+};
+
