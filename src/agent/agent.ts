@@ -253,7 +253,7 @@ export class Agent {
       log.error({ err }, 'cannot persist tokens rebuilt from ack tags');
     }
     this.acksDirty = true;
-    const services = await this.readServices(result.device.appId);
+    const { services, serviceImages } = await this.readServices(result.device.appId);
     const snapshot = makeSnapshot({
       now: clock.now(),
       wall: clock.wall(),
@@ -261,6 +261,7 @@ export class Agent {
       deviceTags: result.deviceTags,
       fleetTags: result.fleetTags,
       services,
+      serviceImages,
       journal: this.journal.entries(),
       inProgress: this.runner.active(),
       bootId: this.opts.bootId,
@@ -273,13 +274,26 @@ export class Agent {
     this.scheduler.runNow('report');
   }
 
-  private async readServices(appId: number): Promise<string[] | null> {
+  /**
+   * The app's service names, and its image ids to names: null when the supervisor cannot say now
+   * (a tag naming an image id then waits), empty when it has no /v2/state/status (404).
+   */
+  private async readServices(appId: number): Promise<{ services: string[] | null; serviceImages: Record<string, string> | null }> {
     try {
-      const apps = Object.values(await this.opts.supervisor.applicationsState());
+      const [state, status] = await Promise.all([
+        this.opts.supervisor.applicationsState(),
+        this.opts.supervisor.stateStatus().catch((err: unknown) => (err instanceof HttpError && err.status === 404 ? { images: [], containers: [] } : null)),
+      ]);
+      const apps = Object.values(state);
       this.supervisorReachable = true;
       this.supervisorProblem = undefined;
       const app = apps.find((a) => a.appId === appId) ?? (apps.length === 1 ? apps[0] : undefined);
-      return app ? Object.keys(app.services) : null;
+      if (app === undefined) return { services: null, serviceImages: null };
+      const serviceImages: Record<string, string> | null = status === null ? null : {};
+      for (const i of [...(status?.images ?? []), ...(status?.containers ?? [])]) {
+        if (serviceImages !== null && i.appId === app.appId) serviceImages[String(i.imageId)] = i.serviceName;
+      }
+      return { services: Object.keys(app.services), serviceImages };
     } catch (err) {
       const code = err instanceof AgentError ? err.code : 'INTERNAL';
       this.supervisorReachable = !(code === 'UNREACHABLE' || code === 'TIMEOUT');
@@ -291,7 +305,7 @@ export class Agent {
             ? `supervisor answers HTTP ${err.status}`
             : 'supervisor answers unreadable state';
       this.opts.log.warn({ err }, 'cannot read the supervisor state');
-      return null;
+      return { services: null, serviceImages: null };
     }
   }
 

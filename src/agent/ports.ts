@@ -24,6 +24,15 @@ export interface SupervisorPort {
   purge(opts: { force: boolean }): Promise<unknown>;
   serviceAction(verb: ServiceVerb, target: string, opts: { force: boolean }): Promise<unknown>;
   applicationsState(): Promise<Readonly<Record<string, { appId: number; services: Readonly<Record<string, ServiceStatePort>> }>>>;
+  /** `GET /v2/state/status`: where the agent learns image ids (a tag may name a service by one). */
+  stateStatus(): Promise<{ images: readonly ImagePort[]; containers: readonly ImagePort[] }>;
+}
+
+/** An image or container of `GET /v2/state/status`: which service an image id belongs to. */
+export interface ImagePort {
+  appId: number;
+  imageId: number;
+  serviceName: string;
 }
 
 /** What one cloud poll returns (one request). */

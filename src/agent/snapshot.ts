@@ -14,6 +14,8 @@ export interface Snapshot {
   readonly fleetTags: Readonly<Record<string, string>>;
   /** Service names of the agent's app, or null when the supervisor could not be asked. */
   readonly services: readonly string[] | null;
+  /** Image ids of the agent's app (decimal text) to their service names, or null when the supervisor could not say. */
+  readonly serviceImages: Readonly<Record<string, string>> | null;
   readonly journal: readonly JournalEntry[];
   /** Keys (`entryKey`) of commands queued or running in the runner right now. */
   readonly inProgress: ReadonlySet<string>;
@@ -34,6 +36,7 @@ export function makeSnapshot(inputs: Snapshot): Snapshot {
     deviceTags: Object.freeze({ ...inputs.deviceTags }),
     fleetTags: Object.freeze({ ...inputs.fleetTags }),
     services: inputs.services === null ? null : Object.freeze([...inputs.services]),
+    serviceImages: inputs.serviceImages === null ? null : Object.freeze({ ...inputs.serviceImages }),
     journal: Object.freeze(inputs.journal.map((e) => Object.freeze({ ...e }))),
     inProgress: new Set(inputs.inProgress),
     budget: Object.freeze({ ...inputs.budget }),

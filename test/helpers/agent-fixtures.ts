@@ -22,6 +22,7 @@ export function snap(over: Partial<Snapshot> = {}): Snapshot {
     deviceTags: {},
     fleetTags: {},
     services: ['main', 'fleet-agent'],
+    serviceImages: { '1001': 'main', '1002': 'fleet-agent' },
     journal: [],
     inProgress: new Set(),
     bootId: 'boot-1',

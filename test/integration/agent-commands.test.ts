@@ -138,6 +138,15 @@ describe('agent against the simulators: exactly once', () => {
     assert.match(w.ack('restart-service')?.detail ?? '', /unknown service "nosuch"; known: .*main/);
   });
 
+  it('a service named by image id runs on that service, by name, and its ack says done', async () => {
+    const w = (world = await startWorld());
+    await w.tag('agent.stop-service', 's2 1001');
+    await w.step(10_000);
+    assert.equal(w.ack('stop-service')?.state, 'done');
+    const calls = w.sup.requests.filter((r) => r.path.endsWith('/stop-service'));
+    assert.deepEqual(calls.map((r) => (r.body as { serviceName?: unknown }).serviceName), ['main']);
+  });
+
   it('reboots beyond the budget are deferred and run when the budget returns', async () => {
     const w = (world = await startWorld({ config: { maxRebootsPerDay: 1 } }));
     await w.tag('agent.reboot', 'a');

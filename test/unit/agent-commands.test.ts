@@ -19,6 +19,11 @@ describe('decide(): commands', () => {
       want: [{ kind: 'service', command: 'restart-service', token: 'T-9', force: true, services: ['main', 'fleet-agent'] }],
     },
     { name: 'stop-service', tags: { 'agent.stop-service': 'a main' }, want: [{ kind: 'service', command: 'stop-service', token: 'a', force: false, services: ['main'] }] },
+    {
+      name: 'a service named by image id (as the CLI takes it) becomes its name',
+      tags: { 'agent.restart-service': 'i1 1002,main' },
+      want: [{ kind: 'service', command: 'restart-service', token: 'i1', force: false, services: ['fleet-agent', 'main'] }],
+    },
     { name: 'reports, settings and acks are not commands', tags: { 'agent.health': 'ok', 'agent.health.detail': 'x', 'agent.reboot.ack': 'a done 2026-01-01T00:00:00.000Z', 'agent.config.poll-interval': '1m', 'other.reboot': 'x' }, want: [] },
     { name: 'another prefix is ignored', tags: { 'fleet.reboot': 't1' }, want: [] },
   ];
@@ -120,6 +125,17 @@ describe('decide(): malformed values are rejected with a detail', () => {
       assert.match((action as { detail: string }).detail, row.detail);
     });
   }
+  it('an image id that is not one of the app\'s is rejected, naming the known ids', () => {
+    const [action] = decide(snap({ deviceTags: { 'agent.stop-service': 'i2 4242' } }));
+    assert.equal(action?.kind, 'reject');
+    assert.match((action as { detail: string }).detail, /^unknown service or image id "4242"; known: main, fleet-agent; image ids: 1001 \(main\), 1002 \(fleet-agent\)$/);
+  });
+  it('an image id waits (no action, no ack) while the supervisor cannot name it, and runs once it can', () => {
+    const tags = { 'agent.stop-service': 'i3 1001' };
+    assert.deepEqual(decide(snap({ deviceTags: tags, services: null, serviceImages: null })), []);
+    assert.deepEqual(decide(snap({ deviceTags: tags, serviceImages: null })), []);
+    assert.deepEqual(decide(snap({ deviceTags: tags })).map((a) => a.services), [['main']]);
+  });
   it('service names are not checked while the supervisor state is unknown', () => {
     const parsed = parseCommand('restart-service', 't1 whatever', null);
     assert.equal(parsed.ok, true);

@@ -20,6 +20,7 @@ const idle: SupervisorPort = {
   purge: () => Promise.resolve(),
   serviceAction: () => Promise.resolve(),
   applicationsState: () => Promise.resolve({}),
+  stateStatus: () => Promise.resolve({ images: [], containers: [] }),
 };
 const tags: TagsPort = { set: () => Promise.resolve() };
 

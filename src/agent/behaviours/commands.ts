@@ -25,7 +25,7 @@ const SERVICE_COMMANDS: ReadonlySet<string> = new Set(['restart-service', 'stop-
 /** A tag value parsed as a command, or why it cannot be one. */
 export type Parsed =
   | { ok: true; ref: CommandRef & { command: CommandName } }
-  | { ok: false; command: string; token: string; detail: string };
+  | { ok: false; command: string; token: string; detail: string; later?: true };
 
 /** The journal token used for a value whose own token is unusable (`#` + digest of the value). */
 export function invalidToken(value: string): string {
@@ -37,8 +37,12 @@ function usage(command: string): string {
   return command === 'identify' ? '<token>' : '<token> [force]';
 }
 
-/** Parses one command tag's value; `services` (when known) validates service names. */
-export function parseCommand(command: string, value: string, services: readonly string[] | null): Parsed {
+/**
+ * Parses one command tag's value. `services` (when known) validates service names; a service given
+ * by image id (as the CLI and the supervisor accept) becomes its name through `images`, and waits
+ * (`later`) while the supervisor state is unknown, so that every later step sees names.
+ */
+export function parseCommand(command: string, value: string, services: readonly string[] | null, images: Readonly<Record<string, string>> | null = null): Parsed {
   const fail = (detail: string, token = invalidToken(value)): Parsed => ({ ok: false, command, token, detail });
   if (value.length > MAX_VALUE) return fail(`value too long (${value.length} characters; at most ${MAX_VALUE})`);
   const words = value.trim().split(/\s+/).filter((w) => w !== '');
@@ -57,8 +61,15 @@ export function parseCommand(command: string, value: string, services: readonly 
     list = names.split(',');
     const bad = list.find((s) => !SERVICE_RE.test(s));
     if (bad !== undefined) return fail(`bad service name "${bad.slice(0, 40)}"`, token);
+    const byImage = list.filter((s) => /^\d+$/.test(s) && !(services ?? []).includes(s));
+    if (byImage.length > 0 && (services === null || images === null)) return { ok: false, command, token, detail: 'waiting for the supervisor to name the image id', later: true };
+    list = list.map((s) => (byImage.includes(s) ? (images?.[s] ?? s) : s));
     const unknown = services === null ? undefined : list.find((s) => !services.includes(s));
-    if (unknown !== undefined) return fail(`unknown service "${unknown.slice(0, 40)}"; known: ${services?.join(', ') || 'none'}`, token);
+    if (unknown !== undefined) {
+      const what = /^\d+$/.test(unknown) ? 'unknown service or image id' : 'unknown service';
+      const ids = Object.entries(images ?? {}).map(([id, name]) => `${id} (${name})`).join(', ');
+      return fail(`${what} "${unknown.slice(0, 40)}"; known: ${services?.join(', ') || 'none'}${ids ? `; image ids: ${ids}` : ''}`, token);
+    }
     list = [...new Set(list)];
   }
   let force = false;
@@ -107,7 +118,7 @@ function open(e: JournalEntry): boolean {
 function currentToken(snapshot: Snapshot, command: string): string | undefined {
   const value = snapshot.deviceTags[`${snapshot.config.tagPrefix}${command}`];
   if (value === undefined) return undefined;
-  const parsed = parseCommand(command, value, snapshot.services);
+  const parsed = parseCommand(command, value, snapshot.services, snapshot.serviceImages);
   return parsed.ok ? parsed.ref.token : parsed.token;
 }
 
@@ -155,7 +166,8 @@ export function decide(snapshot: Snapshot): Action[] {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
     if (!isCommandKey(name)) continue;
-    const parsed = parseCommand(name, deviceTags[key] ?? '', snapshot.services);
+    const parsed = parseCommand(name, deviceTags[key] ?? '', snapshot.services, snapshot.serviceImages);
+    if (!parsed.ok && parsed.later === true) continue;
     const command = parsed.ok ? parsed.ref.command : parsed.command;
     const token = parsed.ok ? parsed.ref.token : parsed.token;
     const entry = find(command, token);
