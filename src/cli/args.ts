@@ -3,6 +3,26 @@ import { UsageError } from '../lib/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/**
+ * `--count -1` as `--count=-1`: a value option followed by a negative number takes it as its value
+ * (so its own parser can say what is wrong), where node:util would call the argument ambiguous.
+ */
+function joinNegativeValues(argv: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i += 1;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** Parses a command's arguments; unknown flags or a wrong number of positionals are usage errors. */
 export function parseCommandArgs<O extends Options>(
   argv: readonly string[],
@@ -11,7 +31,7 @@ export function parseCommandArgs<O extends Options>(
 ) {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; usage: ${positionals.usage}`);
   }

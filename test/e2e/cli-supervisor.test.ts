@@ -158,6 +158,14 @@ describe('fleet-agent supervisor one-shots against the simulator', { concurrency
     assert.deepEqual([r.method, r.auth, r.contentType], ['POST', 'bearer', 'application/json']);
   });
 
+  it('logs --unit takes a unit without its .service suffix, as journalctl -u does', async () => {
+    const [bare, glob] = await Promise.all([runCli(['logs', '--unit', 'balena-supervisor'], env()), runCli(['logs', '--unit', 'balena-sup*'], env())]);
+    for (const res of [bare, glob]) {
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(res.stdout.trim().split('\n').map((l) => l.replace(/^.* balena-supervisor: /, '')), ['Supervisor starting', 'Device state applied']);
+    }
+  });
+
   it('logs --json: one document with the journal entries', async () => {
     const res = await runCli(['logs', '--json', '--count', '1'], env());
     assert.equal(res.code, 0, res.stderr);
@@ -347,8 +355,10 @@ describe('fleet-agent supervisor one-shots: bad input', { concurrency: true }, (
       runCli(['ping', '--timeout', 'soon'], simEnv(sim)),
       runCli(['logs', '--count', '0'], simEnv(sim)),
       runCli(['stop-service'], simEnv(sim)),
+      runCli(['logs', '--count', '-1'], simEnv(sim)),
     ]);
     for (const r of runs) assert.equal(r.code, 2, r.stderr);
     assert.match(runs[1].stderr, /--timeout must be a duration/);
+    assert.match(runs[4].stderr, /^fleet-agent: --count must be a whole number from 1 to 1000000, got "-1"$/m, 'a negative value is read as the value, not as an ambiguous flag');
   });
 });

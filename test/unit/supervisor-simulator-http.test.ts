@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keyOf, matchPath, nonEmptyString, parseBody, recordedQuery, toInt, truthy } from '../../src/sim/supervisor/http.js';
+import { unitMatcher } from '../../src/sim/supervisor/journal.js';
 
 describe('simulator request parsing (CONTRACT §2.1)', () => {
   it('coerces booleans like the supervisor', () => {
@@ -65,5 +66,22 @@ describe('simulator request parsing (CONTRACT §2.1)', () => {
     assert.deepEqual(matchPath('/v2/applications/:appId/stop-service', '/v2/applications/12/stop-service'), { appId: '12' });
     assert.equal(matchPath('/v2/applications/:appId/stop-service', '/v2/applications//stop-service'), undefined);
     assert.equal(matchPath('/v1/device', '/v1/device/x'), undefined);
+  });
+});
+
+describe('simulated journalctl -u', () => {
+  it('mangles a name without a unit type to NAME.service and reads globs', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['balena-supervisor', 'balena-supervisor.service', true],
+      ['balena-supervisor.service', 'balena-supervisor.service', true],
+      ['balena-supervisor', 'balena-supervisor.socket', false],
+      ['chronyd.timer', 'chronyd.timer', true],
+      ['foo.bar', 'foo.bar.service', true],
+      ['balena*', 'balena-supervisor.service', true],
+      ['balena*', 'os-config.service', false],
+      ['os-?onfig.service', 'os-config.service', true],
+      ['a.b', 'aXb.service', false],
+    ];
+    for (const [name, unit, want] of cases) assert.equal(unitMatcher(name)(unit), want, `${name} vs ${unit}`);
   });
 });

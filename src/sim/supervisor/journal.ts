@@ -118,8 +118,24 @@ export class SimJournal {
   }
 }
 
+const UNIT_TYPES = ['service', 'socket', 'target', 'device', 'mount', 'automount', 'swap', 'timer', 'path', 'slice', 'scope'];
+
+/**
+ * What `journalctl -u NAME` matches, as systemd mangles the name: without a unit type suffix it
+ * means `NAME.service`; `*`, `?` and `[…]` are globs.
+ */
+export function unitMatcher(name: string): (unit: string) => boolean {
+  const suffix = /\.([a-z]+)$/.exec(name)?.[1];
+  const glob = /[*?[]/.test(name);
+  const full = glob || (suffix !== undefined && UNIT_TYPES.includes(suffix)) ? name : `${name}.service`;
+  if (!glob) return (unit) => unit === full;
+  const source = full.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = new RegExp(`^${source}$`);
+  return (unit) => re.test(unit);
+}
+
 function matches(entry: Entry, query: JournalQuery): boolean {
-  if (query.unit !== undefined && entry.unit !== query.unit) return false;
+  if (query.unit !== undefined && !unitMatcher(query.unit)(entry.unit)) return false;
   if (query.identifier !== undefined && entry.identifier !== query.identifier) return false;
   if (query.sinceMs !== undefined && entry.at < query.sinceMs) return false;
   if (query.untilMs !== undefined && entry.at > query.untilMs) return false;
