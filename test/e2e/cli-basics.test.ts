@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startHttpServer, type Healthz } from '../../src/http/server.js';
-import { runCli } from '../helpers/cli.js';
+import { HEALTHCHECK, runCli, runScript } from '../helpers/cli.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -45,6 +45,27 @@ describe('fleet-agent basics (built CLI)', () => {
     }
   });
 
+  it('the image\'s HEALTHCHECK probe: 0 for ok and degraded, 1 for failing, unreachable or bad settings (never 2, which Docker reserves)', async () => {
+    let health: Healthz = { ok: true, state: 'degraded', reasons: ['cloud unreachable'] };
+    const server = await startHttpServer({ port: 0, bind: '127.0.0.1', token: null, healthz: () => health, status: () => ({}) });
+    try {
+      const env = { AGENT_HTTP_PORT: String(server.port) };
+      const degraded = await runScript(HEALTHCHECK, [], env);
+      assert.deepEqual([degraded.code, degraded.stdout], [0, 'degraded: cloud unreachable\n']);
+      health = { ok: true, state: 'ok', reasons: [] };
+      assert.deepEqual([(await runScript(HEALTHCHECK, [], env)).stdout], ['ok\n']);
+      health = { ok: false, state: 'failing', reasons: ['journal not writable'] };
+      const failing = await runScript(HEALTHCHECK, [], env);
+      assert.deepEqual([failing.code, failing.stdout], [1, 'failing: journal not writable\n']);
+      const [bad, none] = await Promise.all([runScript(HEALTHCHECK, [], { AGENT_HTTP_PORT: '0' }), runScript(HEALTHCHECK, [], { AGENT_HTTP_PORT: '1' })]);
+      assert.deepEqual([bad.code, bad.stdout], [1, 'misconfigured: AGENT_HTTP_PORT="0": must be a whole number from 1 to 65535\n']);
+      assert.equal(none.code, 1);
+      assert.match(none.stdout, /^unreachable: no agent answers on 127\.0\.0\.1:1 \(ECONNREFUSED\)$/m);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('doctor without the balena-api label: names the missing variables and the label that provides them', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'doctor-env-'));
     try {
@@ -67,5 +88,8 @@ describe('fleet-agent basics (built CLI)', () => {
     assert.match(res.stderr, /unknown command "rebot"; did you mean reboot\?; run fleet-agent --help/);
     const far = await runCli(['frobnicate'], {});
     assert.match(far.stderr, /unknown command "frobnicate"; run fleet-agent --help/);
+    const [short, swapped] = await Promise.all([runCli(['bogus'], {}), runCli(['tgas'], {})]);
+    assert.equal(short.stderr.trim(), 'fleet-agent: unknown command "bogus"; run fleet-agent --help', 'a short word two edits away is no typo');
+    assert.match(swapped.stderr, /did you mean tags\?/, 'two swapped letters are one edit');
   });
 });

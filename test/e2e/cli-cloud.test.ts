@@ -69,9 +69,28 @@ describe('fleet-agent tags / env / doctor (built CLI, both simulators)', () => {
     for (const r of [set, get, list, rm, missing]) noKeys(r.stdout + r.stderr);
   });
 
+  it('tags rm of a tag that is not set: exit 1, says so, deletes nothing', async () => {
+    const deletes = () => cloud.requests.filter((r) => r.method === 'DELETE').length;
+    const before = deletes();
+    const [human, json] = await Promise.all([runCli(['tags', 'rm', 'e2e.nosuch'], env), runCli(['tags', 'rm', 'e2e.nosuch', '--json'], env)]);
+    assert.equal(human.code, 1);
+    assert.equal(human.stderr.trim(), 'fleet-agent: tag "e2e.nosuch" is not set on this device');
+    assert.equal(human.stdout, '');
+    assert.equal(json.code, 1);
+    assert.deepEqual(JSON.parse(json.stdout), { ok: false, error: { code: 'NOT_FOUND', message: 'tag "e2e.nosuch" is not set on this device' } });
+    assert.equal(deletes(), before);
+  });
+
   it('tags: usage errors exit 2; missing variables exit 2 naming them', async () => {
     const bad = await runCli(['tags', 'frob'], env);
     assert.equal(bad.code, 2);
+    const sent = cloud.requests.length;
+    const keys = await Promise.all([runCli(['tags', 'set', '', 'x'], env), runCli(['tags', 'get', 'two words'], env), runCli(['tags', 'rm', 'io.balena.x'], env)]);
+    for (const r of keys) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^fleet-agent: invalid tag key "[^"]*": 1–100 characters, no whitespace, not starting with io\.balena\. or io\.resin\.; usage: fleet-agent tags/);
+    }
+    assert.equal(cloud.requests.length, sent, 'a bad key is refused before any request');
     const { BALENA_API_KEY: _k, ...without } = env;
     const noKey = await runCli(['tags'], without);
     assert.equal(noKey.code, 2);

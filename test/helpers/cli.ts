@@ -33,9 +33,17 @@ export interface CliResult {
  * Rejects if it runs longer than `timeoutMs` (the child is killed).
  */
 export function runCli(args: readonly string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
+  return runScript(MAIN, args, env, timeoutMs);
+}
+
+/** The image's HEALTHCHECK probe (dist/src/healthcheck.js). */
+export const HEALTHCHECK = fileURLToPath(new URL('../../src/healthcheck.js', import.meta.url));
+
+/** Runs a built script as a child process, as {@link runCli} runs the CLI. */
+export function runScript(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const node = nodeCommand();
-    const child = spawn(node.command, [...node.prefix, MAIN, ...args], {
+    const child = spawn(node.command, [...node.prefix, script, ...args], {
       env: { ...baseChildEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -45,7 +53,7 @@ export function runCli(args: readonly string[], env: Record<string, string>, tim
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`fleet-agent ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${script} ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
