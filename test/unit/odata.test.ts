@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ODataSyntaxError, parseQuery, parseResourcePath, type Expr } from '../../src/sim/cloud/odata.js';
+import {
+  ODataParsingError,
+  ODataSyntaxError,
+  parseRequest,
+  type Expr,
+  type QueryOptions,
+  type ResourcePath,
+} from '../../src/sim/cloud/odata.js';
 import { runQuery, type Graph, type Navigation, type Row } from '../../src/sim/cloud/odata-eval.js';
 
 /** A tiny two-table model: device 1..n, device_tag linked by `device`. */
@@ -31,7 +38,9 @@ const tags: Row[] = [
   { id: 12, device: 2, tag_key: 'agent.mode', value: 'z' },
 ];
 const graph = graphOf(devices, tags);
-const q = (resource: string, raw: string): Record<string, unknown>[] => runQuery(graph, resource, resource === 'device' ? devices : tags, parseQuery(raw).options);
+const parseQuery = (raw: string): QueryOptions => parseRequest('device', raw).options;
+const parseResourcePath = (rest: string): ResourcePath => parseRequest(rest, '').path;
+const q = (resource: string, raw: string): Record<string, unknown>[] => runQuery(graph, resource, resource === 'device' ? devices : tags, parseQuery(raw));
 const ids = (rows: Record<string, unknown>[]): unknown[] => rows.map((r) => r['id']);
 
 describe('OData parser', () => {
@@ -50,20 +59,20 @@ describe('OData parser', () => {
   });
 
   it('accepts %20 or + for spaces, %27 for quotes and %24 for $', () => {
-    const a = parseQuery("$filter=uuid%20eq%20%27aaa%27").options.filter;
-    const b = parseQuery("%24filter=uuid+eq+'aaa'").options.filter;
+    const a = parseQuery("$filter=uuid%20eq%20%27aaa%27").filter;
+    const b = parseQuery("%24filter=uuid+eq+'aaa'").filter;
     const expected: Expr = { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'lit', value: 'aaa' } };
     assert.deepEqual(a, expected);
     assert.deepEqual(b, expected);
   });
 
   it('decodes string literals, including encoded syntax and doubled quotes inside them', () => {
-    const f = parseQuery("$filter=value eq 'a%2Fb%2C(c)%20''d'''").options.filter;
+    const f = parseQuery("$filter=value eq 'a%2Fb%2C(c)%20''d'''").filter;
     assert.deepEqual(f, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['value'] }, right: { kind: 'lit', value: "a/b,(c) 'd'" } });
   });
 
   it('parses nested $expand options separated by ;', () => {
-    const { options } = parseQuery(
+    const options = parseQuery(
       "$select=id&$expand=device_tag($select=tag_key,value;$filter=startswith(tag_key,'agent.');$orderby=tag_key desc;$top=1),belongs_to__application($select=id;$expand=application_tag($select=value))",
     );
     assert.deepEqual(options.select, ['id']);
@@ -75,15 +84,25 @@ describe('OData parser', () => {
     assert.equal(app?.options.expand?.[0]?.name, 'application_tag');
   });
 
-  it('ignores non-OData parameters, even badly percent-encoded ones', () => {
-    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2'), { options: { top: 2 } });
-    assert.deepEqual(parseQuery('foo=%zz&%zz=1&$select=id'), { options: { select: ['id'] } });
+  it('ignores other parameters and $count/$format/$inlinecount, but they must still parse', () => {
+    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2'), { top: 2 });
+    assert.deepEqual(parseQuery('$select=id&$count=true&$format=json&$inlinecount=allpages'), { select: ['id'] });
+    // pine parses the whole URL: a parameter value holding OData syntax is malformed too...
+    for (const raw of ['foo=a,b', 'foo=a+b', 'foo', '$top=1&']) assert.throws(() => parseQuery(raw), ODataSyntaxError, raw);
+    // ...and a bad percent-escape anywhere fails its decoding: a 500, not a 400.
+    for (const raw of ['foo=%zz&$select=id', "$filter=value eq '100%'"]) assert.throws(() => parseQuery(raw), ODataParsingError, raw);
   });
 
-  it('rejects unknown options, trailing text and unterminated strings', () => {
-    for (const raw of ['$foo=1', '$top=1 2', "$filter=uuid eq 'x", '$top=-1', '$filter=uuid eq']) {
+  it('rejects unknown options, trailing text and a missing operand', () => {
+    for (const raw of ['$foo=1', '$top=1 2', '$top=-1', '$filter=uuid eq']) {
       assert.throws(() => parseQuery(raw), ODataSyntaxError, raw);
     }
+    assert.throws(() => parseResourcePath('device(1)/$count'), ODataSyntaxError);
+  });
+
+  it("reads an unterminated string as a field name, as the real parser does (a field the model lacks)", () => {
+    assert.deepEqual(parseQuery("$filter=uuid eq 'x").filter, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'path', path: ["'x"] } });
+    assert.throws(() => q('device', "$filter=uuid eq 'x"), ODataSyntaxError);
   });
 });
 
