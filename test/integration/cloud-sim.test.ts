@@ -64,6 +64,12 @@ describe('cloud simulator: OData', () => {
     assert.deepEqual([badEscape.status, badEscape.text], [500, '']);
   });
 
+  it('answers 501 for OData the real API serves but the simulator does not implement', async () => {
+    const res = await call(sim, '/v7/device?$filter=id add 1 eq 2', { key: T.operatorKey });
+    assert.equal(res.status, 501);
+    assert.match(res.text, /^Not supported by the cloud simulator: /u);
+  });
+
   it('/$count answers the number of visible rows that pass $filter', async () => {
     const all = await call(sim, '/v7/device_tag/$count', { key: T.operatorKey });
     assert.deepEqual([all.status, all.json()], [200, { d: 3 }]);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   ODataParsingError,
   ODataSyntaxError,
+  ODataUnsupportedError,
   parseRequest,
   type Expr,
   type QueryOptions,
@@ -103,6 +104,34 @@ describe('OData parser', () => {
   it("reads an unterminated string as a field name, as the real parser does (a field the model lacks)", () => {
     assert.deepEqual(parseQuery("$filter=uuid eq 'x").filter, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'path', path: ["'x"] } });
     assert.throws(() => q('device', "$filter=uuid eq 'x"), ODataSyntaxError);
+  });
+
+  it('reads OData as the real parser does: and/or share one precedence, not binds its operand, $orderby defaults to desc', () => {
+    const path = (name: string): Expr => ({ kind: 'path', path: [name] });
+    const eq = (name: string, value: number): Expr => ({ kind: 'cmp', op: 'eq', left: path(name), right: { kind: 'lit', value } });
+    assert.deepEqual(parseQuery('$filter=a eq 1 or b eq 2 and c eq 3').filter, {
+      kind: 'and',
+      left: { kind: 'or', left: eq('a', 1), right: eq('b', 2) },
+      right: eq('c', 3),
+    });
+    assert.deepEqual(parseQuery('$filter=not a eq 1').filter, { kind: 'cmp', op: 'eq', left: { kind: 'not', expr: path('a') }, right: { kind: 'lit', value: 1 } });
+    assert.deepEqual(parseQuery('$orderby=a,b asc').orderby, [{ path: ['a'], dir: 'desc' }, { path: ['b'], dir: 'asc' }]);
+    assert.deepEqual(parseQuery('$filter=id in (1, null)').filter, { kind: 'in', left: path('id'), values: [1, null] });
+    assert.deepEqual(parseQuery('$select=*'), {});
+  });
+
+  it('resolves parameter aliases; with aliases pine decodes the rest of the query first, as it does', () => {
+    assert.deepEqual(parseRequest('device(uuid=@u)', "@u='aaa'").path, { resource: 'device', key: { uuid: 'aaa' }, count: false });
+    assert.deepEqual(parseQuery("$filter=uuid eq @u&@u='a%2Cb'").filter, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'lit', value: 'a,b' } });
+    assert.deepEqual(parseQuery("$select=id%2Cuuid&@u='x'").select, ['id', 'uuid']);
+  });
+
+  it('refuses, as the simulator lacking it, OData the real API serves', () => {
+    for (const raw of ['$filter=id add 1 eq 2', '$filter=device_tag/$count gt 1', "$filter=created_at gt duration'P1D'", '$select=device_tag/id']) {
+      assert.throws(() => parseQuery(raw), ODataUnsupportedError, raw);
+    }
+    assert.throws(() => parseResourcePath('device(1)/device_tag'), ODataUnsupportedError);
+    assert.throws(() => q('device', "$filter=concat(uuid,'x') eq 'aaax'"), ODataUnsupportedError);
   });
 });
 
