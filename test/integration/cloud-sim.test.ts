@@ -46,17 +46,28 @@ describe('cloud simulator: OData', () => {
     for (const bad of ['$select=id%2Cuuid', '$filter=device%2Fuuid%20eq%201', '$expand=device_tag%28$select=value%29', "$filter=device/any(d%3Ad/id eq 1)"]) {
       const res = await call(sim, `/v7/device_tag?${bad}`, { key: T.operatorKey });
       assert.equal(res.status, 400, bad);
-      assert.match(res.text, /^Malformed url/u);
+      // pine's message quotes the URL as it arrived.
+      assert.equal(res.text, `Malformed url: '/v7/device_tag?${bad.replace(/ /gu, '%20')}'`);
     }
     const ok = await call(sim, `/v7/device?%24select=id&$filter=uuid+eq+%27${T.uuid}%27%20and%20id%20eq%201`, { key: T.operatorKey });
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.json(), { d: [{ id: T.deviceId }] });
   });
 
-  it('ignores parameters that are not OData options, even badly percent-encoded ones', async () => {
-    const res = await call(sim, `/v7/device?foo=%zz&$select=id&$filter=id eq ${T.deviceId}`, { key: T.operatorKey });
+  it('ignores parameters that are not OData options, but parses them as pine does: a bad %-escape is a bare 500', async () => {
+    const res = await call(sim, `/v7/device?foo=bar%20baz&$select=id&$filter=id eq ${T.deviceId}`, { key: T.operatorKey });
     assert.equal(res.status, 200);
     assert.deepEqual(res.json(), { d: [{ id: T.deviceId }] });
+    const syntax = await call(sim, '/v7/device?foo=a,b&$select=id', { key: T.operatorKey });
+    assert.deepEqual([syntax.status, syntax.text], [400, "Malformed url: '/v7/device?foo=a,b&$select=id'"]);
+    const badEscape = await call(sim, `/v7/device?foo=%zz&$select=id`, { key: T.operatorKey });
+    assert.deepEqual([badEscape.status, badEscape.text], [500, '']);
+  });
+
+  it('answers 501 for OData the real API serves but the simulator does not implement', async () => {
+    const res = await call(sim, '/v7/device?$filter=id add 1 eq 2', { key: T.operatorKey });
+    assert.equal(res.status, 501);
+    assert.match(res.text, /^Not supported by the cloud simulator: /u);
   });
 
   it('/$count answers the number of visible rows that pass $filter', async () => {

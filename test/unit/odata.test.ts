@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ODataSyntaxError, parseQuery, parseResourcePath, type Expr } from '../../src/sim/cloud/odata.js';
+import {
+  ODataParsingError,
+  ODataSyntaxError,
+  ODataUnsupportedError,
+  parseRequest,
+  type Expr,
+  type QueryOptions,
+  type ResourcePath,
+} from '../../src/sim/cloud/odata.js';
 import { runQuery, type Graph, type Navigation, type Row } from '../../src/sim/cloud/odata-eval.js';
 
 /** A tiny two-table model: device 1..n, device_tag linked by `device`. */
@@ -31,7 +39,9 @@ const tags: Row[] = [
   { id: 12, device: 2, tag_key: 'agent.mode', value: 'z' },
 ];
 const graph = graphOf(devices, tags);
-const q = (resource: string, raw: string): Record<string, unknown>[] => runQuery(graph, resource, resource === 'device' ? devices : tags, parseQuery(raw).options);
+const parseQuery = (raw: string): QueryOptions => parseRequest('device', raw).options;
+const parseResourcePath = (rest: string): ResourcePath => parseRequest(rest, '').path;
+const q = (resource: string, raw: string): Record<string, unknown>[] => runQuery(graph, resource, resource === 'device' ? devices : tags, parseQuery(raw));
 const ids = (rows: Record<string, unknown>[]): unknown[] => rows.map((r) => r['id']);
 
 describe('OData parser', () => {
@@ -50,20 +60,20 @@ describe('OData parser', () => {
   });
 
   it('accepts %20 or + for spaces, %27 for quotes and %24 for $', () => {
-    const a = parseQuery("$filter=uuid%20eq%20%27aaa%27").options.filter;
-    const b = parseQuery("%24filter=uuid+eq+'aaa'").options.filter;
+    const a = parseQuery("$filter=uuid%20eq%20%27aaa%27").filter;
+    const b = parseQuery("%24filter=uuid+eq+'aaa'").filter;
     const expected: Expr = { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'lit', value: 'aaa' } };
     assert.deepEqual(a, expected);
     assert.deepEqual(b, expected);
   });
 
   it('decodes string literals, including encoded syntax and doubled quotes inside them', () => {
-    const f = parseQuery("$filter=value eq 'a%2Fb%2C(c)%20''d'''").options.filter;
+    const f = parseQuery("$filter=value eq 'a%2Fb%2C(c)%20''d'''").filter;
     assert.deepEqual(f, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['value'] }, right: { kind: 'lit', value: "a/b,(c) 'd'" } });
   });
 
   it('parses nested $expand options separated by ;', () => {
-    const { options } = parseQuery(
+    const options = parseQuery(
       "$select=id&$expand=device_tag($select=tag_key,value;$filter=startswith(tag_key,'agent.');$orderby=tag_key desc;$top=1),belongs_to__application($select=id;$expand=application_tag($select=value))",
     );
     assert.deepEqual(options.select, ['id']);
@@ -75,15 +85,53 @@ describe('OData parser', () => {
     assert.equal(app?.options.expand?.[0]?.name, 'application_tag');
   });
 
-  it('ignores non-OData parameters, even badly percent-encoded ones', () => {
-    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2'), { options: { top: 2 } });
-    assert.deepEqual(parseQuery('foo=%zz&%zz=1&$select=id'), { options: { select: ['id'] } });
+  it('ignores other parameters and $count/$format/$inlinecount, but they must still parse', () => {
+    assert.deepEqual(parseQuery('apikey=abc%2Bdef&$top=2'), { top: 2 });
+    assert.deepEqual(parseQuery('$select=id&$count=true&$format=json&$inlinecount=allpages'), { select: ['id'] });
+    // pine parses the whole URL: a parameter value holding OData syntax is malformed too...
+    for (const raw of ['foo=a,b', 'foo=a+b', 'foo', '$top=1&']) assert.throws(() => parseQuery(raw), ODataSyntaxError, raw);
+    // ...and a bad percent-escape anywhere fails its decoding: a 500, not a 400.
+    for (const raw of ['foo=%zz&$select=id', "$filter=value eq '100%'"]) assert.throws(() => parseQuery(raw), ODataParsingError, raw);
   });
 
-  it('rejects unknown options, trailing text and unterminated strings', () => {
-    for (const raw of ['$foo=1', '$top=1 2', "$filter=uuid eq 'x", '$top=-1', '$filter=uuid eq']) {
+  it('rejects unknown options, trailing text and a missing operand', () => {
+    for (const raw of ['$foo=1', '$top=1 2', '$top=-1', '$filter=uuid eq']) {
       assert.throws(() => parseQuery(raw), ODataSyntaxError, raw);
     }
+    assert.throws(() => parseResourcePath('device(1)/$count'), ODataSyntaxError);
+  });
+
+  it("reads an unterminated string as a field name, as the real parser does (a field the model lacks)", () => {
+    assert.deepEqual(parseQuery("$filter=uuid eq 'x").filter, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'path', path: ["'x"] } });
+    assert.throws(() => q('device', "$filter=uuid eq 'x"), ODataSyntaxError);
+  });
+
+  it('reads OData as the real parser does: and/or share one precedence, not binds its operand, $orderby defaults to desc', () => {
+    const path = (name: string): Expr => ({ kind: 'path', path: [name] });
+    const eq = (name: string, value: number): Expr => ({ kind: 'cmp', op: 'eq', left: path(name), right: { kind: 'lit', value } });
+    assert.deepEqual(parseQuery('$filter=a eq 1 or b eq 2 and c eq 3').filter, {
+      kind: 'and',
+      left: { kind: 'or', left: eq('a', 1), right: eq('b', 2) },
+      right: eq('c', 3),
+    });
+    assert.deepEqual(parseQuery('$filter=not a eq 1').filter, { kind: 'cmp', op: 'eq', left: { kind: 'not', expr: path('a') }, right: { kind: 'lit', value: 1 } });
+    assert.deepEqual(parseQuery('$orderby=a,b asc').orderby, [{ path: ['a'], dir: 'desc' }, { path: ['b'], dir: 'asc' }]);
+    assert.deepEqual(parseQuery('$filter=id in (1, null)').filter, { kind: 'in', left: path('id'), values: [1, null] });
+    assert.deepEqual(parseQuery('$select=*'), {});
+  });
+
+  it('resolves parameter aliases; with aliases pine decodes the rest of the query first, as it does', () => {
+    assert.deepEqual(parseRequest('device(uuid=@u)', "@u='aaa'").path, { resource: 'device', key: { uuid: 'aaa' }, count: false });
+    assert.deepEqual(parseQuery("$filter=uuid eq @u&@u='a%2Cb'").filter, { kind: 'cmp', op: 'eq', left: { kind: 'path', path: ['uuid'] }, right: { kind: 'lit', value: 'a,b' } });
+    assert.deepEqual(parseQuery("$select=id%2Cuuid&@u='x'").select, ['id', 'uuid']);
+  });
+
+  it('refuses, as the simulator lacking it, OData the real API serves', () => {
+    for (const raw of ['$filter=id add 1 eq 2', '$filter=device_tag/$count gt 1', "$filter=created_at gt duration'P1D'", '$select=device_tag/id']) {
+      assert.throws(() => parseQuery(raw), ODataUnsupportedError, raw);
+    }
+    assert.throws(() => parseResourcePath('device(1)/device_tag'), ODataUnsupportedError);
+    assert.throws(() => q('device', "$filter=concat(uuid,'x') eq 'aaax'"), ODataUnsupportedError);
   });
 });
 

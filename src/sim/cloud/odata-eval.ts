@@ -2,8 +2,7 @@
  * Evaluates parsed OData options over in-memory rows: `$filter` (with navigation and lambdas),
  * `$orderby`, `$skip`, `$top`, `$select`, and `$expand` (nested, permission-filtered).
  */
-import { ODataSyntaxError } from './odata-lex.js';
-import type { Expr, Literal, OrderTerm, QueryOptions } from './odata.js';
+import { ODataSyntaxError, ODataUnsupportedError, type Expr, type Literal, type OrderTerm, type QueryOptions } from './odata-ast.js';
 
 /** A table row: plain fields; a to-one navigation holds the target's id (or null). */
 export type Row = Readonly<Record<string, unknown>>;
@@ -116,7 +115,8 @@ function callFunction(name: string, args: Literal[]): Literal {
     case 'length':
       return a === null ? null : str(a).length;
     default:
-      throw new ODataSyntaxError(`unknown function "${name}"`);
+      // The parser only lets OData's own functions through: this one the simulator lacks.
+      throw new ODataUnsupportedError(`the ${name}() function`);
   }
 }
 

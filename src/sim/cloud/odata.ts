@@ -1,180 +1,60 @@
 /**
- * The simulator's OData parser: resource paths with keys and the query options pine understands
- * (`$filter`, `$select`, `$expand` with nested `;`-separated options, `$orderby`, `$top`, `$skip`).
+ * The simulator's OData parsing: `@balena/odata-parser`, fed the way pine feeds it (the raw,
+ * still percent-encoded URL after the API root), so the simulator accepts and rejects exactly
+ * what the real API does: `%2C` in `$select` is malformed, `%20`/`+`, `%27` and `%24` are not.
  */
-import { literalOf, parseFilter, parsePath, type Expr, type Literal } from './odata-filter.js';
-import { ODataSyntaxError, TokenStream, tokenize } from './odata-lex.js';
+import odataParser, { type ODataBinds, type ODataQuery } from '@balena/odata-parser';
+import { ODataParsingError, ODataSyntaxError, type ParsedRequest } from './odata-ast.js';
+import { translateRequest } from './odata-translate.js';
 
-export type { CompareOp, Expr, Literal } from './odata-filter.js';
+export type { CompareOp, ExpandItem, Expr, Literal, OrderTerm, ParsedRequest, QueryOptions, ResourcePath } from './odata-ast.js';
 
-export { ODataSyntaxError } from './odata-lex.js';
+export { ODataParsingError, ODataSyntaxError, ODataUnsupportedError } from './odata-ast.js';
 
-/** One `$orderby` term. */
-export interface OrderTerm {
-  readonly path: readonly string[];
-  readonly dir: 'asc' | 'desc';
+interface Parsed {
+  tree: ODataQuery;
+  binds: ODataBinds;
 }
 
-/** One `$expand` item with its nested options; `count` for `nav/$count`. */
-export interface ExpandItem {
-  readonly name: string;
-  readonly count: boolean;
-  readonly options: QueryOptions;
-}
-
-/** Parsed query options (top level or nested in an `$expand`). */
-export interface QueryOptions {
-  select?: readonly string[];
-  filter?: Expr;
-  expand?: readonly ExpandItem[];
-  orderby?: readonly OrderTerm[];
-  top?: number;
-  skip?: number;
-}
-
-/** A whole parsed request's OData options (other query parameters, e.g. `apikey`, are ignored). */
-export interface ParsedQuery {
-  readonly options: QueryOptions;
-}
-
-/** A parsed resource path: `device`, `device(1)`, `device(uuid='x')`, `device/$count`. */
-export interface ResourcePath {
-  readonly resource: string;
-  readonly key?: Literal | Readonly<Record<string, Literal>>;
-  readonly count: boolean;
-}
-
-function parseSelect(s: TokenStream): string[] {
-  const fields = [s.identifier()];
-  while (s.isPunc(',')) {
-    s.next();
-    fields.push(s.identifier());
-  }
-  return fields;
-}
-
-function parseOrderby(s: TokenStream): OrderTerm[] {
-  const terms: OrderTerm[] = [];
-  do {
-    if (terms.length > 0) s.next();
-    const path = parsePath(s, s.identifier());
-    let dir: 'asc' | 'desc' = 'asc';
-    if (s.isWord('asc') || s.isWord('desc')) dir = s.identifier().toLowerCase() as 'asc' | 'desc';
-    terms.push({ path, dir });
-  } while (s.isPunc(','));
-  return terms;
-}
-
-function parseCount(s: TokenStream): number {
-  const tok = s.next();
-  if (tok.t !== 'num' || !Number.isInteger(tok.v) || tok.v < 0) throw new ODataSyntaxError('expected a count');
-  return tok.v;
-}
-
-function parseExpand(s: TokenStream): ExpandItem[] {
-  const items: ExpandItem[] = [];
-  do {
-    if (items.length > 0) s.next();
-    const name = s.identifier();
-    let count = false;
-    if (s.isPunc('/')) {
-      s.next();
-      if (s.identifier() !== '$count') throw new ODataSyntaxError('only one level per $expand item');
-      count = true;
+/**
+ * Pine's URL handling: a query that defines parameter aliases (`@name=…`) is split, its other
+ * parameters re-serialised and percent-decoded before parsing; any other URL is parsed as it came.
+ */
+function parseUrl(url: string): Parsed {
+  const q = url.indexOf('?');
+  if (q !== -1 && /[?&(]@/u.test(url)) {
+    const params = new URLSearchParams(url.slice(q));
+    const aliases = new URLSearchParams();
+    for (const [key, value] of Array.from(params.entries())) {
+      if (!key.startsWith('@')) continue;
+      aliases.append(key, value);
+      params.delete(key);
     }
-    const options: QueryOptions = {};
-    if (s.isPunc('(')) {
-      s.next();
-      do {
-        if (s.isPunc(';')) s.next();
-        const option = s.identifier();
-        s.expectPunc('=');
-        applyOption(options, option, s);
-      } while (s.isPunc(';'));
-      s.expectPunc(')');
+    const aliasText = aliases.toString();
+    if (aliasText !== '') {
+      const parsed = odataParser.parse(`${url.slice(0, q)}?${decodeURIComponent(params.toString())}`);
+      const extra = odataParser.parse(decodeURIComponent(aliasText), { startRule: 'ProcessRule', rule: 'QueryOptions' });
+      const options = (parsed.tree.options ??= {});
+      for (const key of Object.keys(extra.tree) as Array<`@${string}`>) {
+        options[key] = extra.tree[key];
+        const bind = extra.binds[key];
+        if (bind !== undefined) parsed.binds[key] = bind;
+      }
+      return parsed;
     }
-    items.push({ name, count, options });
-  } while (s.isPunc(','));
-  return items;
+  }
+  return odataParser.parse(url);
 }
 
-function applyOption(into: QueryOptions, option: string, s: TokenStream): void {
-  switch (option) {
-    case '$filter':
-      into.filter = parseFilter(s);
-      return;
-    case '$select':
-      into.select = parseSelect(s);
-      return;
-    case '$expand':
-      into.expand = parseExpand(s);
-      return;
-    case '$orderby':
-      into.orderby = parseOrderby(s);
-      return;
-    case '$top':
-      into.top = parseCount(s);
-      return;
-    case '$skip':
-      into.skip = parseCount(s);
-      return;
-    default:
-      throw new ODataSyntaxError(`unknown option "${option}"`);
+/** Parses one `/v7/<rest>?<rawQuery>` request as pine does (400, 500 and 501 cases: odata-ast.ts). */
+export function parseRequest(rest: string, rawQuery: string): ParsedRequest {
+  const url = rawQuery === '' ? `/${rest}` : `/${rest}?${rawQuery}`;
+  let parsed: Parsed;
+  try {
+    parsed = parseUrl(url);
+  } catch (err) {
+    if (err instanceof odataParser.SyntaxError) throw new ODataSyntaxError(`'/v7${url}'`);
+    throw new ODataParsingError(`Failed to parse url: '/v7${url}'`, { cause: err });
   }
-}
-
-const KNOWN_OPTIONS = new Set(['$filter', '$select', '$expand', '$orderby', '$top', '$skip']);
-
-/** Parses a raw query string (without `?`); throws ODataSyntaxError on anything pine would refuse. */
-export function parseQuery(rawQuery: string): ParsedQuery {
-  const options: QueryOptions = {};
-  for (const part of rawQuery.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const rawName = eq < 0 ? part : part.slice(0, eq);
-    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const name = rawName.replace(/^%24/iu, '$');
-    // Like the real API, parameters that are not OData options are not looked at.
-    if (!name.startsWith('$')) continue;
-    if (name === '$format' || name === '$count') continue;
-    if (!KNOWN_OPTIONS.has(name)) throw new ODataSyntaxError(`unknown option "${name}"`);
-    const s = new TokenStream(tokenize(rawValue));
-    applyOption(options, name, s);
-    if (!s.done()) throw new ODataSyntaxError(`unexpected text after ${name}`);
-  }
-  return { options };
-}
-
-/** Parses what follows `/v7/`: a resource name, an optional key and an optional `/$count`. */
-export function parseResourcePath(rawPath: string): ResourcePath {
-  const s = new TokenStream(tokenize(rawPath));
-  const resource = s.identifier();
-  let key: ResourcePath['key'];
-  if (s.isPunc('(')) {
-    s.next();
-    const lit = literalOf(s);
-    if (lit !== undefined) {
-      key = lit;
-    } else {
-      const fields: Record<string, Literal> = {};
-      do {
-        if (s.isPunc(',')) s.next();
-        const field = s.identifier();
-        s.expectPunc('=');
-        const value = literalOf(s);
-        if (value === undefined) throw new ODataSyntaxError('expected a key value');
-        fields[field] = value;
-      } while (s.isPunc(','));
-      key = fields;
-    }
-    s.expectPunc(')');
-  }
-  let count = false;
-  if (s.isPunc('/')) {
-    s.next();
-    if (s.identifier() !== '$count') throw new ODataSyntaxError('unsupported path');
-    count = true;
-  }
-  if (!s.done()) throw new ODataSyntaxError('unexpected text in the resource path');
-  return key === undefined ? { resource, count } : { resource, key, count };
+  return translateRequest(parsed.tree, parsed.binds);
 }

@@ -1,5 +1,12 @@
 /** `/v7/<resource>` as pine answers it: GET/POST/PATCH/DELETE with OData keys and options. */
-import { ODataSyntaxError, parseQuery, parseResourcePath, type QueryOptions, type ResourcePath } from './odata.js';
+import {
+  ODataParsingError,
+  ODataSyntaxError,
+  ODataUnsupportedError,
+  parseRequest,
+  type QueryOptions,
+  type ResourcePath,
+} from './odata.js';
 import { projectRow, rowMatches, runQuery, selectRows, type Graph, type Row } from './odata-eval.js';
 import { empty, isObject, json, readJson, text, UNAUTHORIZED, type Reply, type SimContext } from './http.js';
 import { ruleFor } from './permissions.js';
@@ -8,8 +15,14 @@ import { ruleViolation } from './validate.js';
 
 const NO_CACHE = { 'cache-control': 'no-cache' };
 
-function malformed(detail: string): Reply {
-  return text(400, `Malformed url: ${detail}`);
+/** The reply to a request whose OData could not be served, or undefined for any other error. */
+function odataFailure(err: unknown): Reply | undefined {
+  if (err instanceof ODataSyntaxError) return text(400, `Malformed url: ${err.message}`);
+  // Pine answers its own parsing failures (e.g. a bad %-escape) with a bare 500.
+  if (err instanceof ODataParsingError) return empty(500);
+  // Valid OData the real API would serve: say plainly that the simulator is what falls short.
+  if (err instanceof ODataUnsupportedError) return text(501, `Not supported by the cloud simulator: ${err.message}`);
+  return undefined;
 }
 
 function keyMatches(row: Row, key: ResourcePath['key']): boolean {
@@ -40,11 +53,11 @@ export async function handlePine(ctx: SimContext, rest: string): Promise<Reply> 
   let path: ResourcePath;
   let options: QueryOptions;
   try {
-    path = parseResourcePath(rest);
-    options = parseQuery(ctx.rawQuery).options;
+    ({ path, options } = parseRequest(rest, ctx.rawQuery));
   } catch (err) {
-    if (err instanceof ODataSyntaxError) return malformed(err.message);
-    throw err;
+    const failure = odataFailure(err);
+    if (failure === undefined) throw err;
+    return failure;
   }
   const schema = schemaOf(path.resource);
   if (schema === undefined) return text(404, 'Not Found');
@@ -63,8 +76,9 @@ export async function handlePine(ctx: SimContext, rest: string): Promise<Reply> 
         return text(405, 'Method Not Allowed');
     }
   } catch (err) {
-    if (err instanceof ODataSyntaxError) return malformed(err.message);
-    throw err;
+    const failure = odataFailure(err);
+    if (failure === undefined) throw err;
+    return failure;
   }
 }
 
