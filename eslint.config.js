@@ -38,7 +38,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/sim', '**/sim/**'], message: 'src/sim (the simulators) is for the demo and tests only; the device image does not contain it.' }] },
+        {
+          patterns: [{ group: ['**/sim', '**/sim/**'], message: 'src/sim (the simulators) is for the demo and tests only; the device image does not contain it.' }],
+          // Loaded as ES modules these pull in Node's own bundled undici or WebCrypto (src/lib/builtins.ts, src/lib/http.ts).
+          paths: [
+            { name: 'node:http', allowTypeImports: true, message: 'Use nodeHttp() from src/lib/builtins.ts.' },
+            { name: 'node:crypto', allowTypeImports: true, message: 'Use nodeCrypto() from src/lib/builtins.ts.' },
+            { name: 'undici', allowTypeImports: true, message: 'Use createDispatcher() from src/lib/http.ts.' },
+          ],
+        },
       ],
     },
   },

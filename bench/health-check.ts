@@ -3,7 +3,7 @@
  * it starts, against a running /healthz, side by side with a bare Node process, the CLI's
  * `health` and (with `--before <main.js>`) an older CLI. Median of 15 runs each. Prints figures.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startHttpServer } from '../src/http/server.js';
 
@@ -20,12 +20,23 @@ interface Figures {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-function measure(args: string[], env: Record<string, string>): Figures {
+/** Runs one child to its end (asynchronously: the /healthz it asks lives in this process). */
+function runOnce(args: string[], env: Record<string, string>): Promise<{ stderr: string; status: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', PRELOAD, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ stderr, status }));
+  });
+}
+
+async function measure(args: string[], env: Record<string, string>): Promise<Figures> {
   const cpu: number[] = [];
   const rss: number[] = [];
   let exit: number | null = null;
   for (let i = 0; i < RUNS; i++) {
-    const r = spawnSync(process.execPath, ['--import', PRELOAD, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    const r = await runOnce(args, env);
     const line = /RUSAGE (\{.*\})/.exec(r.stderr)?.[1];
     if (line === undefined) throw new Error(`no figures from ${args.join(' ')}: ${r.stderr}`);
     const u = JSON.parse(line) as { cpuUs: number; maxRssKb: number };
@@ -44,11 +55,11 @@ const server = await startHttpServer({ port: 0, bind: '127.0.0.1', token: null, 
 try {
   const env = { AGENT_HTTP_PORT: String(server.port) };
   const rows: Array<[string, Figures]> = [
-    ['bare Node (`node -e 0`)', measure(['-e', '0'], env)],
-    ['HEALTHCHECK probe (`node dist/src/healthcheck.js`)', measure([PROBE], env)],
-    ['CLI (`node dist/src/main.js health`)', measure([MAIN, 'health'], env)],
+    ['bare Node (`node -e 0`)', await measure(['-e', '0'], env)],
+    ['HEALTHCHECK probe (`node dist/src/healthcheck.js`)', await measure([PROBE], env)],
+    ['CLI (`node dist/src/main.js health`)', await measure([MAIN, 'health'], env)],
   ];
-  if (before !== undefined) rows.push([`older CLI (\`node --liftoff-only ${before} health\`)`, measure(['--liftoff-only', before, 'health'], env)]);
+  if (before !== undefined) rows.push([`older CLI (\`node --liftoff-only ${before} health\`)`, await measure(['--liftoff-only', before, 'health'], env)]);
   console.log(`\nOne health check against a running /healthz, Node ${process.versions.node}, median of ${RUNS} runs (getrusage of the child)`);
   console.log('| process | CPU time | peak RSS | exit |');
   console.log('|---|---|---|---|');

@@ -1,10 +1,12 @@
 /**
  * What `fleet-agent run` costs a device: resident memory and CPU time of the real process
  * against both simulators, at start, after the first poll, and over polls with commands.
- * Measured with no Node flags and with the image's. Prints figures; not a test. Takes about
- * 80 s of real time (the shortest poll interval is 10 s).
+ * Measured with no Node flags and with the image's (read from Dockerfile.template's CMD);
+ * `--matrix` adds the other candidate flags, to choose them by measurement. Prints figures;
+ * not a test. Takes about 40 s of real time per variant (the shortest poll interval is 10 s).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +17,23 @@ import { freePort } from '../test/helpers/agent-child.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const POLLS = 3;
-/** The Node flags of the image's CMD (Dockerfile.template). */
-const IMAGE_FLAGS = ['--liftoff-only'];
+/** The Node flags of the image's CMD: the words between `node` and the script in Dockerfile.template. */
+function imageFlags(): string[] {
+  const dockerfile = readFileSync(new URL('../../Dockerfile.template', import.meta.url), 'utf8');
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+  const words = cmd === undefined ? [] : (JSON.parse(cmd) as string[]);
+  return words.slice(1, words.indexOf('dist/src/main.js'));
+}
+
+/** Flags worth trying on a small device, each alone and with the image's. */
+const CANDIDATES = [
+  ['--liftoff-only'],
+  ['--max-semi-space-size=1'],
+  ['--optimize-for-size'],
+  ['--liftoff-only', '--max-semi-space-size=1'],
+  ['--liftoff-only', '--optimize-for-size'],
+  ['--liftoff-only', '--max-semi-space-size=1', '--optimize-for-size'],
+];
 
 interface Sample {
   rssKb: number;
@@ -95,5 +112,9 @@ async function measure(flags: string[]): Promise<void> {
   }
 }
 
-await measure([]);
-await measure(IMAGE_FLAGS);
+const variants: string[][] = [[], imageFlags()];
+if (process.argv.includes('--matrix')) {
+  for (const c of CANDIDATES) if (!variants.some((v) => v.join(' ') === c.join(' '))) variants.push(c);
+}
+console.log(`Node ${process.versions.node}; the image's flags: ${imageFlags().join(' ') || '(none)'}`);
+for (const flags of variants) await measure(flags);

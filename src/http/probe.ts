@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { dialAddress, isLoopback, parseBindAddress, parsePort, parseToken } from '../config/net.js';
+import { nodeHttp } from '../lib/builtins.js';
 
 /** Where the running agent's local server listens, read from the environment as the agent reads it. */
 export interface LocalServer {
@@ -63,7 +63,7 @@ export function probeHealth(env: Env, timeoutMs = 5_000): Promise<ProbeResult> {
       resolve(result);
     };
     const unreachable = (why: string): void => done({ state: 'unreachable', reasons: [`no agent answers on ${where} (${why})`] });
-    const req = request(
+    const req = nodeHttp().request(
       { host: target.host, port: target.port, path: '/healthz', method: 'GET', agent: false, headers: target.token ? { authorization: `Bearer ${target.token}` } : {} },
       (res) => {
         const chunks: Buffer[] = [];

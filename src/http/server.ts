@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
 import { isLoopback } from '../config/net.js';
+import { nodeCrypto, nodeHttp } from '../lib/builtins.js';
 import type { Logger } from '../lib/logger.js';
 import { renderStatusPage } from './page.js';
 
@@ -39,7 +39,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   if (!match?.[1]) return false;
   const given = Buffer.from(match[1]);
   const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  return given.length === wanted.length && nodeCrypto().timingSafeEqual(given, wanted);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
@@ -86,7 +86,7 @@ function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerRespon
 
 /** Starts the local HTTP server (/healthz, /status, /metrics, /). */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
-  const server = createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     try {
       handle(opts, req, res);
     } catch (err) {

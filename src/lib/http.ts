@@ -1,5 +1,21 @@
-import { Agent, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent, Dispatcher } from 'undici';
 import { BadResponseError, UnreachableError, type Peer } from './errors.js';
+
+/**
+ * undici's Agent with its request API, loaded as undici's own entry wires them, without the rest
+ * of that entry (fetch, WebSocket, cookies, caches, mocks): its cookies module reads
+ * globalThis.Headers, which makes Node load its own bundled copy of undici, ~14 MiB of RSS that
+ * the agent never uses (measured on Node 24; test/unit/lib-http checks this wiring).
+ */
+function loadAgent(): typeof Agent {
+  const load = createRequire(import.meta.url);
+  const dispatcher = load('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
+  Object.assign(dispatcher.prototype, load('undici/lib/api/index.js') as object);
+  return load('undici/lib/dispatcher/agent.js') as typeof Agent;
+}
+
+const UndiciAgent = loadAgent();
 
 /** Where requests go: clients are built on one of these, never on a global dispatcher. */
 export interface HttpTarget {
@@ -33,7 +49,7 @@ const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
 /** The dispatcher the agent uses: keep-alive, short connect timeout, bounded sockets. */
 export function createDispatcher(opts: { connectTimeoutMs?: number } = {}): Agent {
-  return new Agent({
+  return new UndiciAgent({
     connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
     keepAliveTimeout: 10_000,
     keepAliveMaxTimeout: 60_000,

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Agent, MockAgent, errors as undiciErrors } from 'undici';
 import { BadResponseError, UnreachableError } from '../../src/lib/errors.js';
 import { joinUrl, networkError, parseJson, redactUrl, send, type HttpTarget } from '../../src/lib/http.js';
+import { nodeCommand } from '../helpers/cli.js';
 
 const KEY = 'httpkey0123456789SECRET';
 const ORIGIN = 'http://peer.test:1234';
@@ -205,5 +207,26 @@ describe('parseJson, redactUrl, joinUrl', () => {
     assert.equal(joinUrl('/base/', '/v1/x'), '/base/v1/x');
     assert.equal(joinUrl('/', 'v1/x'), '/v1/x');
     assert.equal(joinUrl('', '/v1/x'), '/v1/x');
+  });
+});
+
+describe('what loading the agent costs', () => {
+  /** Imports `modules` in a fresh Node and reports whether Node's own bundled undici was loaded, and the HTTP client works. */
+  function probe(modules: string[]): { bundledUndici: boolean; agentHasRequest: boolean } {
+    const urls = modules.map((m) => new URL(m, import.meta.url).href);
+    const script = `
+      for (const u of ${JSON.stringify(urls)}) await import(u);
+      const { createDispatcher } = await import(${JSON.stringify(new URL('../../src/lib/http.js', import.meta.url).href)});
+      const d = createDispatcher();
+      console.log(JSON.stringify({ bundledUndici: process.moduleLoadList.some((m) => m.includes('deps/undici')), agentHasRequest: typeof d.request === 'function' }));
+      await d.close();`;
+    const node = nodeCommand();
+    const r = spawnSync(node.command, [...node.prefix, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { bundledUndici: boolean; agentHasRequest: boolean };
+  }
+
+  it('the agent, its HTTP client and its local server never load Node\'s bundled undici (~14 MiB on Node 24)', () => {
+    assert.deepEqual(probe(['../../src/cli/run.js', '../../src/http/server.js', '../../src/http/probe.js']), { bundledUndici: false, agentHasRequest: true });
   });
 });

@@ -2,8 +2,8 @@
  * The command behaviour (PRODUCT §3): operator tags `<prefix><command>` = `<token> [service,…] [force]`
  * become actions, exactly once per token. Pure: no I/O, no clock, no randomness.
  */
-import { createHash } from 'node:crypto';
 import { COMMAND_NAMES, type CommandName } from '../../config/schema.js';
+import { nodeCrypto } from '../../lib/builtins.js';
 import { TERMINAL } from '../acks.js';
 import type { Action, CommandRef } from '../actions.js';
 import type { JournalEntry } from '../journal.js';
@@ -29,7 +29,7 @@ export type Parsed =
 
 /** The journal token used for a value whose own token is unusable (`#` + digest of the value). */
 export function invalidToken(value: string): string {
-  return `#${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
+  return `#${nodeCrypto().createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
 }
 
 function usage(command: string): string {
