@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startHttpServer, type Healthz } from '../../src/http/server.js';
 import { HEALTHCHECK, runCli, runScript } from '../helpers/cli.js';
@@ -79,6 +80,19 @@ describe('fleet-agent basics (built CLI)', () => {
       assert.notEqual(res.code, 0);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('demo where the simulators are not installed (the device image) says where the demo lives', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'image-like-'));
+    try {
+      const dist = fileURLToPath(new URL('../../src/', import.meta.url));
+      await cp(dist, join(dir, 'dist', 'src'), { recursive: true, filter: (src) => !src.startsWith(join(dist, 'sim')) });
+      const res = await runScript(join(dir, 'dist', 'src', 'main.js'), ['demo'], {});
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /^fleet-agent: the demo is not part of this installation \(the device image leaves the simulators out\); run it from a source checkout with `npm install && npm start`$/m);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

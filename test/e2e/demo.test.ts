@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createInterface } from 'node:readline';
-import { MAIN, baseChildEnv, nodeCommand, runCli } from '../helpers/cli.js';
+import { MAIN, baseChildEnv, nodeCommand, runCli, until } from '../helpers/cli.js';
 
 interface Event {
   event: string;
@@ -114,11 +114,69 @@ describe('fleet-agent demo --json', () => {
     assert.equal(reboots(), 2);
   });
 
+  it('console switches: an update lock holds a restart until it is let go; a 429 is waited out for its Retry-After', async () => {
+    child.stdin.write('lock\n');
+    await waitEvent((e) => e.event === 'switch' && e.kind === 'lock' && e.held === true, 'lock switch');
+    assert.equal(await operator('POST', '/v7/device_tag', { device: 1, tag_key: 'agent.restart', value: 'lk1' }), 201);
+    const held = await waitEvent((e) => e.event === 'tag' && e.key === 'agent.restart.ack' && /^lk1 running /.test(String(e.value)) && /lock/i.test(String(e.value)), 'restart held by the lock');
+    assert.match(String(held.value), /Updates are locked \(held from the demo console\)/);
+    child.stdin.write('unlock\n');
+    await waitEvent((e) => e.event === 'tag' && e.key === 'agent.restart.ack' && /^lk1 done /.test(String(e.value)), 'restart done once unlocked');
+    assert.equal(events.filter((e) => e.event === 'supervisor' && String(e.path).endsWith('/restart') && e.method === 'POST').length >= 1, true);
+
+    child.stdin.write('frobnicate\n429 1 12\n');
+    const bad = await waitEvent((e) => e.event === 'switch-error', 'an unknown switch is named');
+    assert.match(String(bad.message), /unknown switch "frobnicate"; type help/);
+    await waitEvent((e) => e.event === 'switch' && e.kind === 'rate-limit', '429 switch');
+    const limited = await waitEvent((e) => e.event === 'cloud' && e.status === 429, 'a 429 seen by the device');
+    const next = await waitEvent((e) => e.event === 'cloud' && Number(e.at) > Number(limited.at), 'the next request after the 429', 40_000);
+    assert.ok(Number(next.at) - Number(limited.at) >= 12_000, `waited ${Number(next.at) - Number(limited.at)} ms, Retry-After was 12 s`);
+  });
+
   it('serves the status page of the running agent and stops cleanly on SIGINT', async () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.ok([200, 503].includes(health.status));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
     assert.equal(await exited, 0);
+  });
+});
+
+describe('fleet-agent demo (for a person)', () => {
+  it('prints a CLI line that reaches this demo\'s agent and names its service: health and env work as pasted', async () => {
+    const port = await freePort();
+    const node = nodeCommand();
+    const child = spawn(node.command, [...node.prefix, MAIN, 'demo'], { env: { ...baseChildEnv(), AGENT_HTTP_PORT: String(port) } });
+    try {
+      const lines: string[] = [];
+      const input = createInterface({ input: child.stdout });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "Watching" line: ${lines.join('\n')}`)), 30_000);
+        input.on('line', (line) => {
+          lines.push(line);
+          if (!line.startsWith('Watching')) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const at = lines.findIndex((l) => l.startsWith('Or the CLI, as the device itself:'));
+      const pasted = lines.slice(at + 1, at + 5).join(' ').replace(/\\/g, ' ');
+      const env = Object.fromEntries([...pasted.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+      assert.equal(env.AGENT_HTTP_PORT, String(port));
+      assert.equal(env.BALENA_SERVICE_NAME, 'fleet-agent');
+      assert.ok(lines.some((l) => l.includes('lock | unlock')), 'the console switches are listed');
+      const health = await until('the agent answers', async () => {
+        const r = await runCli(['health'], env);
+        return r.code === 0 ? r : undefined;
+      });
+      assert.match(health.stdout, /^(ok|degraded: .*)$/m);
+      const vars = await runCli(['env'], env);
+      assert.equal(vars.code, 0, vars.stderr);
+      assert.match(vars.stdout, /^variables for service fleet-agent$/m);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
   });
 });
