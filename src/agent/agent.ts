@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { applyLive } from '../config/live.js';
 import { ackTags } from './acks.js';
 import { Activity } from './activity.js';
-import { decide } from './behaviours/commands.js';
+import { decide, needsImageIds } from './behaviours/commands.js';
 import { rebootBudget } from './budget.js';
 import { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, healthzVerdict, type Health, type Healthz } from './health.js';
@@ -253,20 +253,21 @@ export class Agent {
       log.error({ err }, 'cannot persist tokens rebuilt from ack tags');
     }
     this.acksDirty = true;
-    const { services, serviceImages } = await this.readServices(result.device.appId);
-    const snapshot = makeSnapshot({
+    const services = await this.readServices(result.device.appId);
+    let snapshot = makeSnapshot({
       now: clock.now(),
       wall: clock.wall(),
       config: this.config,
       deviceTags: result.deviceTags,
       fleetTags: result.fleetTags,
       services,
-      serviceImages,
+      serviceImages: null,
       journal: this.journal.entries(),
       inProgress: this.runner.active(),
       bootId: this.opts.bootId,
       budget: rebootBudget(this.journal.rebootStamps(), clock.wall(), this.config.maxRebootsPerDay),
     });
+    if (services !== null && needsImageIds(snapshot)) snapshot = makeSnapshot({ ...snapshot, serviceImages: await this.readImageIds(result.device.appId) });
     const actions = decide(snapshot);
     for (const action of actions) await this.commands.dispatch(action);
     log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'poll complete');
@@ -274,26 +275,13 @@ export class Agent {
     this.scheduler.runNow('report');
   }
 
-  /**
-   * The app's service names, and its image ids to names: null when the supervisor cannot say now
-   * (a tag naming an image id then waits), empty when it has no /v2/state/status (404).
-   */
-  private async readServices(appId: number): Promise<{ services: string[] | null; serviceImages: Record<string, string> | null }> {
+  private async readServices(appId: number): Promise<string[] | null> {
     try {
-      const [state, status] = await Promise.all([
-        this.opts.supervisor.applicationsState(),
-        this.opts.supervisor.stateStatus().catch((err: unknown) => (err instanceof HttpError && err.status === 404 ? { images: [], containers: [] } : null)),
-      ]);
-      const apps = Object.values(state);
+      const apps = Object.values(await this.opts.supervisor.applicationsState());
       this.supervisorReachable = true;
       this.supervisorProblem = undefined;
       const app = apps.find((a) => a.appId === appId) ?? (apps.length === 1 ? apps[0] : undefined);
-      if (app === undefined) return { services: null, serviceImages: null };
-      const serviceImages: Record<string, string> | null = status === null ? null : {};
-      for (const i of [...(status?.images ?? []), ...(status?.containers ?? [])]) {
-        if (serviceImages !== null && i.appId === app.appId) serviceImages[String(i.imageId)] = i.serviceName;
-      }
-      return { services: Object.keys(app.services), serviceImages };
+      return app ? Object.keys(app.services) : null;
     } catch (err) {
       const code = err instanceof AgentError ? err.code : 'INTERNAL';
       this.supervisorReachable = !(code === 'UNREACHABLE' || code === 'TIMEOUT');
@@ -305,7 +293,25 @@ export class Agent {
             ? `supervisor answers HTTP ${err.status}`
             : 'supervisor answers unreadable state';
       this.opts.log.warn({ err }, 'cannot read the supervisor state');
-      return { services: null, serviceImages: null };
+      return null;
+    }
+  }
+
+  /**
+   * The app's image ids to service names, from GET /v2/state/status: empty where the supervisor has
+   * no such route (404: a tag naming an id is then rejected), null when it fails otherwise (the tag
+   * waits for a later poll, and the log says why).
+   */
+  private async readImageIds(appId: number): Promise<Record<string, string> | null> {
+    try {
+      const status = await this.opts.supervisor.stateStatus();
+      const ids: Record<string, string> = {};
+      for (const i of [...status.images, ...status.containers]) if (i.appId === appId) ids[String(i.imageId)] = i.serviceName;
+      return ids;
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return {};
+      this.opts.log.warn({ err }, 'cannot read image ids from the supervisor; a tag naming a service by image id waits');
+      return null;
     }
   }
 

@@ -138,13 +138,20 @@ describe('agent against the simulators: exactly once', () => {
     assert.match(w.ack('restart-service')?.detail ?? '', /unknown service "nosuch"; known: .*main/);
   });
 
-  it('a service named by image id runs on that service, by name, and its ack says done', async () => {
+  it('a service named by image id runs on that service, by name; image ids are read only for such a tag', async () => {
     const w = (world = await startWorld());
+    const imageReads = () => w.sup.requests.filter((r) => r.path === '/v2/state/status').length;
+    await w.tag('agent.stop-service', 's1 main');
+    await w.step(10_000);
+    assert.equal(w.ack('stop-service')?.state, 'done');
+    assert.equal(imageReads(), 0, 'a poll with service names asks nothing more');
     await w.tag('agent.stop-service', 's2 1001');
     await w.step(10_000);
     assert.equal(w.ack('stop-service')?.state, 'done');
     const calls = w.sup.requests.filter((r) => r.path.endsWith('/stop-service'));
-    assert.deepEqual(calls.map((r) => (r.body as { serviceName?: unknown }).serviceName), ['main']);
+    assert.deepEqual(calls.map((r) => (r.body as { serviceName?: unknown }).serviceName), ['main', 'main']);
+    for (let i = 0; i < 3; i++) await w.step(300_000);
+    assert.equal(imageReads(), 1, 'once the token is in the journal, the tag left in place costs nothing');
   });
 
   it('reboots beyond the budget are deferred and run when the budget returns', async () => {

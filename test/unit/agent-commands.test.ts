@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, invalidToken, parseCommand } from '../../src/agent/behaviours/commands.js';
+import { decide, invalidToken, needsImageIds, parseCommand } from '../../src/agent/behaviours/commands.js';
 import { entryKey } from '../../src/agent/snapshot.js';
 import { entry, snap, testConfig } from '../helpers/agent-fixtures.js';
 
@@ -135,6 +135,15 @@ describe('decide(): malformed values are rejected with a detail', () => {
     assert.deepEqual(decide(snap({ deviceTags: tags, services: null, serviceImages: null })), []);
     assert.deepEqual(decide(snap({ deviceTags: tags, serviceImages: null })), []);
     assert.deepEqual(decide(snap({ deviceTags: tags })).map((a) => a.services), [['main']]);
+  });
+  it('image ids are needed only for a tag naming an unresolved one whose token is not in the journal', () => {
+    const tags = { 'agent.stop-service': 'i4 1001', 'agent.restart-service': 'n1 main' };
+    assert.equal(needsImageIds(snap({ deviceTags: tags, serviceImages: null })), true);
+    assert.equal(needsImageIds(snap({ deviceTags: tags })), false, 'already resolved');
+    assert.equal(needsImageIds(snap({ deviceTags: { 'agent.restart-service': 'n1 main' }, serviceImages: null })), false, 'names only');
+    const journal = [entry({ command: 'stop-service', token: 'i4', state: 'done' })];
+    assert.equal(needsImageIds(snap({ deviceTags: tags, serviceImages: null, journal })), false, 'token already recorded');
+    assert.equal(needsImageIds(snap({ deviceTags: { 'other.stop-service': 'i5 1001' }, serviceImages: null })), false, 'another prefix');
   });
   it('service names are not checked while the supervisor state is unknown', () => {
     const parsed = parseCommand('restart-service', 't1 whatever', null);

@@ -151,6 +151,21 @@ function deferral(budget: Snapshot['budget'], used: number): string {
   return `reboot budget spent (${used} of ${budget.max} in 24 h); ${when}`;
 }
 
+/**
+ * Whether a command tag not yet in the journal names a service by an image id the snapshot cannot
+ * resolve: only then does the agent ask the supervisor for its image ids (not at every poll).
+ */
+export function needsImageIds(snapshot: Snapshot): boolean {
+  const prefix = snapshot.config.tagPrefix;
+  for (const [key, value] of Object.entries(snapshot.deviceTags)) {
+    const name = key.slice(prefix.length);
+    if (!key.startsWith(prefix) || !isCommandKey(name)) continue;
+    const parsed = parseCommand(name, value, snapshot.services, snapshot.serviceImages);
+    if (!parsed.ok && parsed.later === true && !snapshot.journal.some((e) => e.command === name && e.token === parsed.token)) return true;
+  }
+  return false;
+}
+
 /** Decides, from a snapshot, which command actions to take now. */
 export function decide(snapshot: Snapshot): Action[] {
   const { config, deviceTags, journal, inProgress, budget } = snapshot;
