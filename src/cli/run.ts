@@ -39,8 +39,9 @@ function readSettings(env: CliContext['env']): { config: Config; balena: BalenaE
 
 async function runAgent(ctx: CliContext): Promise<number> {
   parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('run') });
-  const dispatcher = await ctx.dispatcher();
   const { config, balena } = readSettings(ctx.env);
+  // Only now: bad settings exit 2 (and the container restarts) without loading the HTTP client.
+  const dispatcher = await ctx.dispatcher();
   const secrets = [balena.apiKey, balena.supervisorApiKey, config.httpToken].filter((s): s is string => !!s);
   const log = createLogger({ level: config.logLevel, secrets, wall: () => ctx.clock.wall() });
   const supervisor = new SupervisorClient({

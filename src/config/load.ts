@@ -1,6 +1,6 @@
 import { closest } from '../lib/closest.js';
 import { ConfigError } from '../lib/errors.js';
-import { isLoopback } from './net.js';
+import { missingTokenProblem } from './net.js';
 import { clip, parseHttpUrl, redactUserinfo } from './parsers.js';
 import { CHECK_PREFIX, SETTINGS, type Config, type Setting } from './schema.js';
 
@@ -94,9 +94,9 @@ export function loadConfig(env: Env): Config {
   }
 
   const bind = values['httpBind'];
-  if (typeof bind === 'string' && !isLoopback(bind) && values['httpToken'] === null && !problems.some((p) => p.startsWith('AGENT_HTTP_TOKEN'))) {
-    problems.push(`AGENT_HTTP_TOKEN is required when AGENT_HTTP_BIND=${JSON.stringify(clip(bind, 60))} is not a loopback address (127.0.0.1, ::1, localhost)`);
-  }
+  const token = values['httpToken'];
+  const tokenProblem = typeof bind === 'string' && token !== undefined ? missingTokenProblem(bind, token as string | null) : undefined;
+  if (tokenProblem !== undefined && !problems.some((p) => p.startsWith('AGENT_HTTP_TOKEN'))) problems.push(tokenProblem);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return freezeConfig(values as unknown as Config);

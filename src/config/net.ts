@@ -43,6 +43,12 @@ export function parseToken(raw: string): string {
   return text;
 }
 
+/** Why a server bound to `bind` without a token may not start (beyond loopback a token is required), or undefined. */
+export function missingTokenProblem(bind: string, token: string | null): string | undefined {
+  if (token !== null || isLoopback(bind)) return undefined;
+  return `AGENT_HTTP_TOKEN is required when AGENT_HTTP_BIND=${JSON.stringify(bind.slice(0, 60))} is not a loopback address (127.0.0.1, ::1, localhost)`;
+}
+
 /** The address a client on this device dials to reach a server bound to `bind` (a wildcard means loopback). */
 export function dialAddress(bind: string): string {
   if (bind === '0.0.0.0') return '127.0.0.1';

@@ -1,4 +1,4 @@
-import { dialAddress, isLoopback, parseBindAddress, parsePort, parseToken } from '../config/net.js';
+import { dialAddress, missingTokenProblem, parseBindAddress, parsePort, parseToken } from '../config/net.js';
 import { nodeHttp } from '../lib/builtins.js';
 
 /** Where the running agent's local server listens, read from the environment as the agent reads it. */
@@ -37,9 +37,8 @@ export function readLocalServer(env: Env): LocalServer | { problems: string[] } 
   const port = read('AGENT_HTTP_PORT', 48485, parsePort);
   const bind = read('AGENT_HTTP_BIND', '127.0.0.1', parseBindAddress);
   const token = read<string | null>('AGENT_HTTP_TOKEN', null, parseToken, true);
-  if (!isLoopback(bind) && token === null && !problems.some((p) => p.startsWith('AGENT_HTTP_TOKEN'))) {
-    problems.push(`AGENT_HTTP_TOKEN is required when AGENT_HTTP_BIND=${JSON.stringify(bind)} is not a loopback address`);
-  }
+  const tokenProblem = missingTokenProblem(bind, token);
+  if (tokenProblem !== undefined && !problems.some((p) => p.startsWith('AGENT_HTTP_TOKEN'))) problems.push(tokenProblem);
   return problems.length > 0 ? { problems } : { host: dialAddress(bind), port, token };
 }
 
