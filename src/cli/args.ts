@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../lib/errors.js';
+import { usageOf, type CommandName } from './commands.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -23,21 +24,21 @@ function joinNegativeValues(argv: readonly string[], options: Options): string[]
   return out;
 }
 
-/** Parses a command's arguments; unknown flags or a wrong number of positionals are usage errors. */
-export function parseCommandArgs<O extends Options>(
-  argv: readonly string[],
-  options: O,
-  positionals: { min: number; max: number; usage: string },
-) {
+/**
+ * Parses the arguments of command `name`; unknown flags or a wrong number of positionals (none
+ * unless `positionals` says) are usage errors that quote the command's usage line.
+ */
+export function parseCommandArgs<O extends Options>(argv: readonly string[], name: CommandName, options: O, positionals = { min: 0, max: 0 }) {
+  const usage = usageOf(name);
   let parsed;
   try {
     parsed = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}; usage: ${positionals.usage}`);
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}; usage: ${usage}`);
   }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
-    throw new UsageError(`expected ${positionals.min === positionals.max ? positionals.min : `${positionals.min}–${positionals.max}`} argument(s), got ${count}; usage: ${positionals.usage}`);
+    throw new UsageError(`expected ${positionals.min === positionals.max ? positionals.min : `${positionals.min}–${positionals.max}`} argument(s), got ${count}; usage: ${usage}`);
   }
   return parsed;
 }

@@ -36,7 +36,7 @@ function oneLine(value: string): string {
 const TAGS_USAGE = usageOf('tags');
 
 const tags: Runner = async (ctx) => {
-  const { values, positionals } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 3, usage: TAGS_USAGE });
+  const { values, positionals } = parseCommandArgs(ctx.argv, 'tags', COMMON_FLAGS, { min: 0, max: 3 });
   const [sub, key, value] = positionals;
   const arity: Record<string, number> = { get: 2, set: 3, rm: 2 };
   if (sub !== undefined && arity[sub] !== positionals.length) {
@@ -75,15 +75,13 @@ const tags: Runner = async (ctx) => {
   return EXIT.ok;
 };
 
-const ENV_USAGE = usageOf('env');
-
 function sourceText(v: EffectiveVariable): string {
   const source = v.service !== undefined ? `${v.source} (${v.service})` : v.source;
   return v.overrides.length > 0 ? `${source}, overrides ${v.overrides.join(', ')}` : source;
 }
 
 const env: Runner = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, { ...COMMON_FLAGS, service: { type: 'string' } }, { min: 0, max: 0, usage: ENV_USAGE });
+  const { values } = parseCommandArgs(ctx.argv, 'env', { ...COMMON_FLAGS, service: { type: 'string' } });
   const client = await cloudClient(ctx);
   const service = values.service ?? readBalenaEnv(ctx.env).serviceName;
   const vars = await client.variables(service, ctx.signal);

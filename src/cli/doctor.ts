@@ -10,7 +10,7 @@ import { describeVersion, supports } from '../supervisor/version.js';
 import { CloudClient } from '../cloud/client.js';
 import { scrub } from '../lib/logger.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
-import { usageOf, type Runner, type RunnersOf } from './commands.js';
+import type { Runner, RunnersOf } from './commands.js';
 
 /** The outcome of one doctor check. */
 export interface Check {
@@ -187,7 +187,7 @@ function checkLine(c: Check): string {
 }
 
 const doctor: Runner = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('doctor') });
+  const { values } = parseCommandArgs(ctx.argv, 'doctor', COMMON_FLAGS);
   const checks = await runDoctor({ env: ctx.env, dispatcher: await ctx.dispatcher(), clock: ctx.clock });
   const balena = readBalenaEnv(ctx.env);
   const secrets = [balena.apiKey, balena.supervisorApiKey].filter((s): s is string => s !== undefined);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { probeHealth, probeLine } from '../http/probe.js';
 import { UnreachableError, UsageError } from '../lib/errors.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
-import { usageOf, type Runner, type RunnersOf } from './commands.js';
+import type { Runner, RunnersOf } from './commands.js';
 import { EXIT } from './exit.js';
 
 /** The agent's version, from its package.json ("unknown" when it cannot be read). */
@@ -16,14 +16,14 @@ export function agentVersion(): string {
 }
 
 const version: Runner = (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('version') });
+  const { values } = parseCommandArgs(ctx.argv, 'version', COMMON_FLAGS);
   ctx.out(values.json ? JSON.stringify({ version: agentVersion() }) : agentVersion());
   return Promise.resolve(EXIT.ok);
 };
 
 /** The running agent's health through the same probe as the image's HEALTHCHECK. */
 const health: Runner = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('health') });
+  const { values } = parseCommandArgs(ctx.argv, 'health', COMMON_FLAGS);
   const result = await probeHealth(ctx.env);
   if (result.state === 'misconfigured') throw new UsageError(result.reasons.join('; '));
   if (result.state === 'unreachable') throw new UnreachableError('agent', 'UNREACHABLE', result.reasons.join('; '));

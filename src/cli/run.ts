@@ -12,7 +12,7 @@ import { createLogger } from '../lib/logger.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
-import { usageOf, type RunnersOf } from './commands.js';
+import type { RunnersOf } from './commands.js';
 import { agentVersion } from './local.js';
 import type { CliContext } from './types.js';
 
@@ -38,7 +38,7 @@ function readSettings(env: CliContext['env']): { config: Config; balena: BalenaE
 }
 
 async function runAgent(ctx: CliContext): Promise<number> {
-  parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('run') });
+  parseCommandArgs(ctx.argv, 'run', COMMON_FLAGS);
   const { config, balena } = readSettings(ctx.env);
   // Only now: bad settings exit 2 (and the container restarts) without loading the HTTP client.
   const dispatcher = await ctx.dispatcher();

@@ -8,7 +8,7 @@ import type { ServiceAction } from '../supervisor/types.js';
 import { describeVersion, PRE_VERSION_ENDPOINT } from '../supervisor/version.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
-import { usageOf, type CommandName, type Runner, type RunnersOf } from './commands.js';
+import { usageOf, type Runner, type RunnersOf } from './commands.js';
 import type { CliContext } from './types.js';
 
 const BASE = { ...COMMON_FLAGS, timeout: { type: 'string', default: '10s' } } as const;
@@ -57,13 +57,8 @@ function print(ctx: CliContext, json: boolean, doc: Record<string, unknown>, lin
   return EXIT.ok;
 }
 
-/** Parses a command's arguments against its own usage line. */
-function args<O extends Parameters<typeof parseCommandArgs>[1]>(ctx: CliContext, name: CommandName, options: O, count = 0) {
-  return parseCommandArgs(ctx.argv, options, { min: count, max: count, usage: usageOf(name) });
-}
-
 const ping: Runner = async (ctx) => {
-  const { values } = args(ctx, 'ping', BASE);
+  const { values } = parseCommandArgs(ctx.argv, 'ping', BASE);
   const client = await connect(ctx, values.timeout);
   const started = ctx.clock.now();
   await client.ping(ctx.signal);
@@ -72,7 +67,7 @@ const ping: Runner = async (ctx) => {
 };
 
 const identify: Runner = async (ctx) => {
-  const { values } = args(ctx, 'identify', BASE);
+  const { values } = parseCommandArgs(ctx.argv, 'identify', BASE);
   const client = await connect(ctx, values.timeout);
   await client.blink();
   const version = await shownVersion(client);
@@ -81,7 +76,7 @@ const identify: Runner = async (ctx) => {
 
 function deviceAction(name: 'reboot' | 'shutdown'): Runner {
   return async (ctx) => {
-    const { values } = args(ctx, name, WITH_FORCE);
+    const { values } = parseCommandArgs(ctx.argv, name, WITH_FORCE);
     const client = await connect(ctx, values.timeout);
     await (name === 'reboot' ? client.reboot({ force: values.force }) : client.shutdown({ force: values.force }));
     const version = await shownVersion(client);
@@ -91,7 +86,7 @@ function deviceAction(name: 'reboot' | 'shutdown'): Runner {
 }
 
 const update: Runner = async (ctx) => {
-  const { values } = args(ctx, 'update', WITH_FORCE);
+  const { values } = parseCommandArgs(ctx.argv, 'update', WITH_FORCE);
   const client = await connect(ctx, values.timeout);
   const outcome = await client.update({ force: values.force });
   const version = await shownVersion(client);
@@ -103,7 +98,7 @@ const update: Runner = async (ctx) => {
 };
 
 const restartApp: Runner = async (ctx) => {
-  const { values } = args(ctx, 'restart-app', WITH_FORCE);
+  const { values } = parseCommandArgs(ctx.argv, 'restart-app', WITH_FORCE);
   const client = await connect(ctx, values.timeout);
   await client.restartApp({ force: values.force });
   const version = await shownVersion(client);
@@ -112,7 +107,7 @@ const restartApp: Runner = async (ctx) => {
 };
 
 const purge: Runner = async (ctx) => {
-  const { values } = args(ctx, 'purge', { ...WITH_FORCE, yes: { type: 'boolean', default: false } } as const);
+  const { values } = parseCommandArgs(ctx.argv, 'purge', { ...WITH_FORCE, yes: { type: 'boolean', default: false } } as const);
   if (!values.yes) throw new UsageError('purge deletes every volume of this app, /data included, and recreates its containers; pass --yes to confirm');
   const client = await connect(ctx, values.timeout);
   await client.purge({ force: values.force });
@@ -124,7 +119,7 @@ const purge: Runner = async (ctx) => {
 function serviceCommand(action: ServiceAction): Runner {
   const name = `${action}-service` as const;
   return async (ctx) => {
-    const { values, positionals } = args(ctx, name, WITH_FORCE, 1);
+    const { values, positionals } = parseCommandArgs(ctx.argv, name, WITH_FORCE, { min: 1, max: 1 });
     const target = (positionals[0] ?? '').trim();
     if (target === '') throw new UsageError(`${name} needs a service name or image id; usage: ${usageOf(name)}`);
     const client = await connect(ctx, values.timeout);
@@ -138,7 +133,7 @@ function serviceCommand(action: ServiceAction): Runner {
 }
 
 const state: Runner = async (ctx) => {
-  const { values } = args(ctx, 'state', BASE);
+  const { values } = parseCommandArgs(ctx.argv, 'state', BASE);
   const client = await connect(ctx, values.timeout);
   const version = await shownVersion(client);
   const [device, apps, status] = await Promise.all([client.deviceState(), client.applicationsState(), client.stateStatus()]);
@@ -152,7 +147,7 @@ const state: Runner = async (ctx) => {
 
 const logs: Runner = async (ctx) => {
   const flags = { ...BASE, follow: { type: 'boolean', default: false }, unit: { type: 'string' }, count: { type: 'string' } } as const;
-  const { values } = args(ctx, 'logs', flags);
+  const { values } = parseCommandArgs(ctx.argv, 'logs', flags);
   const count = values.count === undefined ? undefined : parseCount(values.count);
   const client = await connect(ctx, values.timeout);
   const stream = client.journalLogs(

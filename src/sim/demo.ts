@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { COMMON_FLAGS, parseCommandArgs } from '../cli/args.js';
-import { usageOf, type Runner } from '../cli/commands.js';
+import type { Runner } from '../cli/commands.js';
 import { EXIT } from '../cli/exit.js';
 import { runners as runCommand } from '../cli/run.js';
 import type { CliContext } from '../cli/types.js';
@@ -78,7 +78,7 @@ function tryLines(info: DemoInfo, deviceId: number, settings: Record<string, str
  * prints what happens, and reads fault switches from stdin.
  */
 export const runDemo: Runner = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, COMMON_FLAGS, { min: 0, max: 0, usage: usageOf('demo') });
+  const { values } = parseCommandArgs(ctx.argv, 'demo', COMMON_FLAGS);
   const json = values.json;
   const print = (event: string, detail: Record<string, unknown>, text: string): void =>
     ctx.out(json ? JSON.stringify({ event, ...detail }) : text);
