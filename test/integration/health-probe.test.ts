@@ -13,33 +13,35 @@ function listen<S extends Server | TcpServer>(server: S): Promise<number> {
 describe('health probe against real servers', () => {
   let health: Healthz = { ok: true, state: 'ok', reasons: [] };
   let agent: HttpServerHandle;
-  let guarded: HttpServerHandle;
   const token = 'tok-0123456789abcdef';
-  const stray = createServer((req, res) => {
-    if (req.url === '/healthz' && req.headers.host?.endsWith(`:${strayPorts.unauthorised}`)) res.writeHead(401).end('{"error":"unauthorised"}');
-    else if (req.headers.host?.endsWith(`:${strayPorts.huge}`)) res.writeHead(200, { 'content-type': 'application/json' }).end(`{"state":"ok","pad":"${'x'.repeat(100_000)}"}`);
-    else res.writeHead(404, { 'content-type': 'text/html' }).end('<html>not here</html>');
+  // Answers as the agent does and records the authorization header it was sent.
+  const seenAuth: Array<string | undefined> = [];
+  const recorder = createServer((req, res) => {
+    seenAuth.push(req.headers.authorization);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"state":"ok","reasons":[]}');
   });
+  let recorderPort = 0;
+  // Strangers on the port: each answers every request its own way.
+  const strays = {
+    unauthorised: createServer((_req, res) => res.writeHead(401).end('{"error":"unauthorised"}')),
+    huge: createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"state":"ok","pad":"${'x'.repeat(100_000)}"}`)),
+    other: createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html>not here</html>')),
+  };
   const strayPorts = { unauthorised: 0, huge: 0, other: 0 };
-  const strays: Server[] = [];
   const sockets: Socket[] = [];
   const silent = createTcpServer((socket) => sockets.push(socket));
   let silentPort = 0;
 
   before(async () => {
     agent = await startHttpServer({ port: 0, bind: '127.0.0.1', token: null, healthz: () => health, status: () => ({}) });
-    guarded = await startHttpServer({ port: 0, bind: '127.0.0.1', token, healthz: () => health, status: () => ({}) });
-    for (const key of ['unauthorised', 'huge', 'other'] as const) {
-      const s = createServer(stray.listeners('request')[0] as Parameters<typeof createServer>[0]);
-      strays.push(s);
-      strayPorts[key] = await listen(s);
-    }
+    recorderPort = await listen(recorder);
+    for (const key of ['unauthorised', 'huge', 'other'] as const) strayPorts[key] = await listen(strays[key]);
     silentPort = await listen(silent);
   });
   after(async () => {
     await agent.close();
-    await guarded.close();
-    for (const s of strays) await new Promise((r) => s.close(r));
+    await new Promise((r) => recorder.close(r));
+    for (const s of Object.values(strays)) await new Promise((r) => s.close(r));
     for (const s of sockets) s.destroy();
     await new Promise((r) => silent.close(r));
   });
@@ -57,9 +59,10 @@ describe('health probe against real servers', () => {
     assert.equal(probeLine(await probeHealth(at(agent.port))), 'failing: journal not writable; stuck');
   });
 
-  it('sends the token when it is set (the server takes /healthz from loopback either way)', async () => {
-    health = { ok: true, state: 'ok', reasons: [] };
-    assert.equal((await probeHealth(at(guarded.port, { AGENT_HTTP_TOKEN: token }))).state, 'ok');
+  it('sends the token as a bearer when it is set, and no authorization header when it is not', async () => {
+    assert.equal((await probeHealth(at(recorderPort, { AGENT_HTTP_TOKEN: token }))).state, 'ok');
+    assert.equal((await probeHealth(at(recorderPort))).state, 'ok');
+    assert.deepEqual(seenAuth, [`Bearer ${token}`, undefined]);
   });
 
   it('says what is wrong when the port answers but not as the agent', async () => {
