@@ -84,7 +84,7 @@ export const COMMANDS = {
   run: { group: 'run', summary: 'run the agent: poll tags, carry out commands exactly once, report health', usage: 'fleet-agent run' },
   health: {
     group: 'local',
-    summary: "print the running agent's health (ok, degraded or failing, with reasons); exit 1 only when failing",
+    summary: "print the running agent's health (ok, degraded or failing, with reasons); exit 1 when failing, 3 when no agent answers",
     usage: 'fleet-agent health [--json]',
   },
   demo: {
