@@ -216,6 +216,25 @@ describe('SupervisorSimulator matches the supervisor source in the details (CONT
     assert.deepEqual([service.status, JSON.parse(service.text)], [400, { status: 'failed', message: 'Invalid app id' }]);
   });
 
+  it('restart, purge and restart-service recreate containers (new ids); stop and start keep them', async () => {
+    const ids = async () => JSON.parse((await call(sim, 'GET', q('/v2/containerId'))).text).services as Record<string, string>;
+    const first = await ids();
+    assert.match(first.main ?? '', /^[0-9a-f]{64}$/);
+    await call(sim, 'POST', q('/v2/applications/55/restart-service'), { body: '{"serviceName":"main"}', ...json });
+    const second = await ids();
+    assert.notEqual(second.main, first.main);
+    assert.equal(second['fleet-agent'], first['fleet-agent'], 'only the named service is recreated');
+    await call(sim, 'POST', q('/v2/applications/55/stop-service'), { body: '{"serviceName":"fleet-agent"}', ...json });
+    await call(sim, 'POST', q('/v2/applications/55/start-service'), { body: '{"serviceName":"fleet-agent"}', ...json });
+    assert.equal((await ids())['fleet-agent'], first['fleet-agent']);
+    const purge = await call(sim, 'POST', q('/v1/purge'), { body: '{"appId":55}', ...json });
+    assert.equal(purge.status, 200, purge.text);
+    const third = await ids();
+    assert.ok(third.main !== second.main && third['fleet-agent'] !== second['fleet-agent'], `a purge recreates every container: ${JSON.stringify([second, third])}`);
+    const status = JSON.parse((await call(sim, 'GET', q('/v2/state/status'))).text) as { containers: Array<{ serviceName: string; containerId: string }> };
+    assert.deepEqual(Object.fromEntries(status.containers.map((c) => [c.serviceName, c.containerId])), third);
+  });
+
   it('an empty ?apikey= falls through to the header', async () => {
     assert.equal((await call(sim, 'POST', '/v1/blink?apikey=', { auth: 'Bearer appkey123' })).status, 200);
     assert.equal(sim.requests.at(-1)?.auth, 'bearer');

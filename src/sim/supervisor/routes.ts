@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import semver from 'semver';
 import { nonEmptyString, toInt, truthy } from './http.js';
-import type { SimState } from './state.js';
+import { recreate, type SimState } from './state.js';
 import { appsState, legacyDevice, stateStatus } from './views.js';
 
 /** One request as a route sees it. */
@@ -99,7 +99,7 @@ function appEffect(kind: 'restart' | 'purge', appId: number, req: SimRequest, st
   if (locked) return locked;
   if (kind === 'purge') state.counts.purges += 1;
   else state.counts.restarts += 1;
-  for (const s of state.services) s.status = 'Running';
+  for (const s of state.services) recreate(state, s);
   return ok;
 }
 
@@ -123,7 +123,8 @@ function serviceAction(action: 'restart' | 'stop' | 'start') {
       const locked = lockedV2(req, state);
       if (locked) return locked;
     }
-    service.status = action === 'stop' ? 'exited' : 'Running';
+    if (action === 'restart') recreate(state, service);
+    else service.status = action === 'stop' ? 'exited' : 'Running';
     return OK;
   };
 }
@@ -204,7 +205,7 @@ export const ROUTES: readonly SimRoute[] = [
     method: 'GET', path: '/v2/containerId', since: '8.6.0', auth: true,
     handle: (req, s) => {
       const name = req.query.get('serviceName') ?? req.query.get('service');
-      const ids = Object.fromEntries(s.services.map((svc) => [svc.name, `${svc.name}-${svc.imageId}`.padEnd(12, '0')]));
+      const ids = Object.fromEntries(s.services.map((svc) => [svc.name, svc.containerId]));
       if (name === null) return { status: 200, json: { status: 'success', services: ids } };
       const id = ids[name];
       return id === undefined ? failed(503, 'Could not find service with that name') : { status: 200, json: { status: 'success', containerId: id } };

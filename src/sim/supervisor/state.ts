@@ -18,8 +18,10 @@ export interface SimState {
   commit: string;
   releaseId: number;
   version: string;
-  /** Each with its current status (`Running` unless stopped). */
-  services: Array<Required<SimService>>;
+  /** Each with its current status (`Running` unless stopped) and the id of its current container. */
+  services: Array<Required<SimService> & { containerId: string }>;
+  /** How many containers were ever created (container ids derive from it). */
+  created: number;
   deviceName: string;
   instantUpdates: boolean;
   lock: string | null;
@@ -60,6 +62,18 @@ const DEFAULT_JOURNAL: SimJournalLine[] = [
   { message: 'Device state applied', unit: 'balena-supervisor.service', identifier: 'balena-supervisor' },
 ];
 
+/** A container id as the engine prints them (64 hex digits), unique per creation. */
+function containerId(n: number): string {
+  return `c${n.toString(16).padStart(11, '0')}`.padEnd(64, '0');
+}
+
+/** Removes and creates a service's container again (restart, purge, restart-service): a new container id. */
+export function recreate(state: SimState, service: SimState['services'][number]): void {
+  state.created += 1;
+  service.containerId = containerId(state.created);
+  service.status = 'Running';
+}
+
 /** A fresh simulated device: one app, its services running, no lock, healthy, a few journal lines. */
 export function createSimState(opts: SimStateOptions, clock: Clock, rebooted: () => Promise<void>): SimState {
   const state: SimState = {
@@ -69,7 +83,8 @@ export function createSimState(opts: SimStateOptions, clock: Clock, rebooted: ()
     commit: 'c0ffee0c0ffee0c0ffee0c0ffee0c0ff',
     releaseId: 77,
     version: opts.version ?? '19.0.5',
-    services: (opts.services ?? DEFAULT_SERVICES).map((s) => ({ ...s, status: s.status ?? 'Running' })),
+    services: (opts.services ?? DEFAULT_SERVICES).map((s, i) => ({ ...s, status: s.status ?? 'Running', containerId: containerId(i + 1) })),
+    created: (opts.services ?? DEFAULT_SERVICES).length,
     deviceName: opts.deviceName ?? 'quiet-river',
     instantUpdates: opts.instantUpdates ?? true,
     lock: null,

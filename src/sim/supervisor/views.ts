@@ -34,7 +34,7 @@ export function stateStatus(state: SimState) {
       appId: state.appId,
       imageId: s.imageId,
       serviceId: s.serviceId,
-      containerId: `${s.name}-${s.imageId}`.padEnd(12, '0'),
+      containerId: s.containerId,
       createdAt: '2026-01-01T00:00:00.000Z',
     })),
     images: state.services.map((s) => ({
