@@ -10,7 +10,7 @@ import { rebootBudget } from './budget.js';
 import { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, healthzVerdict, type Health, type Healthz } from './health.js';
 import { inactiveTags } from './inactive.js';
-import { Journal, type JournalFile } from './journal.js';
+import { Journal, type JournalEntry, type JournalFile } from './journal.js';
 import type { CloudPort, SupervisorPort, TagsPort } from './ports.js';
 import { Reporter } from './reporter.js';
 import { Runner } from './runner.js';
@@ -41,7 +41,9 @@ export interface AgentOptions {
 }
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
-export const STOP_TIMEOUT_MS = 9_000;
+export const STOP_TIMEOUT_MS = 6_000;
+/** Longest the last write of pending acks may take at stop (the engine kills after 10 s). */
+export const FINAL_FLUSH_MS = 3_000;
 
 /** The agent: polls the cloud, runs operator commands exactly once, reports its health. */
 export class Agent {
@@ -81,7 +83,8 @@ export class Agent {
     this.reporter = new Reporter({ tags: opts.tags, clock: opts.clock, log: opts.log, minIntervalMs: 10_000, random: this.random });
     this.commands = new CommandDispatch({
       journal: this.journal, runner: this.runner, supervisor: opts.supervisor, clock: opts.clock, log: opts.log, bootId: opts.bootId,
-      random: this.random, config: () => this.config, changed: () => this.changed(),
+      ownService: opts.serviceName, random: this.random, config: () => this.config, changed: (dropped) => this.changed(dropped),
+      recordInCloud: (entry) => this.recordInCloud(entry),
     });
   }
 
@@ -97,7 +100,7 @@ export class Agent {
     this.startedAt = clock.now();
     const loaded = await this.journal.load();
     if (loaded === 'corrupt') log.warn({ aside: this.journal.quarantined }, 'journal was corrupt; kept aside, rebuilding from ack tags');
-    const changes = await this.journal.reconcile(this.opts.bootId, this.opts.serviceName).catch((err: unknown) => {
+    const changes = await this.journal.reconcile(this.opts.bootId).catch((err: unknown) => {
       log.error({ err }, 'cannot persist the reconciled journal');
       return [];
     });
@@ -105,6 +108,10 @@ export class Agent {
     // Proves the data folder is writable now rather than at the first command (health says so).
     await this.journal.persist().catch((err: unknown) => log.error({ err }, 'the journal is not writable'));
     this.refreshAcks();
+    // Calls a killed process left without an answer: watched for their evidence, never resent.
+    for (const e of this.journal.unsettled()) {
+      await this.commands.dispatch({ kind: 'watch', command: e.command, token: e.token, force: e.force, services: e.services });
+    }
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
     const spread = Math.floor(this.random() * this.config.startSpreadMs);
     this.pollDueAt = this.startedAt + spread;
@@ -112,15 +119,32 @@ export class Agent {
     this.scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.reporter.delayMs(10_000) }, () => this.report());
   }
 
-  /** Stops every task within STOP_TIMEOUT_MS (a supervisor call in flight is not waited for longer). */
+  /**
+   * Stops every task within STOP_TIMEOUT_MS (a supervisor call in flight is not waited for
+   * longer), then writes the acks still pending, at once, for at most FINAL_FLUSH_MS: what a
+   * stop would otherwise lose is what the next process needs to know.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const done = Promise.allSettled([this.scheduler.stop(), this.runner.stop()]);
-      const timer = new AbortController();
-      await Promise.race([done, this.opts.clock.sleep(STOP_TIMEOUT_MS, timer.signal).catch(() => undefined)]);
-      timer.abort();
+      await this.within(STOP_TIMEOUT_MS, Promise.allSettled([this.scheduler.stop(), this.runner.stop()]));
+      if (!this.started) return;
+      if (this.acksDirty) this.refreshAcks();
+      await this.within(FINAL_FLUSH_MS, this.reporter.flush({ now: true }).catch(() => false));
     })();
     return this.stopping;
+  }
+
+  private async within(ms: number, work: Promise<unknown>): Promise<void> {
+    const timer = new AbortController();
+    await Promise.race([work, this.opts.clock.sleep(ms, timer.signal).catch(() => undefined)]);
+    timer.abort();
+  }
+
+  /** Writes an entry's ack straight to the cloud and waits for it (before a purge; see evidence.ts). */
+  private async recordInCloud(entry: JournalEntry): Promise<void> {
+    const acks = ackTags([entry], this.config.tagPrefix);
+    await this.opts.tags.setInCloud(acks);
+    this.reporter.markWritten(acks);
   }
 
   /** Polls now instead of waiting for the interval. */
@@ -269,7 +293,7 @@ export class Agent {
     });
     if (services !== null && needsImageIds(snapshot)) snapshot = makeSnapshot({ ...snapshot, serviceImages: await this.readImageIds(result.device.appId) });
     const actions = decide(snapshot);
-    for (const action of actions) await this.commands.dispatch(action);
+    await this.commands.dispatchAll(actions);
     log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'poll complete');
     this.refreshAcks();
     this.scheduler.runNow('report');
@@ -315,8 +339,10 @@ export class Agent {
     }
   }
 
-  private changed(): void {
+  private changed(dropped: readonly JournalEntry[] = []): void {
     this.refreshAcks();
+    // Acks whose entries the journal did not keep: the ack tag is their only record.
+    if (dropped.length > 0) this.reporter.update(ackTags(dropped, this.config.tagPrefix));
     this.scheduler.runNow('report');
   }
 

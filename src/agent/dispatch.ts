@@ -1,12 +1,14 @@
 /**
  * Carries out decided actions: outcomes that need no supervisor call (reject, defer, supersede)
- * are recorded at once; effects are recorded `accepted` and queued on the exclusive runner.
+ * are recorded at once, all of one poll in one journal write; effects are recorded `accepted` and
+ * queued on the exclusive runner; a watch (evidence.ts) is queued without a new record.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Config } from '../config/schema.js';
 import { TERMINAL } from './acks.js';
-import { execute, RECORD_ONLY, type Action, type ExecContext } from './actions.js';
+import { execute, isRecordOnly, recordOf, type Action, type ExecContext } from './actions.js';
+import { recreatesContainers, type Observation } from './evidence.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { SupervisorPort } from './ports.js';
 import { PRIORITY, type JobContext, type Runner } from './runner.js';
@@ -20,41 +22,68 @@ export interface CommandDispatchOptions {
   clock: Clock;
   log: Logger;
   bootId: string;
+  /** BALENA_SERVICE_NAME: the agent's own service. */
+  ownService: string | undefined;
   random: () => number;
   /** The configuration in effect now. */
   config: () => Config;
-  /** Called after every persisted change of an entry. */
-  changed: () => void;
+  /**
+   * Called after every persisted change of an entry; `dropped`: outcomes the journal did not keep
+   * (made-up command names beyond its cap), whose ack must be written all the same.
+   */
+  changed: (dropped?: readonly JournalEntry[]) => void;
+  /** Writes an entry's ack straight to the cloud (before a purge). */
+  recordInCloud: (entry: JournalEntry) => Promise<void>;
 }
 
 /** Turns actions into journal records and runner jobs. */
 export class CommandDispatch {
-  private readonly detached = new AbortController();
-
   constructor(private readonly opts: CommandDispatchOptions) {}
 
-  /** Carries out one action; a journal that cannot be written means nothing is sent (retried next poll). */
-  async dispatch(action: Action): Promise<void> {
-    const { journal, runner, log } = this.opts;
-    const key = entryKey(action.command, action.token);
-    if (RECORD_ONLY.has(action.kind)) {
+  /** Carries out the actions of one decision: record-only outcomes in one journal write, then each effect. */
+  async dispatchAll(actions: readonly Action[]): Promise<void> {
+    const { journal, runner, log, clock, bootId } = this.opts;
+    const records = [];
+    for (const action of actions) {
+      if (!isRecordOnly(action)) continue;
+      const key = entryKey(action.command, action.token);
       if (action.kind === 'supersede') {
         // Re-checked now: the snapshot may be stale. The job never tries again; a call in flight
         // is not cut short, and such an entry is left to the job (closed at a later poll if it
         // ends without having run).
         const live = journal.get(action.command, action.token);
-        if (!live || TERMINAL.has(live.state)) return;
+        if (!live || TERMINAL.has(live.state)) continue;
         runner.cancel(key);
-        if (live.sending) return;
-      } else if (runner.has(key)) return;
+        if (live.sending) continue;
+      } else if (runner.has(key)) continue;
+      records.push(recordOf(action, journal.get(action.command, action.token), bootId, clock.wall()));
+    }
+    if (records.length > 0) {
       try {
-        await execute(action, this.context({ signal: this.detached.signal, sleep: () => Promise.resolve() }));
+        await journal.putAll(records);
+        this.opts.changed(records.map((r) => r.entry).filter((e) => !journal.get(e.command, e.token)));
       } catch (err) {
-        log.error({ err, command: action.command }, `cannot record the ${action.kind} of a command`);
+        log.error({ err, count: records.length }, 'cannot record the rejected, deferred or replaced commands; retried at the next poll');
+        this.opts.changed();
       }
+    }
+    for (const action of actions) if (!isRecordOnly(action)) await this.dispatch(action);
+  }
+
+  /** Carries out one action; a journal that cannot be written means nothing is sent (retried next poll). */
+  async dispatch(action: Action): Promise<void> {
+    const { journal, runner, log } = this.opts;
+    const key = entryKey(action.command, action.token);
+    if (isRecordOnly(action)) {
+      await this.dispatchAll([action]);
       return;
     }
     if (runner.has(key)) return;
+    if (action.kind === 'watch') {
+      // It sends nothing, and a newer token must not end it: only its evidence or a stop does.
+      void runner.enqueue(key, PRIORITY.operator, (job) => execute(action, this.context(job)), { cancellable: false });
+      return;
+    }
     const wall = this.opts.clock.wall();
     const old = journal.get(action.command, action.token);
     const entry: JournalEntry = {
@@ -74,6 +103,37 @@ export class CommandDispatch {
     void runner.enqueue(key, PRIORITY.operator, (job) => execute(action, this.context(job)));
   }
 
+  private async containerIds(): Promise<Readonly<Record<string, string>> | null> {
+    try {
+      return await this.opts.supervisor.containerIds();
+    } catch (err) {
+      this.opts.log.warn({ err }, 'cannot read container ids from the supervisor');
+      return null;
+    }
+  }
+
+  private async statuses(): Promise<Readonly<Record<string, string>> | null> {
+    try {
+      const out: Record<string, string> = {};
+      for (const app of Object.values(await this.opts.supervisor.applicationsState())) {
+        for (const [name, service] of Object.entries(app.services)) out[name] = service.status;
+      }
+      return out;
+    } catch (err) {
+      this.opts.log.warn({ err }, 'cannot read service states from the supervisor');
+      return null;
+    }
+  }
+
+  private async observe(entry: JournalEntry): Promise<Observation> {
+    return {
+      bootId: this.opts.bootId,
+      containers: recreatesContainers(entry.command) ? await this.containerIds() : null,
+      statuses: entry.command === 'stop-service' ? await this.statuses() : null,
+      wiped: false,
+    };
+  }
+
   private context(job: JobContext): ExecContext {
     return {
       supervisor: this.opts.supervisor,
@@ -81,7 +141,12 @@ export class CommandDispatch {
       clock: this.opts.clock,
       log: this.opts.log,
       signal: job.signal,
-      sleep: (ms) => job.sleep(ms),
+      stopSignal: job.stopSignal,
+      sleep: (ms, opts) => job.sleep(ms, opts),
+      observe: (entry) => this.observe(entry),
+      containerIds: () => this.containerIds(),
+      recordInCloud: (entry) => this.opts.recordInCloud(entry),
+      ownService: this.opts.ownService,
       config: this.opts.config,
       bootId: this.opts.bootId,
       random: this.opts.random,

@@ -33,6 +33,9 @@ function isEntry(e: unknown): e is JournalEntry {
     typeof r.command === 'string' && typeof r.token === 'string' && (ACK_STATES as readonly unknown[]).includes(r.state) &&
     typeof r.detail === 'string' && typeof r.bootId === 'string' && typeof r.attempts === 'number' &&
     typeof r.sending === 'boolean' && typeof r.force === 'boolean' && Array.isArray(r.services) &&
-    typeof r.createdAt === 'number' && typeof r.updatedAt === 'number'
+    typeof r.createdAt === 'number' && typeof r.updatedAt === 'number' &&
+    (r.sentAt === undefined || typeof r.sentAt === 'number') &&
+    (r.before === undefined || r.before === null || (typeof r.before === 'object' && !Array.isArray(r.before) &&
+      Object.values(r.before).every((id) => typeof id === 'string')))
   );
 }

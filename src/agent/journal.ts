@@ -1,28 +1,29 @@
 /**
  * The journal: persisted intents that make operator commands run exactly once, across agent
- * crashes, container restarts and the reboot itself.
+ * crashes, container restarts, the reboot itself and a purge of the agent's own data volume.
  *
  * Each command token gets an entry, written (atomically, fsynced) BEFORE its effect:
  * `accepted` (validated, nothing sent) → `running` with `sending: true` just before each call →
  * a terminal state, or back to `sending: false` when the call definitely did not reach the
  * supervisor (connection refused, 423). `sending: true` therefore means "the effect may have
- * happened", and such an entry is never sent again.
+ * happened", and such an entry is never sent again. What else is made durable before a call, and
+ * what evidence turns an unanswered call into `done`, is the rule written in evidence.ts.
  *
- * Reconciliation at start (the current boot id is read from the kernel):
+ * Reconciliation at start (the current boot id is read from the kernel) decides only what needs
+ * no supervisor:
  * - reboot/shutdown `running` (sending or waiting on a lock), boot id changed → `done`: the
  *   device rebooted, which is what was asked; it is never sent again.
  * - `running`, not sending → `accepted`: nothing was in flight, it is resumed.
- * - reboot/shutdown sending, same boot id → `failed` "reboot did not happen (same boot)". It is
- *   NOT repeated: the agent cannot tell "never sent" from "sent and refused later", and a second
- *   reboot is the worse mistake. The operator sets a new token to try again.
- * - restart/purge of the app, or restart/stop-service of the agent's own service, sending →
- *   `done`: these recreate the agent's own container, so the agent dying inside the call is the
- *   expected outcome and a new process at start is the evidence.
- * - restart/stop-service of another service, sending → `failed` "interrupted; not repeated".
- * - identify, update, start-service, sending → `accepted`: they are idempotent and are resumed.
+ * - identify, update, start-service, sending → `accepted`: harmless to repeat, they are resumed
+ *   (at-least-once).
+ * - every other `running` + `sending` entry (a reboot in the same boot, a restart, a purge, a
+ *   service restart or stop) stays so: `unsettled()` lists them, and the agent watches for the
+ *   evidence (evidence.ts) before it writes `done` or `failed`. None is ever sent again.
  *
  * A missing or corrupt journal (the corrupt file is kept aside as `*.corrupt`) is rebuilt from the
- * ack tags in the cloud (`importAcks`), so an acknowledged token never runs again.
+ * ack tags in the cloud (`importAcks`), so an acknowledged token never runs again. A journal that
+ * was missing at load while the cloud holds a purge `running` ack is a wiped data volume: that
+ * purge happened (effect.ts writes that ack to the cloud before it calls purge).
  * The file stays small: the last `keepPerCommand` finished tokens per command are kept.
  *
  * Entries are kept in the order they last changed (a changed entry moves to the end), so "the
@@ -34,6 +35,7 @@ import type { Clock } from '../lib/clock.js';
 import { COMMAND_NAMES } from '../config/schema.js';
 import { parseAck, TERMINAL, NO_TOKEN, type AckState } from './acks.js';
 import { clampFuture } from './budget.js';
+import { EXACTLY_ONCE } from './evidence.js';
 import { decode, type JournalData } from './journal-codec.js';
 import { JournalStore } from './journal-store.js';
 
@@ -56,6 +58,13 @@ export interface JournalEntry {
   /** Wall time the command was accepted (the lock wait counts from here). */
   createdAt: number;
   updatedAt: number;
+  /** Wall time of the latest call (a watch for evidence counts from here). */
+  sentAt?: number;
+  /**
+   * Service name → container id just before the call, for commands that recreate containers;
+   * null when the supervisor could not say (the call is then made without evidence to compare).
+   */
+  before?: Readonly<Record<string, string>> | null;
 }
 
 /** What loading found. */
@@ -68,15 +77,6 @@ export interface Reconciled {
   from: AckState;
   to: AckState;
   detail: string;
-}
-
-/** Commands whose effect must never happen twice for one token. */
-export const DESTRUCTIVE: ReadonlySet<string> = new Set(['reboot', 'shutdown', 'restart', 'purge', 'restart-service', 'stop-service']);
-
-/** True when the command recreates or stops the agent's own container. */
-export function killsAgent(command: string, services: readonly string[], ownService: string | undefined): boolean {
-  if (command === 'restart' || command === 'purge') return true;
-  return (command === 'restart-service' || command === 'stop-service') && ownService !== undefined && services.includes(ownService);
 }
 
 /** Dependencies of the journal. */
@@ -97,6 +97,8 @@ export class Journal {
   writable = true;
   /** Where a corrupt file was moved, if one was. */
   quarantined: string | undefined;
+  /** The file was missing at load: a first start, or a data volume wiped (by a purge). */
+  private missingAtLoad = false;
 
   constructor(private readonly opts: JournalOptions) {
     this.store = opts.store ?? new JournalStore(opts.dir);
@@ -110,6 +112,7 @@ export class Journal {
   /** Reads the file; a corrupt one is moved aside and the journal starts empty. */
   async load(): Promise<LoadStatus> {
     const read = await this.store.read();
+    this.missingAtLoad = read.status === 'missing';
     if (read.status === 'missing') return 'missing';
     const parsed = read.status === 'ok' ? decode(read.text) : undefined;
     if (parsed) {
@@ -174,6 +177,36 @@ export class Journal {
     }
   }
 
+  /**
+   * Stores several entries (each as `put` with `place`) with ONE write: outcomes that need no call
+   * (rejections, deferrals) of a whole poll cost one fsync, however many tags there are.
+   */
+  async putAll(changes: ReadonlyArray<{ entry: JournalEntry; place: 'latest' | 'keep' }>): Promise<void> {
+    if (changes.length === 0) return;
+    const saved = [...this.data.entries];
+    for (const { entry, place } of changes) {
+      const i = this.data.entries.findIndex((e) => e.command === entry.command && e.token === entry.token);
+      const stored = { ...entry, services: [...entry.services], updatedAt: this.opts.clock.wall() };
+      if (i >= 0 && place === 'keep') this.data.entries[i] = stored;
+      else {
+        if (i >= 0) this.data.entries.splice(i, 1);
+        this.data.entries.push(stored);
+      }
+    }
+    this.trim();
+    try {
+      await this.persist();
+    } catch (err) {
+      this.data.entries = saved;
+      throw err;
+    }
+  }
+
+  /** Entries whose call may have reached the supervisor with no known outcome: the agent watches for evidence. */
+  unsettled(): JournalEntry[] {
+    return this.data.entries.filter((e) => e.state === 'running' && e.sending && EXACTLY_ONCE.has(e.command));
+  }
+
   /** The most recently changed entry of each command. */
   latest(): Map<string, JournalEntry> {
     const out = new Map<string, JournalEntry>();
@@ -197,14 +230,14 @@ export class Journal {
   }
 
   /** Applies the start-up rules of the module comment; persists when anything changed. */
-  async reconcile(bootId: string, ownService: string | undefined): Promise<Reconciled[]> {
+  async reconcile(bootId: string): Promise<Reconciled[]> {
     const changes: Reconciled[] = [];
     const moved: JournalEntry[] = [];
     for (const entry of this.data.entries) {
-      const next = settle(entry, bootId, ownService);
+      const next = settle(entry, bootId);
       if (!next) continue;
       changes.push({ command: entry.command, token: entry.token, from: entry.state, to: next.state, detail: next.detail });
-      Object.assign(entry, next, { sending: false, updatedAt: this.opts.clock.wall() });
+      Object.assign(entry, next, { updatedAt: this.opts.clock.wall() });
       moved.push(entry);
     }
     if (changes.length > 0) {
@@ -224,12 +257,19 @@ export class Journal {
       if (!key.startsWith(prefix) || !key.endsWith('.ack')) continue;
       const command = key.slice(prefix.length, -'.ack'.length);
       const ack = parseAck(value);
-      if (!command || !ack || ack.token === NO_TOKEN || this.get(command, ack.token)) continue;
+      // Only real commands: a rejected made-up name needs no journal entry (its ack is the record,
+      // and decide() reads it), and importing hundreds of them would rewrite the file every poll.
+      if (!command || !KNOWN.has(command) || !ack || ack.token === NO_TOKEN || this.get(command, ack.token)) continue;
       let state = ack.state;
       let detail = ack.detail;
       if (state === 'running') {
-        // Outcome unknown and the intent record is gone: never send a destructive effect again.
-        if (DESTRUCTIVE.has(command)) {
+        if (command === 'purge' && this.missingAtLoad) {
+          // The ack reached the cloud before the call, and the journal that recorded the intent
+          // is gone: the data volume was wiped, which is what the purge does.
+          state = 'done';
+          detail = 'the data volume was wiped';
+        } else if (EXACTLY_ONCE.has(command)) {
+          // Outcome unknown and the intent record is gone: never send it again.
           state = 'failed';
           detail = 'journal lost while running; not repeated';
         } else state = 'accepted';
@@ -276,19 +316,20 @@ export class Journal {
 }
 
 const KNOWN: ReadonlySet<string> = new Set(COMMAND_NAMES);
-/** How many made-up command names the journal remembers (one token each). */
-const MADE_UP_NAMES = 500;
+/**
+ * How many made-up command names the journal remembers (one token each). More are remembered by
+ * their ack tags alone (decide() reads those), so this only bounds the journal's size.
+ */
+const MADE_UP_NAMES = 50;
 
-function settle(entry: JournalEntry, bootId: string, ownService: string | undefined): Pick<JournalEntry, 'state' | 'detail'> | undefined {
+function settle(entry: JournalEntry, bootId: string): Pick<JournalEntry, 'state' | 'detail' | 'sending'> | undefined {
   if (entry.state !== 'running') return undefined;
   const powers = entry.command === 'reboot' || entry.command === 'shutdown';
   // A new boot while a reboot was pending is the reboot the operator asked for, sent or not.
-  if (powers && entry.bootId !== bootId) return { state: 'done', detail: `new boot seen (${entry.command})` };
-  if (!entry.sending) return { state: 'accepted', detail: 'resumed after agent restart' };
-  if (powers) return { state: 'failed', detail: `${entry.command} did not happen (same boot); not repeated` };
-  if (killsAgent(entry.command, entry.services, ownService) || entry.bootId !== bootId) {
-    return { state: 'done', detail: 'agent restarted during the call' };
-  }
-  if (DESTRUCTIVE.has(entry.command)) return { state: 'failed', detail: 'interrupted before the supervisor answered; not repeated' };
-  return { state: 'accepted', detail: 'resumed after agent restart' };
+  if (powers && entry.bootId !== bootId) return { state: 'done', detail: `new boot seen (${entry.command})`, sending: false };
+  if (!entry.sending) return { state: 'accepted', detail: 'resumed after agent restart', sending: false };
+  if (!EXACTLY_ONCE.has(entry.command)) return { state: 'accepted', detail: 'resumed after agent restart (harmless to repeat)', sending: false };
+  // The call may have happened: the agent watches for evidence (evidence.ts); nothing is resent.
+  const detail = 'agent restarted during the call; checking whether it happened';
+  return entry.detail === detail ? undefined : { state: 'running', detail, sending: true };
 }

@@ -24,6 +24,8 @@ export interface SupervisorPort {
   purge(opts: { force: boolean }): Promise<unknown>;
   serviceAction(verb: ServiceVerb, target: string, opts: { force: boolean }): Promise<unknown>;
   applicationsState(): Promise<Readonly<Record<string, { appId: number; services: Readonly<Record<string, ServiceStatePort>> }>>>;
+  /** `GET /v2/containerId`: service name → container id (how a recreated container is seen). */
+  containerIds(): Promise<Readonly<Record<string, string>>>;
   /** `GET /v2/state/status`: where the agent learns image ids (a tag may name a service by one). */
   stateStatus(): Promise<{ images: readonly ImagePort[]; containers: readonly ImagePort[] }>;
 }
@@ -50,4 +52,6 @@ export interface CloudPort {
 /** Writes the device's own tags (through the supervisor when it can, else to the cloud). */
 export interface TagsPort {
   set(tags: Readonly<Record<string, string>>): Promise<unknown>;
+  /** Writes straight to the cloud and resolves once the cloud has stored them (no queue in between). */
+  setInCloud(tags: Readonly<Record<string, string>>): Promise<unknown>;
 }

@@ -13,7 +13,7 @@ import type { TagsPort } from './ports.js';
 
 /** Dependencies of the reporter. */
 export interface ReporterOptions {
-  tags: TagsPort;
+  tags: Pick<TagsPort, 'set'>;
   clock: Clock;
   log?: Pick<Logger, 'warn'>;
   minIntervalMs?: number;
@@ -39,6 +39,15 @@ export class Reporter {
     if (this.pendingSince === undefined && Object.keys(this.pending()).length > 0) this.pendingSince = this.opts.clock.now();
   }
 
+  /** Records values just written by someone else (straight to the cloud), so they are not written again. */
+  markWritten(values: Readonly<Record<string, string>>): void {
+    for (const [key, value] of Object.entries(values)) {
+      this.desired.set(key, value);
+      this.written.set(key, value);
+    }
+    if (Object.keys(this.pending()).length === 0) this.pendingSince = undefined;
+  }
+
   /** Records values already present in the cloud, so they are not written again. */
   seed(current: Readonly<Record<string, string>>): void {
     for (const [key, value] of Object.entries(current)) this.written.set(key, value);
@@ -60,10 +69,13 @@ export class Reporter {
     return Math.max(0, window, batch, this.notBefore - now);
   }
 
-  /** Writes the pending diff in one call, if the throttle allows; returns true when it wrote. */
-  async flush(): Promise<boolean> {
+  /**
+   * Writes the pending diff in one call, if the throttle allows (or `now`: at stop, when what is
+   * pending would otherwise be lost); returns true when it wrote.
+   */
+  async flush(opts: { now?: boolean } = {}): Promise<boolean> {
     const diff = this.pending();
-    if (Object.keys(diff).length === 0 || this.delayMs() > 0) return false;
+    if (Object.keys(diff).length === 0 || (opts.now !== true && this.delayMs() > 0)) return false;
     this.lastWriteAt = this.opts.clock.now();
     try {
       await this.opts.tags.set(diff);

@@ -12,7 +12,10 @@ export const PRIORITY = { operator: 10 } as const;
  */
 export interface JobContext {
   signal: AbortSignal;
-  sleep(ms: number): Promise<void>;
+  /** Aborts only when the runner stops (not on cancel). */
+  stopSignal: AbortSignal;
+  /** `untilStop`: only stopping the runner ends the sleep early, a cancel does not. */
+  sleep(ms: number, opts?: { untilStop?: boolean }): Promise<void>;
 }
 
 /** Dependencies of the runner. */
@@ -31,6 +34,8 @@ export class Runner {
   private readonly queue = new PQueue({ concurrency: 1 });
   private readonly stopper = new AbortController();
   private readonly jobs = new Map<string, AbortController>();
+  /** Keys of jobs that `cancel` leaves alone. */
+  private readonly steadfast = new Set<string>();
 
   constructor(private readonly opts: RunnerOptions) {}
 
@@ -48,10 +53,11 @@ export class Runner {
    * Queues a job unless one with the same key is already queued or running; resolves when it
    * ends (errors are the job's own business: they are swallowed here and must be handled inside).
    */
-  enqueue(key: string, priority: number, job: (ctx: JobContext) => Promise<void>): Promise<void> | undefined {
+  enqueue(key: string, priority: number, job: (ctx: JobContext) => Promise<void>, opts: { cancellable?: boolean } = {}): Promise<void> | undefined {
     if (this.jobs.has(key) || this.stopper.signal.aborted) return undefined;
     const own = new AbortController();
     this.jobs.set(key, own);
+    if (opts.cancellable === false) this.steadfast.add(key);
     const signal = AbortSignal.any([this.stopper.signal, own.signal]);
     let release: (() => void) | undefined;
     // Takes the one slot: resolves once every job ahead (by priority, then order) has let go of it.
@@ -72,11 +78,12 @@ export class Runner {
     };
     const ctx: JobContext = {
       signal,
+      stopSignal: this.stopper.signal,
       // A sleeping job lets others run (a lock wait must not hold up other commands) and queues
       // for the slot again when it wakes.
-      sleep: async (ms) => {
+      sleep: async (ms, opts) => {
         letGo();
-        await this.opts.activity.sleep(this.opts.clock, ms, signal);
+        await this.opts.activity.sleep(this.opts.clock, ms, opts?.untilStop === true ? this.stopper.signal : signal);
         await acquire();
       },
     };
@@ -91,17 +98,21 @@ export class Runner {
     return run()
       .catch(() => undefined)
       .finally(() => {
-        if (this.jobs.get(key) === own) this.jobs.delete(key);
+        if (this.jobs.get(key) === own) {
+          this.jobs.delete(key);
+          this.steadfast.delete(key);
+        }
       });
   }
 
   /**
    * Cancels one job: a queued one will not start, a running one sees its signal abort (its sleeps
-   * end at once; a call in flight is not interrupted). Returns false when no such job exists.
+   * end at once; a call in flight is not interrupted). Returns false when no such job exists or
+   * it was queued as not cancellable (a watch for evidence: it sends nothing and must end).
    */
   cancel(key: string): boolean {
     const job = this.jobs.get(key);
-    if (!job) return false;
+    if (!job || this.steadfast.has(key)) return false;
     job.abort(new AgentError('ABORTED', 'job cancelled'));
     return true;
   }

@@ -44,6 +44,14 @@ export class TagWriter {
     return 'cloud';
   }
 
+  /**
+   * Sets tags directly in the cloud, never through the supervisor's queue: resolves only once the
+   * cloud has stored them (a record that must exist before an effect that may wipe the journal).
+   */
+  async setInCloud(tags: Record<string, string>): Promise<void> {
+    await this.cloud.setTags(tags);
+  }
+
   /** Removes a tag (the supervisor cannot delete, so always directly). */
   async remove(key: string): Promise<void> {
     await this.cloud.removeTag(key);

@@ -162,6 +162,15 @@ export class SupervisorClient {
     return parse.stateStatus('GET /v2/state/status', (await this.call({ method: 'GET', path: '/v2/state/status', auth: true })).text);
   }
 
+  /**
+   * `GET /v2/containerId`: each service's current container id (≥ 8.6.0). A recreated container
+   * has a new id: that is how the agent proves a restart happened when its answer was lost.
+   */
+  async containerIds(): Promise<Record<string, string>> {
+    requireGate(await this.version(), 'containerIds');
+    return parse.containerIds('GET /v2/containerId', (await this.call({ method: 'GET', path: '/v2/containerId', auth: true })).text);
+  }
+
   /** `GET /v2/device/name`: the latest name known from the cloud. */
   async deviceName(): Promise<string> {
     return parse.deviceName('GET /v2/device/name', (await this.call({ method: 'GET', path: '/v2/device/name', auth: true })).text);

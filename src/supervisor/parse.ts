@@ -53,6 +53,19 @@ export function stateStatus(where: Where, text: string): StateStatus {
   return body as unknown as StateStatus;
 }
 
+/** `GET /v2/containerId` without a query: service name → container id. */
+export function containerIds(where: Where, text: string): Record<string, string> {
+  const body = jsonObject(where, text);
+  const services = body.services;
+  if (!services || typeof services !== 'object' || Array.isArray(services)) throw bad(where, 'no "services" object');
+  const out: Record<string, string> = {};
+  for (const [name, id] of Object.entries(services)) {
+    if (typeof id !== 'string') throw bad(where, `service "${name.slice(0, 60)}" has no container id`);
+    out[name] = id;
+  }
+  return out;
+}
+
 /** `GET /v2/device/name`. */
 export function deviceName(where: Where, text: string): string {
   const body = jsonObject(where, text);

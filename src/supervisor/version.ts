@@ -6,6 +6,7 @@ export const GATES = {
   v2ServiceActions: { what: 'service actions (/v2/applications/:appId/*-service)', since: '7.0.0' },
   versionEndpoint: { what: 'GET /v2/version', since: '7.21.0' },
   serviceByName: { what: 'a service action by service name', since: '8.2.2', hint: 'pass the image id instead' },
+  containerIds: { what: 'container ids (GET /v2/containerId)', since: '8.6.0' },
   journalLogs: { what: 'journal logs (POST /v2/journal-logs)', since: '10.2.0' },
   journalFormat: { what: 'a journal log format', since: '10.3.0' },
   headerAuth: { what: 'Authorization header auth', since: '11.3.0' },

@@ -56,7 +56,7 @@ describe('agent against the simulators: exactly once', () => {
     assert.equal(w.ack('reboot')?.state, 'running');
     await w.step(2 * 60_000);
     assert.equal(w.ack('reboot')?.state, 'failed');
-    assert.match(w.ack('reboot')?.detail ?? '', /^reboot requested but the device is still up after 15 min; not repeated/);
+    assert.match(w.ack('reboot')?.detail ?? '', /^reboot requested: the device is still up 15 min later \(same boot\); not repeated/);
     await w.step(30 * 60_000);
     assert.equal(w.calls('/v1/reboot'), 1);
   });
@@ -87,7 +87,7 @@ describe('agent against the simulators: exactly once', () => {
     assert.equal(w.sup.reboots, 1);
   });
 
-  it('restarted agent with the same boot id does not reboot twice: failed "same boot"', async () => {
+  it('restarted agent in the same boot: the reboot is watched for, not resent; failed "same boot" after the grace period', async () => {
     const w = (world = await startWorld());
     const { writeFile } = await import('node:fs/promises');
     const original = (await readFile(w.bootIdPath, 'utf8')).trim();
@@ -98,8 +98,29 @@ describe('agent against the simulators: exactly once', () => {
     await writeFile(w.bootIdPath, `${original}\n`);
     await w.restart();
     await w.step(10_000);
+    assert.equal(w.ack('reboot')?.state, 'running');
+    assert.match(w.ack('reboot')?.detail ?? '', /^agent restarted during the call; waiting for a new boot$/);
+    await w.step(16 * 60_000);
     assert.equal(w.ack('reboot')?.state, 'failed');
     assert.match(w.ack('reboot')?.detail ?? '', /same boot/);
+    assert.equal(w.calls('/v1/reboot'), 1);
+  });
+
+  it('restarted in the same boot, and the device reboots moments later → done, not "did not happen"', async () => {
+    const w = (world = await startWorld());
+    const { writeFile } = await import('node:fs/promises');
+    const original = (await readFile(w.bootIdPath, 'utf8')).trim();
+    await w.tag('agent.reboot', 'r2');
+    const deadline = Date.now() + 5_000;
+    while ((await readFile(w.bootIdPath, 'utf8')).trim() !== w.sup.bootId && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    const rebooted = (await readFile(w.bootIdPath, 'utf8')).trim();
+    await writeFile(w.bootIdPath, `${original}\n`);
+    await w.restart();
+    await w.step(60_000);
+    await writeFile(w.bootIdPath, `${rebooted}\n`);
+    await w.restart();
+    await w.step(10_000);
+    assert.equal(w.ack('reboot')?.state, 'done');
     assert.equal(w.calls('/v1/reboot'), 1);
   });
 

@@ -21,8 +21,9 @@ const idle: SupervisorPort = {
   serviceAction: () => Promise.resolve(),
   applicationsState: () => Promise.resolve({}),
   stateStatus: () => Promise.resolve({ images: [], containers: [] }),
+  containerIds: () => Promise.resolve({}),
 };
-const tags: TagsPort = { set: () => Promise.resolve() };
+const tags: TagsPort = { set: () => Promise.resolve(), setInCloud: () => Promise.resolve() };
 
 describe('healthz: fails only when a restart would help', () => {
   let agent: Agent | undefined;

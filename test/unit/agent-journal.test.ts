@@ -82,18 +82,20 @@ describe('journal: persistence', () => {
   });
 });
 
-describe('journal: reconcile by boot id', () => {
-  const cases: { name: string; e: Parameters<typeof entry>[0]; boot: string; own?: string; want: string; detail?: RegExp }[] = [
+describe('journal: reconcile by boot id (only what needs no supervisor)', () => {
+  const watching = /agent restarted during the call; checking whether it happened/;
+  const cases: { name: string; e: Parameters<typeof entry>[0]; boot: string; want: string; sending?: boolean; detail?: RegExp }[] = [
     { name: 'reboot sent, new boot → done', e: { command: 'reboot', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b2', want: 'done' },
-    { name: 'reboot sent, same boot → failed, not repeated', e: { command: 'reboot', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b1', want: 'failed', detail: /did not happen \(same boot\)/ },
+    { name: 'reboot sent, same boot → still running: watched for a new boot, never resent', e: { command: 'reboot', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b1', want: 'running', sending: true, detail: watching },
     { name: 'shutdown sent, new boot → done', e: { command: 'shutdown', token: 'a', state: 'running', sending: true, bootId: 'b1' }, boot: 'b2', want: 'done' },
     { name: 'reboot running but nothing in flight → resumed', e: { command: 'reboot', token: 'a', state: 'running', sending: false, bootId: 'b1' }, boot: 'b1', want: 'accepted' },
     { name: 'reboot waiting on a lock, then a new boot → done, never sent again', e: { command: 'reboot', token: 'a', state: 'running', sending: false, bootId: 'b1' }, boot: 'b2', want: 'done', detail: /new boot seen/ },
-    { name: 'restart of the app in flight → done (agent was restarted)', e: { command: 'restart', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'done' },
-    { name: 'purge in flight → done', e: { command: 'purge', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'done' },
-    { name: 'restart-service of own service in flight → done', e: { command: 'restart-service', token: 'a', state: 'running', sending: true, services: ['fleet-agent'] }, boot: 'boot-1', own: 'fleet-agent', want: 'done' },
-    { name: 'restart-service of another service in flight → failed, not repeated', e: { command: 'restart-service', token: 'a', state: 'running', sending: true, services: ['main'] }, boot: 'boot-1', own: 'fleet-agent', want: 'failed', detail: /not repeated/ },
-    { name: 'identify in flight → resumed (idempotent)', e: { command: 'identify', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'accepted' },
+    { name: 'restart of the app in flight → not done on faith: watched for recreated containers', e: { command: 'restart', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'running', sending: true, detail: watching },
+    { name: 'purge in flight, journal kept → watched', e: { command: 'purge', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'running', sending: true, detail: watching },
+    { name: 'restart-service in flight → watched', e: { command: 'restart-service', token: 'a', state: 'running', sending: true, services: ['fleet-agent'] }, boot: 'boot-1', want: 'running', sending: true, detail: watching },
+    { name: 'stop-service in flight → watched', e: { command: 'stop-service', token: 'a', state: 'running', sending: true, services: ['main'] }, boot: 'boot-1', want: 'running', sending: true, detail: watching },
+    { name: 'identify in flight → resumed (at-least-once)', e: { command: 'identify', token: 'a', state: 'running', sending: true }, boot: 'boot-1', want: 'accepted' },
+    { name: 'start-service in flight → resumed (at-least-once)', e: { command: 'start-service', token: 'a', state: 'running', sending: true, services: ['main'] }, boot: 'boot-1', want: 'accepted' },
     { name: 'done stays done', e: { command: 'reboot', token: 'a', state: 'done' }, boot: 'b9', want: 'done' },
     { name: 'deferred stays deferred', e: { command: 'reboot', token: 'a', state: 'deferred' }, boot: 'b9', want: 'deferred' },
   ];
@@ -105,16 +107,43 @@ describe('journal: reconcile by boot id', () => {
       await j.put(entry(c.e));
       const fresh = new Journal({ dir, clock });
       await fresh.load();
-      await fresh.reconcile(c.boot, c.own);
+      await fresh.reconcile(c.boot);
       const got = fresh.get(c.e.command, c.e.token);
       assert.equal(got?.state, c.want);
-      assert.equal(got?.sending, false);
+      assert.equal(got?.sending, c.sending ?? false);
       if (c.detail) assert.match(got?.detail ?? '', c.detail);
+      assert.deepEqual(fresh.unsettled().map((e) => e.token), c.sending === true ? ['a'] : [], 'what the agent watches');
       const persisted = new Journal({ dir, clock });
       await persisted.load();
       assert.equal(persisted.get(c.e.command, c.e.token)?.state, c.want, 'the reconciled state is persisted');
     });
   }
+});
+
+describe('journal: a purge that wiped the data volume', () => {
+  const t = Date.UTC(2026, 0, 1);
+  it('a journal missing at load with a purge `running` ack in the cloud → done: the volume was wiped', async () => {
+    const j = new Journal({ dir: await tempDir(), clock: new ManualClock() });
+    assert.equal(await j.load(), 'missing');
+    await j.importAcks({ 'agent.purge.ack': formatAck('p1', 'running', t, 'recording the purge in the cloud') }, 'agent.', 'boot-2');
+    assert.equal(j.get('purge', 'p1')?.state, 'done');
+    assert.equal(j.get('purge', 'p1')?.detail, 'the data volume was wiped');
+  });
+  it('a corrupt journal is not a wiped volume: the purge is failed, not repeated', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'journal.json'), 'garbage');
+    const j = new Journal({ dir, clock: new ManualClock() });
+    assert.equal(await j.load(), 'corrupt');
+    await j.importAcks({ 'agent.purge.ack': formatAck('p1', 'running', t) }, 'agent.', 'boot-2');
+    assert.equal(j.get('purge', 'p1')?.state, 'failed');
+  });
+  it('acks of made-up command names are not imported (their ack is their record)', async () => {
+    const j = new Journal({ dir: await tempDir(), clock: new ManualClock() });
+    await j.load();
+    const tags: Record<string, string> = {};
+    for (let i = 0; i < 100; i++) tags[`agent.thing${i}.ack`] = formatAck(`x${i}`, 'rejected', t, 'unknown command');
+    assert.equal(await j.importAcks(tags, 'agent.', 'boot-1'), 0);
+  });
 });
 
 describe('reboot budget over wall time', () => {
@@ -184,16 +213,24 @@ describe('journal: change order, not wall time', () => {
       await j.put(entry({ command: `junk${i}`, token: 'b', state: 'rejected' }));
     }
     assert.equal(j.get('reboot', 'r1')?.state, 'done');
-    assert.equal(j.entries().length, 61, 'reboot and one token (the latest) per made-up name');
-    assert.equal(j.get('junk7', 'a'), undefined);
-    assert.equal(j.get('junk7', 'b')?.state, 'rejected');
+    assert.equal(j.entries().length, 51, 'reboot and one token (the latest) of the 50 most recent made-up names');
+    assert.equal(j.get('junk57', 'a'), undefined);
+    assert.equal(j.get('junk57', 'b')?.state, 'rejected');
+    assert.equal(j.get('junk3', 'b'), undefined, 'the oldest names are remembered by their ack tags only');
   });
-  it('many made-up tags settle: once recorded, a poll finds them all and writes nothing more', async () => {
-    const dir = await tempDir();
-    const clock = new ManualClock();
-    const j = new Journal({ dir, clock });
-    for (let i = 0; i < 60; i++) await j.put(entry({ command: `junk${i}`, token: 'a', state: 'rejected' }));
-    const missing = Array.from({ length: 60 }, (_, i) => `junk${i}`).filter((name) => j.get(name, 'a') === undefined);
-    assert.deepEqual(missing, [], 'none dropped, so none is rejected and written again at the next poll');
+  it('putAll stores many outcomes with one write, and undoes them all when it fails', async () => {
+    let writes = 0;
+    let fail = false;
+    const j = new Journal({
+      dir: '/nowhere', clock: new ManualClock(),
+      store: { path: '/nowhere/journal.json', read: () => Promise.resolve({ status: 'missing' }), quarantine: () => Promise.resolve(undefined), write: () => (writes++, fail ? Promise.reject(new Error('ENOSPC')) : Promise.resolve()) },
+    });
+    await j.putAll(Array.from({ length: 30 }, (_, i) => ({ entry: entry({ command: `junk${i}`, token: 'a', state: 'rejected' }), place: 'latest' as const })));
+    assert.equal(writes, 1);
+    assert.equal(j.entries().length, 30);
+    fail = true;
+    await assert.rejects(j.putAll([{ entry: entry({ command: 'reboot', token: 'r', state: 'deferred' }), place: 'latest' }]));
+    assert.equal(j.get('reboot', 'r'), undefined, 'memory never claims what the disk does not hold');
+    assert.equal(j.entries().length, 30);
   });
 });

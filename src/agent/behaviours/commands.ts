@@ -4,7 +4,7 @@
  */
 import { COMMAND_NAMES, type CommandName } from '../../config/schema.js';
 import { nodeCrypto } from '../../lib/builtins.js';
-import { TERMINAL } from '../acks.js';
+import { ackKey, formatAck, NO_TOKEN, parseAck, TERMINAL } from '../acks.js';
 import type { Action, CommandRef } from '../actions.js';
 import type { JournalEntry } from '../journal.js';
 import { entryKey, type Snapshot } from '../snapshot.js';
@@ -166,6 +166,17 @@ export function needsImageIds(snapshot: Snapshot): boolean {
   return false;
 }
 
+/**
+ * True when the ack in the cloud already shows this rejection (same token, same words): the ack is
+ * its record, so a journal that no longer holds it (made-up names beyond the journal's cap) does
+ * not write it again at every poll.
+ */
+function alreadyRejected(ack: string | undefined, token: string, detail: string): boolean {
+  const parsed = ack === undefined ? undefined : parseAck(ack);
+  if (!parsed || parsed.state !== 'rejected') return false;
+  return ack === formatAck(token.startsWith('#') ? NO_TOKEN : token, 'rejected', parsed.atWall, detail);
+}
+
 /** Decides, from a snapshot, which command actions to take now. */
 export function decide(snapshot: Snapshot): Action[] {
   const { config, deviceTags, journal, inProgress, budget } = snapshot;
@@ -189,6 +200,7 @@ export function decide(snapshot: Snapshot): Action[] {
     if (entry && (TERMINAL.has(entry.state) || entry.state === 'running')) continue;
     if (inProgress.has(entryKey(command, token))) continue;
     if (!parsed.ok) {
+      if (!entry && alreadyRejected(deviceTags[ackKey(prefix, name)], token, parsed.detail)) continue;
       actions.push({ kind: 'reject', command, token, force: false, services: [], detail: parsed.detail });
       continue;
     }
