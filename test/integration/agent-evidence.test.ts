@@ -133,6 +133,18 @@ describe('purge: the ack reaches the cloud before the volume can be wiped', () =
   });
 });
 
+describe('stop', () => {
+  it('writes the acks still waiting in the reporter\'s batch, at once', async () => {
+    const w = (world = await startWorld());
+    await w.step(MIN);
+    await w.tag('agent.identify', 'i9');
+    assert.notEqual(w.ack('identify')?.state, 'done', 'still inside the batch window');
+    await w.agent.stop();
+    assert.equal(w.ack('identify')?.token, 'i9');
+    assert.equal(w.ack('identify')?.state, 'done');
+  });
+});
+
 describe('many made-up agent.* tags', () => {
   it('are rejected with one journal write and one tag write, then cost nothing at later polls', async () => {
     let disk = { allowed: null as number | null, writes: 0 };
