@@ -227,7 +227,8 @@ export class Agent {
     const base = this.deviceKeyRejected
       ? Math.min(interval * 2 ** Math.min(this.failures - 1, 6), Math.max(interval, 3_600_000))
       : Math.floor(interval * (0.5 + 0.5 * this.random()));
-    return Math.max(base, this.retryAfterMs);
+    // After a Retry-After, a random part of an interval more: a fleet told one instant returns spread.
+    return Math.max(base, this.retryAfterMs > 0 ? this.retryAfterMs + Math.floor(interval * this.random()) : 0);
   }
 
   private async poll(signal: AbortSignal): Promise<void> {

@@ -55,3 +55,11 @@ export interface TagsPort {
   /** Writes straight to the cloud and resolves once the cloud has stored them (no queue in between). */
   setInCloud(tags: Readonly<Record<string, string>>): Promise<unknown>;
 }
+
+/**
+ * How the agent's cloud client is built: a 429 (or 503 with Retry-After) fails the call at once
+ * instead of being waited out inside it, and calls fail without a request while the hold lasts.
+ * The agent then plans its next poll itself (Retry-After plus a random part of an interval): a
+ * fleet told the same Retry-After would otherwise come back in the same second, and stay in step.
+ */
+export const AGENT_CLOUD_MANNERS = { maxRetryWaitMs: 0 } as const;

@@ -1,6 +1,7 @@
 import { Agent } from '../agent/agent.js';
 import { readBootId } from '../agent/boot-id.js';
 import { inactiveSettings } from '../agent/inactive.js';
+import { AGENT_CLOUD_MANNERS } from '../agent/ports.js';
 import { requireBalenaEnv, type BalenaEnv } from '../config/balena-env.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -52,6 +53,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
     baseUrl: balena.apiUrl ?? '', apiKey: balena.apiKey ?? '', deviceUuid: balena.deviceUuid ?? '',
     dispatcher, clock: ctx.clock,
     requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
+    ...AGENT_CLOUD_MANNERS,
   });
   const tags = new TagWriter({ cloud, supervisor, log });
   const bootId = await readBootId(config.bootIdPath);

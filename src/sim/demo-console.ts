@@ -4,6 +4,7 @@
 export type DemoSwitch =
   | { kind: 'lock'; held: boolean }
   | { kind: 'rate-limit'; count: number; retryAfterSeconds: number }
+  | { kind: 'limit'; points: number | null; windowSeconds: number }
   | { kind: 'down'; peer: 'cloud' | 'supervisor'; down: boolean }
   | { kind: 'help' };
 
@@ -12,6 +13,8 @@ export const CONSOLE_HELP = [
   'Type a switch and Enter to see how the agent copes:',
   '  lock | unlock            the supervisor holds an update lock (423) or lets go',
   '  429 [n] [seconds]        the balena API answers the next n requests (3) with 429, Retry-After seconds (30)',
+  '  limit [n] [seconds]      the balena API allows the device n requests (5) per window (60 s), then 429 until the window ends',
+  '  limit off                no request limit',
   '  cloud down | cloud up    the balena API resets every connection, or answers again',
   '  supervisor down | up     the supervisor stops listening, or listens again',
   '  help',
@@ -37,6 +40,13 @@ export function parseSwitch(line: string): DemoSwitch | { error: string } {
     const retryAfterSeconds = whole(third, 30, 3600);
     if (count === undefined || retryAfterSeconds === undefined) return { error: '429 takes a count (1–1000) and Retry-After seconds (1–3600), e.g. 429 3 30' };
     return { kind: 'rate-limit', count, retryAfterSeconds };
+  }
+  if (first === 'limit') {
+    if (second === 'off' && third === undefined) return { kind: 'limit', points: null, windowSeconds: 60 };
+    const points = whole(second, 5, 1000);
+    const windowSeconds = whole(third, 60, 3600);
+    if (points === undefined || windowSeconds === undefined) return { error: 'limit takes a count (1–1000) and a window in seconds (1–3600), e.g. limit 5 60; or limit off' };
+    return { kind: 'limit', points, windowSeconds };
   }
   if ((first === 'cloud' || first === 'supervisor') && (second === 'down' || second === 'up') && third === undefined) {
     return { kind: 'down', peer: first, down: second === 'down' };

@@ -226,6 +226,12 @@ export const runDemo: Runner = async (ctx) => {
         cloud.rateLimit({ count: sw.count, retryAfterSeconds: sw.retryAfterSeconds });
         print('switch', { ...sw }, `switch      the next ${sw.count} API requests get 429 with Retry-After: ${sw.retryAfterSeconds}`);
         return;
+      case 'limit':
+        cloud.setRequestLimit(sw.points === null ? null : { points: sw.points, windowMs: sw.windowSeconds * 1000 });
+        print('switch', { ...sw }, sw.points === null
+          ? 'switch      no API request limit'
+          : `switch      the API allows ${sw.points} requests per ${sw.windowSeconds} s, then 429 until the window ends`);
+        return;
       case 'down':
         if (sw.peer === 'cloud') cloud.setDown(sw.down);
         else supervisor.setDown(sw.down);

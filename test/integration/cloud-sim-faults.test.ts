@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { CloudSimulator } from '../../src/sim/cloud/simulator.js';
+import { ManualClock } from '../../src/lib/clock.js';
 import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { call, startCloud, T } from '../helpers/cloud-sim.js';
 
@@ -33,6 +34,32 @@ describe('cloud simulator: faults', () => {
     const bare = await call(sim, SELF, { key: T.deviceKey });
     assert.equal(bare.status, 429);
     assert.equal(bare.headers['retry-after'], undefined);
+  });
+
+  it('setRequestLimit: a window per credential from its first request, 429 with the seconds left, then a new window', async () => {
+    const clock = new ManualClock();
+    const limited = await startCloud({ clock });
+    try {
+      limited.setRequestLimit({ points: 2, windowMs: 60_000 });
+      const statuses = async (key: string, n: number): Promise<number[]> => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i++) out.push((await call(limited, SELF, { key })).status);
+        return out;
+      };
+      assert.deepEqual(await statuses(T.deviceKey, 2), [200, 200]);
+      await clock.advance(20_400);
+      const refused = await call(limited, SELF, { key: T.deviceKey });
+      assert.deepEqual([refused.status, refused.headers['retry-after']], [429, '40']);
+      assert.deepEqual(await statuses(T.otherDeviceKey, 3), [200, 200, 429], 'another key has its own window');
+      await clock.advance(39_600);
+      assert.deepEqual(await statuses(T.deviceKey, 3), [200, 200, 429], 'the window ended: a new one');
+      limited.setRequestLimit({ points: 1, windowMs: 60_000, shared: true });
+      assert.deepEqual([...(await statuses(T.deviceKey, 1)), ...(await statuses(T.otherDeviceKey, 1))], [200, 429], 'shared: one window for all');
+      limited.setRequestLimit(null);
+      assert.deepEqual(await statuses(T.otherDeviceKey, 2), [200, 200]);
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('failNext: the next N requests get the status and body', async () => {

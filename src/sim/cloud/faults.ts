@@ -6,6 +6,18 @@ import { json, text, type Reply } from './http.js';
 const HUGE_BYTES = 6 * 1024 * 1024;
 const DRIP_TICK_MS = 100;
 
+/**
+ * A request limit as the balena API applies one: at most `points` requests per window of
+ * `windowMs`, the window starting at a caller's first request; beyond it 429 with `Retry-After`
+ * in whole seconds until the window ends.
+ */
+export interface RequestLimit {
+  points: number;
+  windowMs: number;
+  /** One window for every caller together (a fleet behind one address) instead of one per credential. */
+  shared?: boolean;
+}
+
 /** The simulator's fault switches and the code that applies them. */
 export class Faults {
   latencyMs = 0;
@@ -15,12 +27,20 @@ export class Faults {
   private limited: { count: number; retryAfterSeconds: number | undefined } = { count: 0, retryAfterSeconds: undefined };
   private failing: { count: number; status: number; body: string | undefined } = { count: 0, status: 500, body: undefined };
   private aborter = new AbortController();
+  private limit: RequestLimit | null = null;
+  private readonly windows = new Map<string, { start: number; used: number }>();
 
   constructor(private readonly clock: Clock) {}
 
   /** The next `count` requests get 429. */
   rateLimit(count: number, retryAfterSeconds: number | undefined): void {
     this.limited = { count, retryAfterSeconds };
+  }
+
+  /** Applies a request limit from now on (null lifts it); windows start afresh. */
+  setLimit(limit: RequestLimit | null): void {
+    this.limit = limit;
+    this.windows.clear();
   }
 
   /** The next `count` requests get `status`. */
@@ -34,8 +54,8 @@ export class Faults {
     this.aborter = new AbortController();
   }
 
-  /** Applied before routing: 'reset' (socket destroyed), a canned reply, or undefined (route it). */
-  async before(req: IncomingMessage): Promise<Reply | 'reset' | undefined> {
+  /** Applied before routing: 'reset' (socket destroyed), a canned reply, or undefined (route it). `caller` names the credential. */
+  async before(req: IncomingMessage, caller: string): Promise<Reply | 'reset' | undefined> {
     if (this.down) {
       req.socket.destroy();
       return 'reset';
@@ -48,6 +68,8 @@ export class Faults {
         return 'reset';
       }
     }
+    const over = this.overLimit(caller);
+    if (over !== undefined) return over;
     if (this.limited.count > 0) {
       this.limited.count -= 1;
       const after = this.limited.retryAfterSeconds;
@@ -65,6 +87,26 @@ export class Faults {
       return json(200, { d: [{ id: 1, filler }] });
     }
     return undefined;
+  }
+
+  /**
+   * Counts the request in its caller's window (a rejected one counts too); past the limit, a 429
+   * whose Retry-After is the seconds left in the window, rounded (no header when none is left).
+   */
+  private overLimit(caller: string): Reply | undefined {
+    const limit = this.limit;
+    if (limit === null) return undefined;
+    const key = limit.shared === true ? '' : caller;
+    const now = this.clock.now();
+    let window = this.windows.get(key);
+    if (window === undefined || now >= window.start + limit.windowMs) {
+      window = { start: now, used: 0 };
+      this.windows.set(key, window);
+    }
+    window.used += 1;
+    if (window.used <= limit.points) return undefined;
+    const left = window.start + limit.windowMs - now;
+    return text(429, 'Too Many Requests', left > 0 ? { 'retry-after': String(Math.round(left / 1000)) } : {});
   }
 
   /** Writes `reply`, dripping the body when a drip rate is set. */

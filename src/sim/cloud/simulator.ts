@@ -7,13 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { BodyError, text, type ProxyTarget, type Reply, type SimContext } from './http.js';
-import { Faults } from './faults.js';
+import { Faults, type RequestLimit } from './faults.js';
 import { SimStore } from './store.js';
 import { routeRequest } from './router.js';
 import type { LogRateState } from './routes-device.js';
 import type { CloudSeed } from './seed.js';
 
 export { demoSeed, DEMO, type CloudSeed, type SeedDevice, type SeedUser } from './seed.js';
+export type { RequestLimit } from './faults.js';
 
 /** Options of {@link CloudSimulator}. */
 export interface CloudSimulatorOptions {
@@ -186,6 +187,14 @@ export class CloudSimulator {
     this.faults.rateLimit(opts.count, opts.retryAfterSeconds);
   }
 
+  /**
+   * Limits requests as the balena API does (per credential unless `shared`): past `points` in a
+   * window, 429 with Retry-After until the window ends. null lifts the limit.
+   */
+  setRequestLimit(limit: RequestLimit | null): void {
+    this.faults.setLimit(limit);
+  }
+
   /** Delays every reply by `ms`. */
   setLatency(ms: number): void {
     this.faults.latencyMs = ms;
@@ -243,7 +252,7 @@ export class CloudSimulator {
       req, method: record.method, path, rawQuery, actor, store: this.store, clock: this.clock,
       supervisor: this.opts.supervisor, body: undefined,
     };
-    const early = await this.faults.before(req);
+    const early = await this.faults.before(req, record.actor ?? record.auth);
     let reply: Reply;
     if (early === 'reset') {
       this.finish(record, ctx, 0);
