@@ -83,6 +83,7 @@ class FakeSupervisor implements SupervisorPort, SupervisorTagPort {
   applicationsState = (): Promise<Record<string, { appId: number; services: Record<string, { status: string }> }>> =>
     Promise.resolve({ 'bench-fleet': { appId: FLEET_ID, services: { main: { status: 'Running' } } } });
   stateStatus = (): Promise<{ images: []; containers: [] }> => Promise.resolve({ images: [], containers: [] });
+  containerIds = (): Promise<Record<string, string>> => Promise.resolve({ main: 'c1' });
   supportsTagPatch = (): Promise<boolean> => Promise.resolve(true);
   patchDeviceTags = (): Promise<void> => {
     this.tagWrites += 1;

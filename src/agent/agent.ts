@@ -42,6 +42,8 @@ export interface AgentOptions {
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 6_000;
+/** How often an idle report loop looks whether health changed with time alone. */
+export const REPORT_IDLE_MS = 60_000;
 /** Longest the last write of pending acks may take at stop (the engine kills after 10 s). */
 export const FINAL_FLUSH_MS = 3_000;
 
@@ -116,7 +118,9 @@ export class Agent {
     const spread = Math.floor(this.random() * this.config.startSpreadMs);
     this.pollDueAt = this.startedAt + spread;
     this.scheduler.every('poll', { initialDelayMs: spread, intervalMs: () => this.scheduleNextPoll() }, (s) => this.poll(s));
-    this.scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.reporter.delayMs(10_000) }, () => this.report());
+    // Idle, the report loop looks once a minute (health that changes with time alone); a change
+    // wakes it at once (runNow), so a quiet device wakes 6 times an hour for it, not 360.
+    this.scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.reporter.delayMs(REPORT_IDLE_MS) }, () => this.report());
   }
 
   /**
@@ -221,7 +225,9 @@ export class Agent {
 
   private nextPollDelay(): number {
     const interval = this.config.pollIntervalMs;
-    if (this.failures === 0) return interval;
+    // Each poll ±20 % of the interval (the mean stays one interval): a fleet that booted, or came
+    // back from an outage, together drifts apart within a few polls instead of polling in step.
+    if (this.failures === 0) return Math.floor(interval * (0.8 + 0.4 * this.random()));
     // Never slower than one interval for an outage (so the agent catches up within one poll once
     // the cloud is back), jittered so a fleet does not return in step; a rejected key backs off further.
     const base = this.deviceKeyRejected

@@ -93,7 +93,7 @@ const onOff = (v: unknown): string => (v === true ? 'on' : 'off');
 /** Every setting of the agent, in the order of the README's table. */
 export const SETTINGS: readonly Setting[] = Object.freeze(([
   { key: 'pollIntervalMs', env: 'AGENT_POLL_INTERVAL', tag: 'poll-interval', default: '5m', format: duration,
-    doc: 'how often the cloud is read (one request per poll); at least `10s`',
+    doc: 'how often the cloud is read (one request per poll; each poll ±20 % so a fleet never polls in step); at least `10s`',
     parse: (raw) => parseDuration(raw, { min: 10 * SECOND }) },
   { key: 'startSpreadMs', env: 'AGENT_START_SPREAD', tag: null, default: '2m', format: duration,
     doc: 'random delay before the first cloud call (boot storms)',

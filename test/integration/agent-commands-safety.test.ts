@@ -281,6 +281,7 @@ describe('faults of the cloud and the supervisor', () => {
     await w.step(15_000); // the first report is written: the next supervisor request is the state read
     w.sup.failNext(1, 500);
     w.agent.pollNow();
+    await w.agent.idle();
     await w.step(15_000);
     assert.deepEqual(w.agent.health(), { state: 'degraded', reasons: ['supervisor answers HTTP 500'] });
     assert.equal(w.tags()['agent.health.detail'], 'supervisor answers HTTP 500');

@@ -41,7 +41,7 @@ async function fleetAgainstLimit(limitedUntil: number, runMs: number): Promise<M
   for (let i = 1; i <= DEVICES; i++) {
     const random = mulberry32(i);
     const cloud = mockClient(clock, cloudMock, { apiKey: `device-key-${i}`, random, ...AGENT_CLOUD_MANNERS });
-    const tags = { set: () => Promise.resolve('supervisor' as const) };
+    const tags = { set: () => Promise.resolve('supervisor' as const), setInCloud: () => Promise.resolve() };
     agents.push(new Agent({
       config: testConfig({ pollIntervalMs: INTERVAL, dataDir: '/nonexistent' }), clock, log: silentLog(), supervisor, cloud, tags,
       bootId: 'b', version: '0', random,
