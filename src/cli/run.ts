@@ -7,14 +7,18 @@ import type { Config } from '../config/schema.js';
 import { CloudClient } from '../cloud/client.js';
 import { TagWriter } from '../cloud/tags.js';
 import { startHttpServer } from '../http/server.js';
+import type { Clock } from '../lib/clock.js';
 import { ConfigError, describe } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
 import type { RunnersOf } from './commands.js';
 import { agentVersion } from './local.js';
 import type { CliContext } from './types.js';
+
+/** How long a stop waits for requests in flight to end by themselves before they are cancelled. */
+export const STOP_GRACE_MS = 3_000;
 
 /** Reads settings and the balena environment, reporting every problem of both at once. */
 function readSettings(env: CliContext['env']): { config: Config; balena: BalenaEnv } {
@@ -35,6 +39,26 @@ function readSettings(env: CliContext['env']): { config: Config; balena: BalenaE
   }
   if (!config || !balena || problems.length > 0) throw new ConfigError(problems);
   return { config, balena };
+}
+
+/**
+ * Stops the agent. Requests still in flight after STOP_GRACE_MS (a peer that accepted the
+ * connection and never answers, a call that takes no signal) are cancelled by destroying the
+ * dispatcher, so the process ends within seconds instead of waiting for their timeouts.
+ */
+async function stopAgent(agent: Agent, dispatcher: { destroy(): Promise<void> }, clock: Clock, log: Logger): Promise<void> {
+  const stopping = agent.stop();
+  const grace = new AbortController();
+  const late = await Promise.race([
+    stopping.then(() => false),
+    clock.sleep(STOP_GRACE_MS, grace.signal).then(() => true, () => false),
+  ]);
+  grace.abort();
+  if (late) {
+    log.warn(`requests still in flight ${STOP_GRACE_MS / 1000} s after the stop; cancelling them`);
+    await dispatcher.destroy().catch(() => undefined);
+  }
+  await stopping;
 }
 
 async function runAgent(ctx: CliContext): Promise<number> {
@@ -82,7 +106,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
   if (inactive.length > 0) log.warn({ settings: inactive }, `set but not active in this version (accepted, no effect): ${inactive.join(', ')}`);
   await stopped;
   log.info('stopping');
-  await agent.stop();
+  await stopAgent(agent, dispatcher, ctx.clock, log);
   await server?.close();
   log.info('stopped');
   log.flush();
