@@ -77,7 +77,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
     dispatcher, clock: ctx.clock,
     requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
   });
-  const tags = new TagWriter({ cloud, supervisor, log });
+  const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log });
   const bootId = await readBootId(config.bootIdPath);
   const localProblems: string[] = [];
   const agent = new Agent({

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { HttpError, UnsupportedError } from '../lib/errors.js';
+import { HttpError, UnreachableError, UnsupportedError } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import { parseRetryAfter } from '../lib/backoff.js';
 import { send, type HttpReply, type HttpTarget, type RequestSpec } from '../lib/http.js';
@@ -79,6 +79,22 @@ export class SupervisorClient {
     return this.versionProbe;
   }
 
+  /**
+   * The version, asked for before a request that needs it (gates, auth form). Whatever fails
+   * here, that request was never sent: a network error says so (`mayHaveArrived: false`), so a
+   * caller may retry even a destructive call.
+   */
+  private async versionFirst(signal?: AbortSignal): Promise<string> {
+    try {
+      return await this.version(signal);
+    } catch (err) {
+      if (err instanceof UnreachableError && err.mayHaveArrived) {
+        throw new UnreachableError(err.peer, err.code, err.message, { cause: err, mayHaveArrived: false });
+      }
+      throw err;
+    }
+  }
+
   private async probeVersion(signal: AbortSignal | undefined): Promise<string> {
     const path = `/v2/version?apikey=${encodeURIComponent(this.opts.apiKey)}`;
     let reply: HttpReply;
@@ -113,7 +129,7 @@ export class SupervisorClient {
 
   /** `POST /v1/update {force?, cancel?}`: 204 → the check was triggered, 202 → ignored (instant updates off). */
   async update(opts: { force?: boolean; cancel?: boolean } = {}): Promise<'triggered' | 'ignored'> {
-    if (opts.cancel) requireGate(await this.version(), 'updateCancel');
+    if (opts.cancel) requireGate(await this.versionFirst(), 'updateCancel');
     const body = { ...forceBody(opts.force), ...(opts.cancel ? { cancel: true } : {}) };
     const reply = await this.call({ method: 'POST', path: '/v1/update', json: body, auth: true });
     return reply.status === 202 ? 'ignored' : 'triggered';
@@ -137,7 +153,7 @@ export class SupervisorClient {
    * id (`{imageId}`), anything else a service name (`{serviceName}`, supervisor ≥ 8.2.2).
    */
   async serviceAction(action: ServiceAction, target: string | number, opts: { force?: boolean } = {}): Promise<void> {
-    const version = await this.version();
+    const version = await this.versionFirst();
     requireGate(version, 'v2ServiceActions');
     const byId = typeof target === 'number' || /^\d+$/.test(target);
     if (!byId) requireGate(version, 'serviceByName');
@@ -179,7 +195,7 @@ export class SupervisorClient {
 
   /** `PATCH /v2/device/tags`: set-only, queued by the supervisor and sent to the cloud later. */
   async patchDeviceTags(tags: Record<string, string>): Promise<void> {
-    requireGate(await this.version(), 'tagPatch');
+    requireGate(await this.versionFirst(), 'tagPatch');
     await this.call({ method: 'PATCH', path: '/v2/device/tags', json: tags, auth: true });
   }
 
@@ -194,7 +210,7 @@ export class SupervisorClient {
    * only the wait for its head; when it expires the stream is closed with a TIMEOUT error.
    */
   async *journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncGenerator<string> {
-    const version = await this.version(signal);
+    const version = await this.versionFirst(signal);
     requireGate(version, 'journalLogs');
     // `short` is what every supervisor prints without a format, so it needs no gate
     const format = opts.format === 'short' && !supports(version, 'journalFormat') ? undefined : opts.format;
@@ -226,7 +242,7 @@ export class SupervisorClient {
   /** Sends with auth (when asked) and maps a non-2xx reply to a typed error. */
   private async call(call: Call): Promise<HttpReply> {
     if (!call.auth) return this.raw(call);
-    const { path, headers } = this.authorise(call.path, await this.version(call.signal));
+    const { path, headers } = this.authorise(call.path, await this.versionFirst(call.signal));
     return this.raw({ ...call, path }, headers);
   }
 
