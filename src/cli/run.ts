@@ -10,6 +10,7 @@ import { startHttpServer } from '../http/server.js';
 import type { Clock } from '../lib/clock.js';
 import { ConfigError, describe } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
+import { redactor } from '../lib/redact.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
@@ -68,6 +69,8 @@ async function runAgent(ctx: CliContext): Promise<number> {
   const dispatcher = await ctx.dispatcher();
   const secrets = [balena.apiKey, balena.supervisorApiKey, config.httpToken].filter((s): s is string => !!s);
   const log = createLogger({ level: config.logLevel, secrets, wall: () => ctx.clock.wall() });
+  // Everything else that leaves the agent (tags, /status, the page) is hidden by the same secrets.
+  const redact = redactor(secrets);
   const supervisor = new SupervisorClient({
     baseUrl: balena.supervisorAddress ?? '', apiKey: balena.supervisorApiKey ?? '', appId: balena.appId ?? 0,
     dispatcher, clock: ctx.clock,
@@ -77,7 +80,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
     dispatcher, clock: ctx.clock,
     requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
   });
-  const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log });
+  const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log, redact });
   const bootId = await readBootId(config.bootIdPath);
   const localProblems: string[] = [];
   const agent = new Agent({
@@ -91,7 +94,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   // Without its local server the agent still does its work; health says what is missing.
   const server = await startHttpServer({
-    port: config.httpPort, bind: config.httpBind, token: config.httpToken, log,
+    port: config.httpPort, bind: config.httpBind, token: config.httpToken, log, redact,
     healthz: () => agent.healthz(), status: () => agent.status(),
   }).catch((err: unknown) => {
     const code = (err as { code?: unknown }).code;

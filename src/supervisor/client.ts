@@ -3,6 +3,7 @@ import { HttpError, UnreachableError, UnsupportedError } from '../lib/errors.js'
 import type { Clock } from '../lib/clock.js';
 import { parseRetryAfter } from '../lib/backoff.js';
 import { send, type HttpReply, type HttpTarget, type RequestSpec } from '../lib/http.js';
+import { redactor } from '../lib/redact.js';
 import * as parse from './parse.js';
 import { openJournal } from './journal-stream.js';
 import { PRE_VERSION_ENDPOINT, parseSupervisorVersion, requireGate, supports } from './version.js';
@@ -39,9 +40,12 @@ export class SupervisorClient {
   /** Where every request goes, with the timeout filled in. */
   private readonly target: HttpTarget;
   private versionProbe: Promise<string> | undefined;
+  /** Hides the key (also URL-encoded), `apikey=` values and `Bearer` credentials in what a reply echoes. */
+  private readonly hide: (text: string) => string;
 
   constructor(opts: SupervisorClientOptions) {
     this.opts = opts;
+    this.hide = redactor([opts.apiKey]);
     this.target = { peer: 'supervisor', baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dispatcher: opts.dispatcher };
   }
 
@@ -224,7 +228,7 @@ export class SupervisorClient {
       headers,
       body: journalBody({ ...opts, format }),
       signal,
-      onError: (reply) => parse.replyError('POST', '/v2/journal-logs', reply, {}),
+      onError: (reply) => parse.replyError('POST', '/v2/journal-logs', this.hidden(reply), {}),
       timeoutCovers: opts.follow ? 'head' : 'stream',
     });
   }
@@ -246,14 +250,25 @@ export class SupervisorClient {
     return this.raw({ ...call, path }, headers);
   }
 
+  /**
+   * Sends one request; the reply comes back with the key hidden wherever the supervisor echoed it
+   * (an old supervisor repeats a `?apikey=` URL in its error text), so no error message, body or
+   * header built from it can carry the key.
+   */
   private async raw(call: Call, headers: Record<string, string> = {}): Promise<HttpReply> {
     const spec: RequestSpec = { method: call.method, path: call.path, headers };
     if (call.json !== undefined) spec.json = call.json;
     if (call.signal) spec.signal = call.signal;
-    const reply = await send(this.target, spec);
+    const reply = this.hidden(await send(this.target, spec));
     if (reply.status >= 200 && reply.status < 300) return reply;
     const bare = call.path.split('?')[0] ?? call.path;
     throw parse.replyError(call.method, bare, reply, call.ctx ?? {}, parseRetryAfter(reply.headers['retry-after'], this.opts.clock.wall()));
+  }
+
+  /** A reply with the key hidden in its text and headers. */
+  private hidden(reply: HttpReply): HttpReply {
+    const headers = Object.fromEntries(Object.entries(reply.headers).map(([name, value]) => [name, this.hide(value)]));
+    return { status: reply.status, headers, text: this.hide(reply.text) };
   }
 }
 

@@ -330,6 +330,23 @@ describe('SupervisorClient: what failed before a request left', () => {
   });
 });
 
+describe('SupervisorClient: a supervisor that echoes the request', () => {
+  it('hides its key in the message, body and headers of the error (500 echoing ?apikey= and Authorization)', async () => {
+    const echo = `GET /v1/device?apikey=${KEY} failed; authorization: Bearer ${KEY}; key ${KEY}`;
+    const { client } = scripted((_m, bare) =>
+      bare === '/v2/version' ? VERSION : { status: 500, body: JSON.stringify({ message: echo }), headers: { 'x-echo': `Bearer ${KEY}`, 'x-raw': KEY } },
+    );
+    const err = (await rejectsWith(client.deviceState(), 'SERVER_ERROR')) as HttpError;
+    assert.match(err.message, /apikey=\[redacted\]/);
+    assert.ok(!err.body.includes(KEY) && !JSON.stringify(err.headers).includes(KEY));
+  });
+
+  it('hides its key in a BAD_RESPONSE preview of a 2xx reply that is not JSON', async () => {
+    const { client } = scripted((_m, bare) => (bare === '/v2/version' ? VERSION : { status: 200, body: `<html>${KEY}</html>` }));
+    await rejectsWith(client.deviceState(), 'BAD_RESPONSE');
+  });
+});
+
 describe('SupervisorClient: Retry-After', () => {
   it('a 429 with a Retry-After past what a timer can hold is capped at MAX_RETRY_AFTER_MS', async () => {
     const { client } = scripted((_m, bare) => (bare === '/v2/version' ? VERSION : { status: 429, body: 'slow down', headers: { 'retry-after': '2147484' } }));
