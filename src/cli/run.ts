@@ -3,7 +3,7 @@ import { readBootId } from '../agent/boot-id.js';
 import { inactiveSettings } from '../agent/inactive.js';
 import { requireBalenaEnv, type BalenaEnv } from '../config/balena-env.js';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { SETTINGS, type Config } from '../config/schema.js';
 import { CloudClient } from '../cloud/client.js';
 import { TagWriter } from '../cloud/tags.js';
 import { startHttpServer } from '../http/server.js';
@@ -42,6 +42,16 @@ function readSettings(env: CliContext['env']): { config: Config; balena: BalenaE
   return { config, balena };
 }
 
+/** The boot id; a file that cannot be read is a setting to fix (exit 2), named with its path. */
+async function bootIdAt(path: string): Promise<string> {
+  try {
+    return await readBootId(path);
+  } catch (err) {
+    const setting = SETTINGS.find((s) => s.key === 'bootIdPath')?.env ?? 'bootIdPath';
+    throw new ConfigError([`${setting}=${JSON.stringify(path)}: ${describe(err)}; point it at the kernel's boot id file (default /proc/sys/kernel/random/boot_id)`]);
+  }
+}
+
 /**
  * Stops the agent. Requests still in flight after STOP_GRACE_MS (a peer that accepted the
  * connection and never answers, a call that takes no signal) are cancelled by destroying the
@@ -65,6 +75,7 @@ async function stopAgent(agent: Agent, dispatcher: { destroy(): Promise<void> },
 async function runAgent(ctx: CliContext): Promise<number> {
   parseCommandArgs(ctx.argv, 'run', COMMON_FLAGS);
   const { config, balena } = readSettings(ctx.env);
+  const bootId = await bootIdAt(config.bootIdPath);
   // Only now: bad settings exit 2 (and the container restarts) without loading the HTTP client.
   const dispatcher = await ctx.dispatcher();
   const secrets = [balena.apiKey, balena.supervisorApiKey, config.httpToken].filter((s): s is string => !!s);
@@ -81,7 +92,6 @@ async function runAgent(ctx: CliContext): Promise<number> {
     requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
   });
   const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log, redact });
-  const bootId = await readBootId(config.bootIdPath);
   const localProblems: string[] = [];
   const agent = new Agent({
     config, clock: ctx.clock, log, supervisor, cloud, tags, bootId, version: agentVersion(),

@@ -201,6 +201,14 @@ describe('fleet-agent run: health and graceful stop', () => {
     }
   });
 
+  it('a missing boot id file: exit 2 naming the path and AGENT_BOOT_ID_PATH', async () => {
+    const missing = join(dir, 'no-such-boot-id');
+    const r = await runCli(['run'], { ...env, AGENT_BOOT_ID_PATH: missing, AGENT_DATA_DIR: join(dir, 'data-no-boot-id') });
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes('AGENT_BOOT_ID_PATH'), r.stderr);
+    assert.ok(r.stderr.includes(missing), r.stderr);
+  });
+
   it('bad settings: every problem listed, exit 2', async () => {
     const r = await runCli(['run'], { AGENT_POLL_INTERVAL: '1s', AGENT_MAX_REBOOTS_PER_DAY: 'lots' });
     assert.equal(r.code, 2);
