@@ -51,7 +51,7 @@ async function setup(seed: number): Promise<Setup> {
     random: mulberry32(seed),
   });
   // No supervisor: the worst case, every tag write goes to the cloud directly.
-  const writer = new TagWriter({ cloud: client });
+  const writer = new TagWriter({ cloud: client, clock });
   return { clock, sim, client, writer, close: async () => (await sim.stop(), await dispatcher.close()) };
 }
 

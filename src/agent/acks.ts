@@ -30,11 +30,22 @@ export function ackKey(prefix: string, command: string): string {
   return `${prefix}${command}.ack`;
 }
 
-/** Formats an ack value; the detail is flattened to one line and shortened. */
+/** C0 and C1 control characters and DEL (whitespace among them is flattened before this applies). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text as one clean line: whitespace runs become one space, other control characters `?`. */
+export function oneCleanLine(text: string): string {
+  return text.replace(/\s+/g, ' ').replace(CONTROL, '?').trim();
+}
+
+/**
+ * Formats an ack value as one clean line: the detail (which may quote an operator's tag value
+ * or a peer's error text) is flattened, stripped of control characters and shortened.
+ */
 export function formatAck(token: string, state: AckState, atWall: number, detail = ''): string {
-  const flat = detail.replace(/\s+/g, ' ').trim();
-  const short = clip(flat, MAX_DETAIL);
-  return `${token} ${state} ${new Date(atWall).toISOString()}${short ? ` ${short}` : ''}`;
+  const short = clip(oneCleanLine(detail), MAX_DETAIL);
+  return `${oneCleanLine(token) || NO_TOKEN} ${state} ${new Date(atWall).toISOString()}${short ? ` ${short}` : ''}`;
 }
 
 /** Parses an ack value; undefined when it is not one of ours. */

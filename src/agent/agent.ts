@@ -180,6 +180,7 @@ export class Agent {
       configProblems: this.problems,
       localProblems: this.opts.localProblems?.() ?? [],
       deviceKeyRejected: this.deviceKeyRejected,
+      cloudHoldMs: Math.max(0, (this.opts.cloud.notBefore?.() ?? 0) - this.opts.clock.now()),
     });
   }
 

@@ -26,6 +26,8 @@ export interface HealthInputs {
   /** Problems of the process around the agent, e.g. the local HTTP server could not start. */
   localProblems?: readonly string[];
   deviceKeyRejected: boolean;
+  /** How much longer the cloud asked the agent to send nothing (Retry-After, 429); 0 or absent when not. */
+  cloudHoldMs?: number;
 }
 
 /** The verdict and short reasons, worst first. */
@@ -33,6 +35,9 @@ export interface Health {
   state: HealthState;
   reasons: string[];
 }
+
+/** A cloud hold (Retry-After) longer than this shows in health: beyond it, calls are refused unsent. */
+export const CLOUD_HOLD_SHOWN_MS = 2 * 60_000;
 
 /** Applies the health rules. */
 export function assessHealth(i: HealthInputs): Health {
@@ -46,6 +51,8 @@ export function assessHealth(i: HealthInputs): Health {
     // Stable wording (no running age): the detail tag is only written when it changes.
     degraded.push(i.lastGoodPollAt === undefined ? 'no cloud contact since start' : 'cloud unreachable (no good poll for 2 intervals)');
   }
+  // A short hold is the ordinary pace of retries; a long one means the cloud hears nothing for a while.
+  if ((i.cloudHoldMs ?? 0) > CLOUD_HOLD_SHOWN_MS) degraded.push('cloud asked the agent to hold its requests (rate limited)');
   if (i.supervisorReachable === false) degraded.push('supervisor unreachable');
   else if (i.supervisorProblem) degraded.push(i.supervisorProblem);
   for (const p of i.configProblems) degraded.push(`bad setting: ${p}`);

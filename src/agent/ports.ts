@@ -47,6 +47,8 @@ export interface PollResult {
 /** The cloud calls the agent makes. */
 export interface CloudPort {
   poll(opts: { tagPrefix?: string; signal?: AbortSignal }): Promise<PollResult>;
+  /** The monotonic instant before which the cloud asked for no requests (Retry-After); 0 when none. */
+  notBefore?(): number;
 }
 
 /** Writes the device's own tags (through the supervisor when it can, else to the cloud). */

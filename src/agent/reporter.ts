@@ -3,11 +3,11 @@
  * at most one write per `minIntervalMs` (10 s): diff against what was last written, skip empty
  * diffs, let a first change wait `batchMs` (1 s) so the changes of one command (accepted →
  * running → done) share a write, defer changes made inside the window, back off on failure
- * honouring Retry-After.
+ * honouring Retry-After (up to MAX_RETRY_AFTER_MS).
  */
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { fullJitter } from '../lib/backoff.js';
+import { capRetryAfter, fullJitter } from '../lib/backoff.js';
 import { HttpError } from '../lib/errors.js';
 import type { TagsPort } from './ports.js';
 
@@ -86,7 +86,8 @@ export class Reporter {
     } catch (err) {
       const retryAfter = err instanceof HttpError ? err.retryAfterMs : undefined;
       const backoff = Math.max(1_000, fullJitter(this.failures++, { baseMs: 10_000, maxMs: 5 * 60_000, random: this.opts.random ?? Math.random }));
-      this.notBefore = this.opts.clock.now() + Math.max(retryAfter ?? 0, backoff);
+      // Capped again here: a wait from any port, however it was built, never exceeds the ceiling.
+      this.notBefore = this.opts.clock.now() + Math.max(capRetryAfter(retryAfter ?? 0), backoff);
       this.opts.log?.warn({ err, keys: Object.keys(diff) }, 'writing tags failed; will retry');
       return false;
     }

@@ -1,4 +1,5 @@
 import { closest } from '../lib/closest.js';
+import { redactor } from '../lib/redact.js';
 import { COMMANDS, type CommandName, type Group, type Runner, type RunnersOf } from './commands.js';
 import { EXIT, reportError } from './exit.js';
 import type { CliContext } from './types.js';
@@ -37,8 +38,28 @@ export function helpText(): string {
   ].join('\n');
 }
 
+/** Groups that print credentials on purpose: the demo shows its simulators' made-up keys in curl lines. */
+const SHOWS_CREDENTIALS: ReadonlySet<Group> = new Set(['demo']);
+
+/**
+ * The context with its output passed through a redactor of the device's secrets: a peer that
+ * echoes a request puts the key into errors and replies, and every command prints through here.
+ * Any `apikey=` value or `Bearer` credential is hidden too, except where a command shows
+ * credentials on purpose (the device's own secrets are hidden there as well).
+ */
+function redacted(ctx: CliContext): CliContext {
+  const [first] = ctx.argv;
+  const patterns = !(first !== undefined && isCommand(first) && SHOWS_CREDENTIALS.has(COMMANDS[first].group));
+  const hide = redactor([ctx.env.BALENA_API_KEY, ctx.env.BALENA_SUPERVISOR_API_KEY, ctx.env.AGENT_HTTP_TOKEN], { patterns });
+  return { ...ctx, out: (text) => ctx.out(hide(text)), err: (text) => ctx.err(hide(text)) };
+}
+
 /** Runs argv[0] as a command; never throws (errors become messages and exit codes). */
 export async function runCli(ctx: CliContext): Promise<number> {
+  return runCommand(redacted(ctx));
+}
+
+async function runCommand(ctx: CliContext): Promise<number> {
   const [first, ...rest] = ctx.argv;
   const name = first === '--version' || first === '-v' ? 'version' : first;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

@@ -4,18 +4,23 @@ import { inactiveSettings } from '../agent/inactive.js';
 import { AGENT_CLOUD_MANNERS } from '../agent/ports.js';
 import { requireBalenaEnv, type BalenaEnv } from '../config/balena-env.js';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { SETTINGS, type Config } from '../config/schema.js';
 import { CloudClient } from '../cloud/client.js';
 import { TagWriter } from '../cloud/tags.js';
 import { startHttpServer } from '../http/server.js';
+import type { Clock } from '../lib/clock.js';
 import { ConfigError, describe } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { redactor } from '../lib/redact.js';
 import { SupervisorClient } from '../supervisor/client.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
 import type { RunnersOf } from './commands.js';
 import { agentVersion } from './local.js';
 import type { CliContext } from './types.js';
+
+/** How long a stop waits for requests in flight to end by themselves before they are cancelled. */
+export const STOP_GRACE_MS = 3_000;
 
 /** Reads settings and the balena environment, reporting every problem of both at once. */
 function readSettings(env: CliContext['env']): { config: Config; balena: BalenaEnv } {
@@ -38,13 +43,46 @@ function readSettings(env: CliContext['env']): { config: Config; balena: BalenaE
   return { config, balena };
 }
 
+/** The boot id; a file that cannot be read is a setting to fix (exit 2), named with its path. */
+async function bootIdAt(path: string): Promise<string> {
+  try {
+    return await readBootId(path);
+  } catch (err) {
+    const setting = SETTINGS.find((s) => s.key === 'bootIdPath')?.env ?? 'bootIdPath';
+    throw new ConfigError([`${setting}=${JSON.stringify(path)}: ${describe(err)}; point it at the kernel's boot id file (default /proc/sys/kernel/random/boot_id)`]);
+  }
+}
+
+/**
+ * Stops the agent. Requests still in flight after STOP_GRACE_MS (a peer that accepted the
+ * connection and never answers, a call that takes no signal) are cancelled by destroying the
+ * dispatcher, so the process ends within seconds instead of waiting for their timeouts.
+ */
+async function stopAgent(agent: Agent, dispatcher: { destroy(): Promise<void> }, clock: Clock, log: Logger): Promise<void> {
+  const stopping = agent.stop();
+  const grace = new AbortController();
+  const late = await Promise.race([
+    stopping.then(() => false),
+    clock.sleep(STOP_GRACE_MS, grace.signal).then(() => true, () => false),
+  ]);
+  grace.abort();
+  if (late) {
+    log.warn(`requests still in flight ${STOP_GRACE_MS / 1000} s after the stop; cancelling them`);
+    await dispatcher.destroy().catch(() => undefined);
+  }
+  await stopping;
+}
+
 async function runAgent(ctx: CliContext): Promise<number> {
   parseCommandArgs(ctx.argv, 'run', COMMON_FLAGS);
   const { config, balena } = readSettings(ctx.env);
+  const bootId = await bootIdAt(config.bootIdPath);
   // Only now: bad settings exit 2 (and the container restarts) without loading the HTTP client.
   const dispatcher = await ctx.dispatcher();
   const secrets = [balena.apiKey, balena.supervisorApiKey, config.httpToken].filter((s): s is string => !!s);
   const log = createLogger({ level: config.logLevel, secrets, wall: () => ctx.clock.wall() });
+  // Everything else that leaves the agent (tags, /status, the page) is hidden by the same secrets.
+  const redact = redactor(secrets);
   const supervisor = new SupervisorClient({
     baseUrl: balena.supervisorAddress ?? '', apiKey: balena.supervisorApiKey ?? '', appId: balena.appId ?? 0,
     dispatcher, clock: ctx.clock,
@@ -55,8 +93,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
     requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
     ...AGENT_CLOUD_MANNERS,
   });
-  const tags = new TagWriter({ cloud, supervisor, log });
-  const bootId = await readBootId(config.bootIdPath);
+  const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log, redact });
   const localProblems: string[] = [];
   const agent = new Agent({
     config, clock: ctx.clock, log, supervisor, cloud, tags, bootId, version: agentVersion(),
@@ -69,7 +106,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   // Without its local server the agent still does its work; health says what is missing.
   const server = await startHttpServer({
-    port: config.httpPort, bind: config.httpBind, token: config.httpToken, log,
+    port: config.httpPort, bind: config.httpBind, token: config.httpToken, log, redact,
     healthz: () => agent.healthz(), status: () => agent.status(),
   }).catch((err: unknown) => {
     const code = (err as { code?: unknown }).code;
@@ -84,7 +121,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
   if (inactive.length > 0) log.warn({ settings: inactive }, `set but not active in this version (accepted, no effect): ${inactive.join(', ')}`);
   await stopped;
   log.info('stopping');
-  await agent.stop();
+  await stopAgent(agent, dispatcher, ctx.clock, log);
   await server?.close();
   log.info('stopped');
   log.flush();

@@ -1,3 +1,4 @@
+import { MAX_RETRY_AFTER_MS } from '../lib/backoff.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 
@@ -24,9 +25,13 @@ export class RequestBudget {
     this.limit = opts.limit;
   }
 
-  /** Holds every request until `at` (monotonic ms); an earlier instant never shortens a hold. */
+  /**
+   * Holds every request until `at` (monotonic ms), at most MAX_RETRY_AFTER_MS from now; an earlier
+   * instant never shortens a hold.
+   */
   holdUntil(at: number): void {
-    if (at > this.notBeforeAt) this.notBeforeAt = at;
+    const bounded = Math.min(at, this.clock.now() + MAX_RETRY_AFTER_MS);
+    if (bounded > this.notBeforeAt) this.notBeforeAt = bounded;
   }
 
   /** The monotonic instant before which nothing is sent (0 when there is no hold). */

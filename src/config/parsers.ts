@@ -100,10 +100,14 @@ export function parseList(raw: string): string[] {
   return [...new Set(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
 }
 
-/** Parses a list whose items must all be one of `allowed`; `none` is the empty list. */
+/**
+ * Parses a list whose items must all be one of `allowed`; `none` is the empty list. A list of
+ * nothing but commas (`,,`) is refused: an empty list is said with `none`, never by accident.
+ */
 export function parseEnumList<T extends string>(raw: string, allowed: readonly T[], what: string): T[] {
   if (raw.trim().toLowerCase() === 'none') return [];
   const items = parseList(raw);
+  if (items.length === 0) throw new Error(`names no ${what}; use none for no ${what}s, or a comma list of ${allowed.join(', ')}`);
   const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
   if (unknown.length > 0) {
     throw new Error(`unknown ${what} ${unknown.map((u) => JSON.stringify(clip(u, 30))).join(', ')}; expected a comma list of ${allowed.join(', ')}`);

@@ -7,6 +7,7 @@ import {
   parseDuration,
   parseEnum,
   parseEnumList,
+  parseList,
   parseHttpUrl,
   parseNameList,
   parseOptionalDuration,
@@ -135,7 +136,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze(([
     format: list('none'),
     doc: 'escalation steps, with growing cool-off between them',
     parse: (raw) => {
-      const steps = parseEnumList(raw, LADDER_STEPS, 'step');
+      const steps = raw.trim().toLowerCase() === 'none' || parseList(raw).length === 0 ? [] : parseEnumList(raw, LADDER_STEPS, 'step');
       if (steps.length === 0) throw new Error(`must list at least one of ${LADDER_STEPS.join(', ')}`);
       return steps;
     } },

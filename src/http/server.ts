@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isLoopback } from '../config/net.js';
 import { nodeCrypto, nodeHttp } from '../lib/builtins.js';
 import type { Logger } from '../lib/logger.js';
+import { redactDeep } from '../lib/redact.js';
 import { renderStatusPage } from './page.js';
 
 /** What /healthz answers: ok, or the reasons it is not. */
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   status: () => unknown;
   /** Prometheus text exposition for /metrics. */
   metrics?: () => string;
+  /** Hides secrets in every string of /healthz, /status and the page (error text may echo a key). */
+  redact?: (text: string) => string;
 }
 
 /** A running local server. */
@@ -47,6 +50,11 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
+/** A document as served: every string passed through the redactor, when there is one. */
+function shown<T>(opts: HttpServerOptions, doc: T): T {
+  return opts.redact ? redactDeep(doc, opts.redact) : doc;
+}
+
 /** Routes one request. */
 function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -63,20 +71,20 @@ function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerRespon
   }
   switch (url.pathname) {
     case '/healthz': {
-      const health = opts.healthz();
+      const health = shown(opts, opts.healthz());
       send(res, health.ok ? 200 : 503, 'application/json', `${JSON.stringify(health)}\n`);
       return;
     }
     case '/status':
-      send(res, 200, 'application/json', `${JSON.stringify(opts.status(), null, 2)}\n`);
+      send(res, 200, 'application/json', `${JSON.stringify(shown(opts, opts.status()), null, 2)}\n`);
       return;
     case '/metrics':
       send(res, 200, 'text/plain; version=0.0.4', opts.metrics?.() ?? '');
       return;
     case '/': {
-      const health = opts.healthz();
+      const health = shown(opts, opts.healthz());
       const state = health.state ?? (health.ok ? 'ok' : 'failing');
-      send(res, 200, 'text/html; charset=utf-8', renderStatusPage({ state, reasons: health.reasons }, opts.status()));
+      send(res, 200, 'text/html; charset=utf-8', renderStatusPage({ state, reasons: health.reasons }, shown(opts, opts.status())));
       return;
     }
     default:

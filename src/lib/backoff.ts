@@ -23,16 +23,29 @@ export function exponential(attempt: number, opts: BackoffOptions): number {
 }
 
 /**
+ * The longest Retry-After a device honours: 1 h. A peer asking for more (a bogus header, a
+ * far-future date, a misconfigured proxy) gets this instead: a fleet device must not go dark for
+ * days on one header, and an hour is longer than any real rate-limit window of the balena API.
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** A wait a peer asked for, bounded to [0, MAX_RETRY_AFTER_MS] (a NaN counts as no wait). */
+export function capRetryAfter(ms: number): number {
+  return Number.isNaN(ms) ? 0 : Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS);
+}
+
+/**
  * Parses a Retry-After header: delta-seconds (the balena API sends seconds) or an HTTP-date.
- * Returns milliseconds from `nowWall`, never negative; undefined when absent or unparseable.
+ * Returns milliseconds from `nowWall`, never negative and at most MAX_RETRY_AFTER_MS; undefined
+ * when absent or unparseable.
  */
 export function parseRetryAfter(value: string | undefined | null, nowWall: number): number | undefined {
   if (value === undefined || value === null) return undefined;
   const text = value.trim();
   if (!text) return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
+  if (/^\d+(\.\d+)?$/.test(text)) return capRetryAfter(Math.ceil(Number(text) * 1000));
   if (!/[a-z]/i.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowWall);
+  return capRetryAfter(at - nowWall);
 }

@@ -14,7 +14,10 @@ function abortError(signal: AbortSignal): AgentError {
   return new AgentError('ABORTED', 'stopped', { cause: signal.reason });
 }
 
-/** The real clock. */
+/** The longest delay one `setTimeout` takes (2^31-1 ms, ~24.8 days); Node turns a longer one into 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The real clock. A sleep longer than one timer can hold is a chain of timers. */
 export const systemClock: Clock = {
   now: () => performance.now(),
   wall: () => Date.now(),
@@ -24,14 +27,26 @@ export const systemClock: Clock = {
         reject(abortError(signal));
         return;
       }
+      // NaN would become a 1 ms timer too: treat it as no wait; Infinity waits until aborted.
+      let left = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(abortError(signal!));
       };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const arm = (): void => {
+        const step = Math.min(left, MAX_TIMER_MS);
+        left -= step;
+        timer = setTimeout(() => {
+          if (left > 0) {
+            arm();
+            return;
+          }
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, step);
+      };
+      arm();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   },

@@ -116,6 +116,7 @@ export class UpdatesLockedError extends HttpError {
 
 /** The peer could not be reached (refused, reset, DNS) or did not answer in time. */
 export class UnreachableError extends AgentError {
+  declare readonly code: 'UNREACHABLE' | 'TIMEOUT' | 'ABORTED';
   readonly peer: Peer;
   /**
    * Whether the request may have reached the peer: false only when the connection was never

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Agent, Dispatcher } from 'undici';
 import { BadResponseError, UnreachableError, type Peer } from './errors.js';
+import { redactUrl } from './redact.js';
 
 /**
  * undici's Agent with its request API, loaded as undici's own entry wires them, without the rest
@@ -57,10 +58,7 @@ export function createDispatcher(opts: { connectTimeoutMs?: number } = {}): Agen
   });
 }
 
-/** A URL, path or message with every `apikey=` value hidden, safe for logs and errors. */
-export function redactUrl(text: string): string {
-  return text.replace(/([?&]apikey=)[^&#\s"]*/gi, '$1[redacted]');
-}
+export { redactUrl };
 
 /** Joins a base URL and a path without doubling or dropping the slash. */
 export function joinUrl(baseUrl: string, path: string): string {
@@ -88,8 +86,12 @@ export function networkError(peer: Peer, method: string, path: string, err: unkn
   if (name === 'TimeoutError' || /TIMEOUT/.test(code)) {
     return new UnreachableError(peer, 'TIMEOUT', `${peer} did not answer ${where} within ${timeoutMs} ms`, { cause: err });
   }
-  if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
+  if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || code === 'ABORTED') {
     return new UnreachableError(peer, 'ABORTED', `${where} to ${peer} was cancelled`, { cause: err });
+  }
+  // The dispatcher is destroyed only when the process stops: cancelled, not a network fault to retry.
+  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+    return new UnreachableError(peer, 'ABORTED', `${where} to ${peer} was cancelled (stopping)`, { cause: err });
   }
   const reason =
     code === 'ECONNREFUSED' ? 'connection refused'
@@ -101,35 +103,51 @@ export function networkError(peer: Peer, method: string, path: string, err: unkn
   return new UnreachableError(peer, 'UNREACHABLE', `${peer} unreachable (${reason}) on ${where}`, { cause: err, mayHaveArrived: !neverConnected });
 }
 
-/** Combines a caller's signal with a timeout. */
-function withTimeout(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+/** The error a whole-reply deadline ends a body with (mapped to TIMEOUT like undici's own timeouts). */
+function deadlineError(): Error {
+  return Object.assign(new Error('reply not complete before its deadline'), { name: 'TimeoutError' });
 }
 
-/** Reads a body to text, refusing more than `max` bytes. */
-export async function readCapped(body: Dispatcher.ResponseData['body'], max: number, peer: Peer, where: string): Promise<string> {
+/**
+ * Reads a body to text, refusing more than `max` bytes. With `deadlineMs`, a body still arriving
+ * after that long (one that drips, which undici's idle `bodyTimeout` never catches) is destroyed
+ * with a TimeoutError.
+ */
+export async function readCapped(body: Dispatcher.ResponseData['body'], max: number, peer: Peer, where: string, deadlineMs?: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > max) {
-      body.destroy();
-      throw new BadResponseError(peer, 'TOO_LARGE', `${peer} reply to ${where} is larger than ${max} bytes; refused`);
+  const timer = deadlineMs === undefined ? undefined : setTimeout(() => body.destroy(deadlineError()), Math.max(0, deadlineMs));
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > max) {
+        body.destroy();
+        throw new BadResponseError(peer, 'TOO_LARGE', `${peer} reply to ${where} is larger than ${max} bytes; refused`);
+      }
+      chunks.push(buf);
     }
-    chunks.push(buf);
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** True for the errors of a timeout: undici's headers/body timeouts and the whole-reply deadline. */
+function isTimeout(err: unknown): boolean {
+  const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
+  return name === 'TimeoutError' || (typeof code === 'string' && /TIMEOUT/.test(code));
+}
+
 /**
- * Sends one request and reads the whole reply (any status). Network failures, timeouts
- * (including a body that drips too slowly) and oversized or truncated bodies become typed errors.
+ * Sends one request and reads the whole reply (any status). The timeout uses the HTTP client's
+ * own timers (undici's `headersTimeout` for the head, `bodyTimeout` between body chunks) plus a
+ * whole-reply deadline, so a reply that drips slowly also ends within the timeout. The caller's
+ * signal cancels. Network failures, timeouts and oversized or truncated bodies become typed errors.
  */
 export async function send(target: HttpTarget, spec: RequestSpec): Promise<HttpReply> {
   const timeoutMs = spec.timeoutMs ?? target.timeoutMs;
-  const signal = withTimeout(spec.signal, timeoutMs);
+  const startedAt = performance.now();
   const headers: Record<string, string> = { ...spec.headers };
   let body: string | Buffer | undefined = spec.body;
   if (spec.json !== undefined) {
@@ -147,17 +165,21 @@ export async function send(target: HttpTarget, spec: RequestSpec): Promise<HttpR
       method: spec.method,
       headers,
       body: body ?? null,
-      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(spec.signal ? { signal: spec.signal } : {}),
     });
   } catch (err) {
     throw networkError(target.peer, spec.method, bare, err, timeoutMs);
   }
   let text: string;
   try {
-    text = await readCapped(res.body, target.maxBodyBytes ?? DEFAULT_MAX_BODY, target.peer, where);
+    const left = timeoutMs - (performance.now() - startedAt);
+    text = await readCapped(res.body, target.maxBodyBytes ?? DEFAULT_MAX_BODY, target.peer, where, left);
   } catch (err) {
     if (err instanceof BadResponseError) throw err;
-    if (signal.aborted) throw networkError(target.peer, spec.method, bare, signal.reason ?? err, timeoutMs);
+    if (spec.signal?.aborted) throw networkError(target.peer, spec.method, bare, spec.signal.reason ?? err, timeoutMs);
+    if (isTimeout(err)) throw networkError(target.peer, spec.method, bare, err, timeoutMs);
     throw new BadResponseError(target.peer, 'BAD_RESPONSE', `${target.peer} reply to ${where} was cut off`, { cause: err });
   }
   return { status: res.statusCode, headers: flattenHeaders(res.headers), text };

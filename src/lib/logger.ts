@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
-import { redactUrl } from './http.js';
+import { redactor } from './redact.js';
 
 export type { Logger } from 'pino';
 
@@ -37,18 +37,14 @@ export interface LoggerOptions {
   wall?: () => number;
 }
 
-/** Replaces every occurrence of each secret (and any `apikey=` value) with `[redacted]`. */
+/** Replaces every occurrence of each secret (and any `apikey=` value or `Bearer` credential) with `[redacted]`. */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = redactUrl(text);
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
+  return redactor(secrets)(text);
 }
 
 /** The agent's pino logger: JSON lines, ISO time, secrets redacted by path and by value. */
 export function createLogger(opts: LoggerOptions): Logger {
-  const secrets = (opts.secrets ?? []).filter((s) => s.length >= 4);
+  const hide = redactor(opts.secrets ?? []);
   const wall = opts.wall ?? Date.now;
   return pino(
     {
@@ -58,14 +54,14 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: {
         level: (label) => ({ level: label }),
-        log: (fields) => scrubFields(fields, secrets),
+        log: (fields) => scrubFields(fields, hide),
       },
       hooks: {
         logMethod(args, method) {
-          const cleaned: unknown[] = args.map((a) => (typeof a === 'string' ? scrub(a, secrets) : a));
+          const cleaned: unknown[] = args.map((a) => (typeof a === 'string' ? hide(a) : a));
           // pino takes the message of an error logged without one from the error itself, unscrubbed
           const err = errorOf(cleaned[0]);
-          if (err && cleaned.length === 1) cleaned.push(scrub(err.message, secrets));
+          if (err && cleaned.length === 1) cleaned.push(hide(err.message));
           method.apply(this, cleaned as typeof args);
         },
       },
@@ -73,7 +69,7 @@ export function createLogger(opts: LoggerOptions): Logger {
         err: (err: unknown) => {
           if (!(err instanceof Error)) return err;
           const code = (err as { code?: unknown }).code;
-          return { type: err.name, message: scrub(err.message, secrets), ...(code !== undefined ? { code } : {}) };
+          return { type: err.name, message: hide(err.message), ...(code !== undefined ? { code } : {}) };
         },
       },
     },
@@ -89,8 +85,8 @@ function errorOf(first: unknown): Error | undefined {
 }
 
 /** Scrubs the top-level string fields of a log line (a URL or a message passed as a field). */
-function scrubFields(fields: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
+function scrubFields(fields: Record<string, unknown>, hide: (text: string) => string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) out[key] = typeof value === 'string' ? scrub(value, secrets) : value;
+  for (const [key, value] of Object.entries(fields)) out[key] = typeof value === 'string' ? hide(value) : value;
   return out;
 }

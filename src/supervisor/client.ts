@@ -1,8 +1,9 @@
 import type { Dispatcher } from 'undici';
-import { HttpError, UnsupportedError } from '../lib/errors.js';
+import { HttpError, UnreachableError, UnsupportedError } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import { parseRetryAfter } from '../lib/backoff.js';
 import { send, type HttpReply, type HttpTarget, type RequestSpec } from '../lib/http.js';
+import { redactor } from '../lib/redact.js';
 import * as parse from './parse.js';
 import { openJournal } from './journal-stream.js';
 import { PRE_VERSION_ENDPOINT, parseSupervisorVersion, requireGate, supports } from './version.js';
@@ -39,9 +40,12 @@ export class SupervisorClient {
   /** Where every request goes, with the timeout filled in. */
   private readonly target: HttpTarget;
   private versionProbe: Promise<string> | undefined;
+  /** Hides the key (also URL-encoded), `apikey=` values and `Bearer` credentials in what a reply echoes. */
+  private readonly hide: (text: string) => string;
 
   constructor(opts: SupervisorClientOptions) {
     this.opts = opts;
+    this.hide = redactor([opts.apiKey]);
     this.target = { peer: 'supervisor', baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dispatcher: opts.dispatcher };
   }
 
@@ -79,6 +83,22 @@ export class SupervisorClient {
     return this.versionProbe;
   }
 
+  /**
+   * The version, asked for before a request that needs it (gates, auth form). Whatever fails
+   * here, that request was never sent: a network error says so (`mayHaveArrived: false`), so a
+   * caller may retry even a destructive call.
+   */
+  private async versionFirst(signal?: AbortSignal): Promise<string> {
+    try {
+      return await this.version(signal);
+    } catch (err) {
+      if (err instanceof UnreachableError && err.mayHaveArrived) {
+        throw new UnreachableError(err.peer, err.code, err.message, { cause: err, mayHaveArrived: false });
+      }
+      throw err;
+    }
+  }
+
   private async probeVersion(signal: AbortSignal | undefined): Promise<string> {
     const path = `/v2/version?apikey=${encodeURIComponent(this.opts.apiKey)}`;
     let reply: HttpReply;
@@ -113,7 +133,7 @@ export class SupervisorClient {
 
   /** `POST /v1/update {force?, cancel?}`: 204 → the check was triggered, 202 → ignored (instant updates off). */
   async update(opts: { force?: boolean; cancel?: boolean } = {}): Promise<'triggered' | 'ignored'> {
-    if (opts.cancel) requireGate(await this.version(), 'updateCancel');
+    if (opts.cancel) requireGate(await this.versionFirst(), 'updateCancel');
     const body = { ...forceBody(opts.force), ...(opts.cancel ? { cancel: true } : {}) };
     const reply = await this.call({ method: 'POST', path: '/v1/update', json: body, auth: true });
     return reply.status === 202 ? 'ignored' : 'triggered';
@@ -137,7 +157,7 @@ export class SupervisorClient {
    * id (`{imageId}`), anything else a service name (`{serviceName}`, supervisor ≥ 8.2.2).
    */
   async serviceAction(action: ServiceAction, target: string | number, opts: { force?: boolean } = {}): Promise<void> {
-    const version = await this.version();
+    const version = await this.versionFirst();
     requireGate(version, 'v2ServiceActions');
     const byId = typeof target === 'number' || /^\d+$/.test(target);
     if (!byId) requireGate(version, 'serviceByName');
@@ -188,7 +208,7 @@ export class SupervisorClient {
 
   /** `PATCH /v2/device/tags`: set-only, queued by the supervisor and sent to the cloud later. */
   async patchDeviceTags(tags: Record<string, string>): Promise<void> {
-    requireGate(await this.version(), 'tagPatch');
+    requireGate(await this.versionFirst(), 'tagPatch');
     await this.call({ method: 'PATCH', path: '/v2/device/tags', json: tags, auth: true });
   }
 
@@ -203,7 +223,7 @@ export class SupervisorClient {
    * only the wait for its head; when it expires the stream is closed with a TIMEOUT error.
    */
   async *journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncGenerator<string> {
-    const version = await this.version(signal);
+    const version = await this.versionFirst(signal);
     requireGate(version, 'journalLogs');
     // `short` is what every supervisor prints without a format, so it needs no gate
     const format = opts.format === 'short' && !supports(version, 'journalFormat') ? undefined : opts.format;
@@ -217,7 +237,7 @@ export class SupervisorClient {
       headers,
       body: journalBody({ ...opts, format }),
       signal,
-      onError: (reply) => parse.replyError('POST', '/v2/journal-logs', reply, {}),
+      onError: (reply) => parse.replyError('POST', '/v2/journal-logs', this.hidden(reply), {}),
       timeoutCovers: opts.follow ? 'head' : 'stream',
     });
   }
@@ -235,18 +255,29 @@ export class SupervisorClient {
   /** Sends with auth (when asked) and maps a non-2xx reply to a typed error. */
   private async call(call: Call): Promise<HttpReply> {
     if (!call.auth) return this.raw(call);
-    const { path, headers } = this.authorise(call.path, await this.version(call.signal));
+    const { path, headers } = this.authorise(call.path, await this.versionFirst(call.signal));
     return this.raw({ ...call, path }, headers);
   }
 
+  /**
+   * Sends one request; the reply comes back with the key hidden wherever the supervisor echoed it
+   * (an old supervisor repeats a `?apikey=` URL in its error text), so no error message, body or
+   * header built from it can carry the key.
+   */
   private async raw(call: Call, headers: Record<string, string> = {}): Promise<HttpReply> {
     const spec: RequestSpec = { method: call.method, path: call.path, headers };
     if (call.json !== undefined) spec.json = call.json;
     if (call.signal) spec.signal = call.signal;
-    const reply = await send(this.target, spec);
+    const reply = this.hidden(await send(this.target, spec));
     if (reply.status >= 200 && reply.status < 300) return reply;
     const bare = call.path.split('?')[0] ?? call.path;
     throw parse.replyError(call.method, bare, reply, call.ctx ?? {}, parseRetryAfter(reply.headers['retry-after'], this.opts.clock.wall()));
+  }
+
+  /** A reply with the key hidden in its text and headers. */
+  private hidden(reply: HttpReply): HttpReply {
+    const headers = Object.fromEntries(Object.entries(reply.headers).map(([name, value]) => [name, this.hide(value)]));
+    return { status: reply.status, headers, text: this.hide(reply.text) };
   }
 }
 

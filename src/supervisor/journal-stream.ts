@@ -26,6 +26,7 @@ const WHERE = 'POST /v2/journal-logs';
  * Opens a streaming `POST /v2/journal-logs` and yields its lines (without the newline). The
  * target's timeout (timed with the injected clock) covers the reply head or the whole reply, as
  * `timeoutCovers` says; aborting `signal` closes the connection and ends the iteration without an error.
+ * Both signals are plain controllers' (no `AbortSignal.timeout`, which can be collected before it fires).
  */
 export async function* openJournal(req: JournalRequest): AsyncGenerator<string> {
   if (req.signal.aborted) return;
@@ -47,6 +48,10 @@ export async function* openJournal(req: JournalRequest): AsyncGenerator<string> 
         headers: { ...req.headers, 'content-type': 'application/json' },
         body: JSON.stringify(req.body),
         signal,
+        // The injected clock's timer above owns the timeout; undici's own (300 s by default) would
+        // cut a follow stream that is quiet for five minutes.
+        headersTimeout: 0,
+        bodyTimeout: 0,
       });
     } catch (err) {
       if (req.signal.aborted) return;

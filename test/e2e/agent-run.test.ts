@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAck } from '../../src/agent/acks.js';
@@ -169,6 +169,44 @@ describe('fleet-agent run: health and graceful stop', () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  it('SIGTERM with requests in flight to peers that accept and never answer: exits 0 within a few seconds', async () => {
+    const requests: string[] = [];
+    const sockets = new Set<Socket>();
+    const stalled = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('data', (d) => void requests.push(String(d).split('\r\n')[0] ?? ''));
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const address = stalled.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      const a = startAgentChild({
+        ...env, BALENA_SUPERVISOR_ADDRESS: url, BALENA_API_URL: url, AGENT_DATA_DIR: join(dir, 'data-stalled'), AGENT_HTTP_PORT: String(await freePort()),
+      });
+      children.push(a);
+      await a.waitForLine((l) => l.msg === 'fleet-agent running');
+      // Both the cloud poll and the supervisor's version probe (the first tag write) are waiting.
+      await until('a cloud and a supervisor request in flight', () => requests.some((r) => r.startsWith('GET /v7/device')) && requests.some((r) => r.startsWith('GET /v2/version')));
+      const started = Date.now();
+      a.kill('SIGTERM');
+      const code = await Promise.race([a.exited, new Promise((resolve) => setTimeout(() => resolve('still running 8 s after SIGTERM'), 8_000))]);
+      assert.equal(code, 0, a.stderr());
+      assert.ok(Date.now() - started < 6_000, `exited after ${Date.now() - started} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => stalled.close(resolve));
+    }
+  });
+
+  it('a missing boot id file: exit 2 naming the path and AGENT_BOOT_ID_PATH', async () => {
+    const missing = join(dir, 'no-such-boot-id');
+    const r = await runCli(['run'], { ...env, AGENT_BOOT_ID_PATH: missing, AGENT_DATA_DIR: join(dir, 'data-no-boot-id') });
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes('AGENT_BOOT_ID_PATH'), r.stderr);
+    assert.ok(r.stderr.includes(missing), r.stderr);
   });
 
   it('bad settings: every problem listed, exit 2', async () => {

@@ -75,7 +75,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
   const dispatcher = new Dispatcher({ connect: { timeout: 2_000 } });
   const supervisor = new SupervisorClient({ baseUrl: sup.url, apiKey: W.supervisorKey, appId: W.appId, dispatcher, clock, timeoutMs: 3_000 });
   const cloud = new CloudClient({ baseUrl: cloudSim.url, apiKey: W.deviceKey, deviceUuid: W.uuid, dispatcher, clock, maxRetries: 0, timeoutMs: 3_000 });
-  const tagWriter = new TagWriter({ cloud, supervisor });
+  const tagWriter = new TagWriter({ cloud, supervisor, clock });
   const logged: string[] = [];
   const log = createLogger({ level: 'silent', destination: new Writable({ write: (chunk, _e, done) => (logged.push(String(chunk)), done()) }) });
   let base = testConfig({ dataDir: join(dir, 'data'), bootIdPath, ...opts.config });

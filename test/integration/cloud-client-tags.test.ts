@@ -26,7 +26,13 @@ describe('TagWriter with both simulators', () => {
     cleanups.push(() => cloudSim.stop(), () => supervisorSim.stop(), () => dispatcher.close());
     const cloud = new CloudClient({ baseUrl: cloudUrl, apiKey: DEVICE_KEY, deviceUuid: DEMO.deviceUuid, dispatcher, clock: systemClock, maxRetries: 0 });
     const supervisor = new SupervisorClient({ baseUrl: supervisorUrl, apiKey: SUPERVISOR_KEY, appId: DEMO.fleetId, dispatcher, clock: systemClock, timeoutMs: 2_000 });
-    return { supervisorSim, cloudSim, writer: new TagWriter({ cloud, supervisor }), patches };
+    // A fresh supervisor client knows no version yet: its first write probes it.
+    const freshWriter = () =>
+      new TagWriter({
+        cloud, clock: systemClock,
+        supervisor: new SupervisorClient({ baseUrl: supervisorUrl, apiKey: SUPERVISOR_KEY, appId: DEMO.fleetId, dispatcher, clock: systemClock, timeoutMs: 2_000 }),
+      });
+    return { supervisorSim, cloudSim, writer: new TagWriter({ cloud, supervisor, clock: systemClock }), freshWriter, patches };
   }
 
   it('writes through a supervisor ≥ 17.8.0 (nothing sent to the cloud by the agent)', async () => {
@@ -54,5 +60,26 @@ describe('TagWriter with both simulators', () => {
     await writer.remove('agent.state');
     assert.deepEqual(cloudSim.deviceTags(DEMO.deviceUuid), {});
     assert.equal(cloudSim.requests.at(-1)!.method, 'DELETE');
+  });
+
+  it('a supervisor answering wrongly (500, 401, not JSON) on GET /v2/version or the PATCH: the tags still reach the cloud', async () => {
+    const { supervisorSim, cloudSim, writer, freshWriter, patches } = await setup('19.0.5');
+    const faults: Array<[string, () => void]> = [
+      ['500 on the version probe', () => supervisorSim.failNext(1, 500, 'boom')],
+      ['401 on the version probe', () => supervisorSim.failNext(1, 401)],
+      ['not JSON', () => supervisorSim.setGarbage('not-json')],
+    ];
+    for (const [i, [name, inject]] of faults.entries()) {
+      inject();
+      assert.equal(await freshWriter().set({ 'agent.health': `case-${i}` }), 'cloud', name);
+      assert.equal(cloudSim.deviceTags(DEMO.deviceUuid)['agent.health'], `case-${i}`, name);
+      supervisorSim.setGarbage('none');
+    }
+    // The version known, a failing PATCH itself also falls back.
+    assert.equal(await writer.set({ 'agent.ack': 'a' }), 'supervisor');
+    supervisorSim.failNext(1, 500, 'cannot queue');
+    assert.equal(await writer.set({ 'agent.ack': 'b' }), 'cloud');
+    assert.equal(cloudSim.deviceTags(DEMO.deviceUuid)['agent.ack'], 'b');
+    assert.deepEqual(patches, [{ 'agent.ack': 'a' }]);
   });
 });

@@ -55,4 +55,23 @@ describe('local HTTP server', () => {
     assert.equal((await fetch(`${open.url}/nope`)).status, 404);
     assert.equal((await fetch(`${open.url}/status`, { method: 'POST' })).status, 405);
   });
+
+  it('passes /healthz, /status and the page through its redactor', async () => {
+    const key = 'server-key-0123456789SECRET';
+    const echoing = await startHttpServer({
+      port: 0, bind: '127.0.0.1', token: null,
+      healthz: () => ({ ok: true, state: 'degraded', reasons: [`supervisor said ${key}`] }),
+      status: () => ({ lastPoll: { error: `cloud answered 500: Bearer ${key}` }, [`k${key}`]: `?apikey=${key}&x` }),
+      redact: (text) => text.split(key).join('[redacted]'),
+    });
+    try {
+      for (const path of ['/healthz', '/status', '/']) {
+        const text = await (await fetch(`${echoing.url}${path}`)).text();
+        assert.ok(!text.includes(key), `${path}: ${text}`);
+        assert.match(text, /\[redacted\]/, path);
+      }
+    } finally {
+      await echoing.close();
+    }
+  });
 });

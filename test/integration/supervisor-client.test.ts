@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Agent } from 'undici';
 import { after, before, describe, it } from 'node:test';
 import { AgentError, UpdatesLockedError } from '../../src/lib/errors.js';
 import { until } from '../helpers/cli.js';
@@ -138,7 +139,8 @@ describe('SupervisorClient against the simulator: errors', () => {
   });
 
   it('TIMEOUT when the supervisor is slower than the timeout', async () => {
-    h.sim.setLatency(800);
+    // Well past the timeout: undici's headers timer ticks about once a second.
+    h.sim.setLatency(2_500);
     try {
       const err = await rejectsWith(h.client({ timeoutMs: 200 }).ping(), 'TIMEOUT', h.sim.apiKey);
       assert.equal((err as { peer?: string }).peer, 'supervisor');
@@ -226,6 +228,29 @@ describe('SupervisorClient journal logs against the simulator', () => {
     assert.match(got[0]!, /quiet-river xd: c$/);
     assert.match(got[1]!, /quiet-river agent: pushed later$/);
     await until('follow stream closed', () => h.sim.journalFollowers === 0, 3_000);
+  });
+
+  it('a follow stream quiet for longer than the dispatcher\'s body timeout stays open (the client\'s timer owns the timeout)', async () => {
+    // undici cuts a body idle for `bodyTimeout` (300 s by default): here a dispatcher with 100 ms
+    // stands in for it; the real timer is what is under test.
+    const quiet = new Agent({ bodyTimeout: 100 });
+    const controller = new AbortController();
+    try {
+      const got: string[] = [];
+      const client = h.client({ dispatcher: quiet });
+      const reading = (async () => {
+        for await (const line of client.journalLogs({ follow: true, count: 1, format: 'short' }, controller.signal)) {
+          got.push(line);
+          if (got.length === 1) setTimeout(() => h.sim.pushJournal({ message: 'after a quiet second', identifier: 'agent' }), 1_000);
+          if (got.length === 2) controller.abort();
+        }
+      })();
+      await reading;
+      assert.match(got[1] ?? '', /agent: after a quiet second$/);
+    } finally {
+      controller.abort();
+      await quiet.close();
+    }
   });
 
   it('without follow the timeout covers the whole reply: a stream that stalls after its lines fails with TIMEOUT', async () => {

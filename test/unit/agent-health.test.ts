@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assessHealth, type HealthInputs } from '../../src/agent/health.js';
 import { Reporter } from '../../src/agent/reporter.js';
+import { MAX_RETRY_AFTER_MS } from '../../src/lib/backoff.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { HttpError } from '../../src/lib/errors.js';
 
@@ -19,6 +20,8 @@ describe('health rules', () => {
     { name: 'no poll since start', over: { lastGoodPollAt: undefined, now: 800_000 }, state: 'degraded', reasons: [/no cloud contact since start/] },
     { name: 'supervisor unreachable', over: { supervisorReachable: false }, state: 'degraded', reasons: [/supervisor unreachable/] },
     { name: 'bad live settings', over: { configProblems: ['tag agent.config.poll-interval="3s": must be at least 10s'] }, state: 'degraded', reasons: [/bad setting: tag agent.config.poll-interval/] },
+    { name: 'a short cloud hold is the ordinary pace of retries', over: { cloudHoldMs: 120_000 }, state: 'ok', reasons: [] },
+    { name: 'the cloud asked for a long hold (Retry-After)', over: { cloudHoldMs: 3_600_000 }, state: 'degraded', reasons: [/cloud asked the agent to hold its requests/] },
     { name: 'journal not writable', over: { journalWritable: false }, state: 'failing', reasons: [/journal not writable/] },
     { name: 'device key rejected (worst first)', over: { deviceKeyRejected: true, supervisorReachable: false }, state: 'failing', reasons: [/device key rejected/, /supervisor unreachable/] },
   ];
@@ -92,6 +95,20 @@ describe('reporter', () => {
     assert.equal(await r.flush(), false);
     assert.equal(r.delayMs(), 1_000);
     await clock.advance(1_000);
+    assert.equal(await r.flush(), true);
+    assert.deepEqual(tags.writes, [{ a: '1' }]);
+  });
+  it('waits at most MAX_RETRY_AFTER_MS (1 h) whatever Retry-After a port passes on', async () => {
+    const clock = new ManualClock();
+    let failing = true;
+    const month = 30 * 86_400_000;
+    const tags = fakeTags(() => (failing ? new HttpError({ peer: 'cloud', status: 429, method: 'PATCH', path: '/x', body: '', retryAfterMs: month }) : undefined));
+    const r = new Reporter({ tags, clock, random: () => 0, batchMs: 0 });
+    r.update({ a: '1' });
+    assert.equal(await r.flush(), false);
+    assert.equal(r.delayMs(), MAX_RETRY_AFTER_MS);
+    failing = false;
+    await clock.advance(MAX_RETRY_AFTER_MS);
     assert.equal(await r.flush(), true);
     assert.deepEqual(tags.writes, [{ a: '1' }]);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exponential, fullJitter, parseRetryAfter } from '../../src/lib/backoff.js';
+import { capRetryAfter, exponential, fullJitter, MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../src/lib/backoff.js';
 
 describe('parseRetryAfter', () => {
   const now = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -11,6 +11,18 @@ describe('parseRetryAfter', () => {
   it('reads an HTTP-date relative to the wall clock', () => {
     assert.equal(parseRetryAfter('Fri, 27 Nov 2026 12:00:45 GMT', now), 45_000);
     assert.equal(parseRetryAfter('Fri, 27 Nov 2026 11:00:00 GMT', now), 0);
+  });
+  it('caps what it returns at MAX_RETRY_AFTER_MS (1 h): a bogus header never makes a device go dark for weeks', () => {
+    assert.equal(MAX_RETRY_AFTER_MS, 3_600_000);
+    assert.equal(parseRetryAfter('3600', now), 3_600_000);
+    assert.equal(parseRetryAfter('3601', now), MAX_RETRY_AFTER_MS);
+    // 2147484 s is the first whole second past what one setTimeout can hold (2^31-1 ms)
+    assert.equal(parseRetryAfter('2147484', now), MAX_RETRY_AFTER_MS);
+    assert.equal(parseRetryAfter('99999999999999999999', now), MAX_RETRY_AFTER_MS);
+    assert.equal(parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', now), MAX_RETRY_AFTER_MS);
+    assert.equal(capRetryAfter(-5), 0);
+    assert.equal(capRetryAfter(Number.NaN), 0);
+    assert.equal(capRetryAfter(Number.POSITIVE_INFINITY), MAX_RETRY_AFTER_MS);
   });
   it('answers undefined for absent or garbage values', () => {
     assert.equal(parseRetryAfter(undefined, now), undefined);

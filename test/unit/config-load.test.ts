@@ -168,6 +168,13 @@ describe('loadConfig problems', () => {
       'unknown setting AGENT_POLL_INTERVALL; did you mean AGENT_POLL_INTERVAL?',
     ]);
   });
+  it('a list of nothing but commas is an error saying to use none, never a silent "no commands"', () => {
+    assert.deepEqual(problemsOf({ AGENT_ACTIONS: ',,', AGENT_WATCHDOG_LADDER: ' , ', AGENT_POLL_INTERVAL: '1s' }), [
+      'AGENT_POLL_INTERVAL="1s": must be at least 10s',
+      'AGENT_ACTIONS=",,": names no command; use none for no commands, or a comma list of reboot, shutdown, restart, restart-service, stop-service, start-service, purge, identify, update',
+      'AGENT_WATCHDOG_LADDER=",": must list at least one of restart-service, restart, reboot',
+    ]);
+  });
   it('puts every problem in the error message too', () => {
     assert.throws(() => loadConfig({ AGENT_POLL_INTERVAL: 'x', AGENT_LOCK_WAIT: 'y' }), (err: Error) =>
       err.message.startsWith('2 problems:') && err.message.includes('AGENT_POLL_INTERVAL') && err.message.includes('AGENT_LOCK_WAIT'));

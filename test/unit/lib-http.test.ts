@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Agent, MockAgent, errors as undiciErrors } from 'undici';
 import { BadResponseError, UnreachableError } from '../../src/lib/errors.js';
 import { joinUrl, networkError, parseJson, redactUrl, send, type HttpTarget } from '../../src/lib/http.js';
@@ -113,6 +115,76 @@ describe('send', () => {
     }
   });
 
+  it('a stalled peer fails TIMEOUT within the timeout even when garbage collection runs meanwhile (a caller signal given)', async () => {
+    // A timeout signal inside AbortSignal.any could be collected before it fired: the request then
+    // hung until undici's own 300 s default. Collect garbage while the request waits.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const silent = await tcpServer(() => undefined);
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    let collecting = true;
+    const collect = (): void => {
+      gc();
+      if (collecting) setTimeout(collect, 10);
+    };
+    collect();
+    try {
+      const started = performance.now();
+      const request = caught(send({ peer: 'cloud', baseUrl: silent.url, timeoutMs: 300, dispatcher }, { method: 'GET', path: '/v7/device', signal: new AbortController().signal }));
+      const err = await Promise.race([request, new Promise((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3_000))]);
+      assert.ok(err instanceof UnreachableError, String(err));
+      assert.equal(err.code, 'TIMEOUT');
+      // undici's headers timer ticks about once a second: the timeout plus that resolution.
+      assert.ok(performance.now() - started < 300 + 1_500, `took ${Math.round(performance.now() - started)} ms`);
+    } finally {
+      collecting = false;
+      await closeServer(silent);
+    }
+  });
+
+  it('a body that drips (each chunk within the idle timeout) still ends TIMEOUT at the whole-reply deadline', async () => {
+    const drip = await tcpServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n');
+      // One byte every 50 ms: never idle for the 300 ms undici's body timer waits for.
+      const next = (): void => {
+        if (socket.destroyed) return;
+        socket.write('x');
+        setTimeout(next, 50);
+      };
+      next();
+    });
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    try {
+      const started = performance.now();
+      const err = await caught(send({ peer: 'cloud', baseUrl: drip.url, timeoutMs: 300, dispatcher }, { method: 'GET', path: '/slow' }));
+      assert.ok(err instanceof UnreachableError, String(err));
+      assert.equal(err.code, 'TIMEOUT');
+      const took = performance.now() - started;
+      assert.ok(took >= 250 && took < 900, `took ${Math.round(took)} ms`);
+    } finally {
+      await closeServer(drip);
+    }
+  });
+
+  it('the caller\'s signal cancels a request to a stalled peer at once (ABORTED)', async () => {
+    const silent = await tcpServer(() => undefined);
+    const dispatcher = new Agent();
+    dispatchers.push(dispatcher);
+    try {
+      const controller = new AbortController();
+      const pending = caught(send({ peer: 'supervisor', baseUrl: silent.url, timeoutMs: 30_000, dispatcher }, { method: 'GET', path: '/ping', signal: controller.signal }));
+      await once(silent.server, 'connection');
+      controller.abort();
+      const err = await pending;
+      assert.ok(err instanceof UnreachableError, String(err));
+      assert.equal(err.code, 'ABORTED');
+    } finally {
+      await closeServer(silent);
+    }
+  });
+
   it('connection refused is UNREACHABLE and cannot have arrived', async () => {
     const gone = await tcpServer(() => undefined);
     const url = gone.url;
@@ -172,6 +244,8 @@ describe('networkError', () => {
       [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, 'TIMEOUT', 'did not accept a connection', false],
       [{ name: 'TimeoutError' }, 'TIMEOUT', 'within 500 ms', true],
       [{ name: 'AbortError' }, 'ABORTED', 'was cancelled', true],
+      [{ code: 'UND_ERR_DESTROYED' }, 'ABORTED', 'was cancelled (stopping)', true],
+      [{ code: 'ABORTED' }, 'ABORTED', 'was cancelled', true],
       [{ code: 'EWEIRD' }, 'UNREACHABLE', 'EWEIRD', true],
     ];
     for (const [cause, code, text, arrived] of cases) {

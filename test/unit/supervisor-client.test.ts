@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MockAgent } from 'undici';
-import { AgentError, UpdatesLockedError, type HttpError } from '../../src/lib/errors.js';
+import { MAX_RETRY_AFTER_MS } from '../../src/lib/backoff.js';
+import { AgentError, UnreachableError, UpdatesLockedError, type HttpError } from '../../src/lib/errors.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import { assertNoSecret } from '../helpers/supervisor-sim.js';
@@ -276,5 +277,80 @@ describe('SupervisorClient error mapping', () => {
     const err = await rejectsWith(client.reboot(), 'UNREACHABLE');
     assert.equal((err as { peer?: string }).peer, 'supervisor');
     assert.match(err.message, /connection refused/);
+  });
+});
+
+/** A MockAgent whose replies come from `answer` (by call order), recording "METHOD /path". */
+function scripted(answer: (method: string, bare: string, n: number) => { status: number; body: string; headers?: Record<string, string> } | Error) {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  const seen: string[] = [];
+  const pool = agent.get(ORIGIN);
+  // One interceptor per expected request, each answering (or failing) as `answer` says.
+  for (let n = 0; n < 20; n++) {
+    pool.intercept({ path: () => true, method: () => true }).reply((opts) => {
+      const bare = opts.path.split('?')[0] ?? '';
+      seen.push(`${opts.method} ${bare}`);
+      const a = answer(opts.method, bare, seen.length);
+      if (a instanceof Error) throw a;
+      return { statusCode: a.status, data: a.body, responseOptions: { headers: a.headers ?? {} } };
+    });
+  }
+  const client = new SupervisorClient({ baseUrl: ORIGIN, apiKey: KEY, appId: 1234, dispatcher: agent, clock: new ManualClock(), timeoutMs: 1_000 });
+  return { client, seen };
+}
+
+const VERSION = { status: 200, body: JSON.stringify({ status: 'success', version: '19.0.5' }) };
+const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+
+describe('SupervisorClient: what failed before a request left', () => {
+  const mutating: Array<[string, (c: SupervisorClient) => Promise<unknown>, string]> = [
+    ['restart-service', (c) => c.serviceAction('restart', 'main'), 'POST /v2/applications/1234/restart-service'],
+    ['restart (auth needs the version)', (c) => c.restartApp(), 'POST /v1/restart'],
+    ['update with cancel', (c) => c.update({ cancel: true }), 'POST /v1/update'],
+    ['tag patch', (c) => c.patchDeviceTags({ a: '1' }), 'PATCH /v2/device/tags'],
+  ];
+  for (const [name, call, sent] of mutating) {
+    it(`${name}: a connection reset on the version probe says the request never left; a retry sends it once`, async () => {
+      const { client, seen } = scripted((_m, bare, n) => (bare === '/v2/version' && n === 1 ? reset() : bare === '/v2/version' ? VERSION : { status: 200, body: '{}' }));
+      const err = await call(client).then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+      assert.ok(err instanceof UnreachableError, String(err));
+      assert.deepEqual([err.code, err.mayHaveArrived], ['UNREACHABLE', false]);
+      assert.deepEqual(seen, ['GET /v2/version']);
+      await call(client);
+      assert.deepEqual(seen, ['GET /v2/version', 'GET /v2/version', sent]);
+    });
+  }
+
+  it('a reset on the mutating request itself still may have arrived', async () => {
+    const { client } = scripted((_m, bare) => (bare === '/v2/version' ? VERSION : reset()));
+    const err = await client.serviceAction('restart', 'main').then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+    assert.ok(err instanceof UnreachableError, String(err));
+    assert.equal(err.mayHaveArrived, true);
+  });
+});
+
+describe('SupervisorClient: a supervisor that echoes the request', () => {
+  it('hides its key in the message, body and headers of the error (500 echoing ?apikey= and Authorization)', async () => {
+    const echo = `GET /v1/device?apikey=${KEY} failed; authorization: Bearer ${KEY}; key ${KEY}`;
+    const { client } = scripted((_m, bare) =>
+      bare === '/v2/version' ? VERSION : { status: 500, body: JSON.stringify({ message: echo }), headers: { 'x-echo': `Bearer ${KEY}`, 'x-raw': KEY } },
+    );
+    const err = (await rejectsWith(client.deviceState(), 'SERVER_ERROR')) as HttpError;
+    assert.match(err.message, /apikey=\[redacted\]/);
+    assert.ok(!err.body.includes(KEY) && !JSON.stringify(err.headers).includes(KEY));
+  });
+
+  it('hides its key in a BAD_RESPONSE preview of a 2xx reply that is not JSON', async () => {
+    const { client } = scripted((_m, bare) => (bare === '/v2/version' ? VERSION : { status: 200, body: `<html>${KEY}</html>` }));
+    await rejectsWith(client.deviceState(), 'BAD_RESPONSE');
+  });
+});
+
+describe('SupervisorClient: Retry-After', () => {
+  it('a 429 with a Retry-After past what a timer can hold is capped at MAX_RETRY_AFTER_MS', async () => {
+    const { client } = scripted((_m, bare) => (bare === '/v2/version' ? VERSION : { status: 429, body: 'slow down', headers: { 'retry-after': '2147484' } }));
+    const err = (await rejectsWith(client.patchDeviceTags({ a: '1' }), 'RATE_LIMITED')) as HttpError;
+    assert.equal(err.retryAfterMs, MAX_RETRY_AFTER_MS);
   });
 });
