@@ -214,7 +214,7 @@ async function main(): Promise<void> {
       requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
       ...AGENT_CLOUD_MANNERS,
     });
-    const tags = tagsToCloud ? new TagWriter({ cloud }) : new TagWriter({ cloud, supervisor });
+    const tags = tagsToCloud ? new TagWriter({ cloud, clock }) : new TagWriter({ cloud, supervisor, clock });
     agents.push(new Agent({ config, clock, log, supervisor, cloud, tags, bootId: 'bench-boot', version: '0.0.0-bench', journalFile: memoryJournal(), random }));
   }
   const setupMs = performance.now() - wallStarted;

@@ -143,6 +143,15 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
   let cloudTries = 0;
   const stamp = spec.awaitsBoot === true;
   while (!ctx.signal.aborted) {
+    // What the call needs first (the supervisor's version: auth form, gates) is asked before the
+    // intent, so that its failure is known to have sent nothing and the call may be tried again.
+    try {
+      await ctx.supervisor.version();
+    } catch (err) {
+      await rec.save({ state: 'running', sending: false, detail: `${describe(err)}; nothing sent, retrying` });
+      if (!(await pause(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
+      continue;
+    }
     // Evidence to compare with, should the answer be lost (evidence.ts): read before the intent.
     const before = recreatesContainers(action.command) ? await ctx.containerIds() : undefined;
     if (action.command === 'purge') {
@@ -167,6 +176,9 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
       outcome = await spec.call(action.force);
     } catch (err) {
       const code = codeOf(err);
+      // The agent is stopping and cut the call short: the outcome is unknown, the entry stays
+      // `running` with its call in flight, and the next process watches for the evidence.
+      if (code === 'ABORTED' && ctx.stopSignal.aborted) return;
       const save = (change: Partial<JournalEntry>, reboot?: 'add' | 'remove') => rec.save(change, reboot);
       if (code === 'LOCKED') {
         const lock = err instanceof UpdatesLockedError && err.lockMessage ? err.lockMessage : 'update lock held';

@@ -47,8 +47,7 @@ export class TagWriter {
 
   /** Sets tags; says which path carried them. Nothing is sent for an empty set. */
   async set(tags: Readonly<Record<string, string>>): Promise<'supervisor' | 'cloud'> {
-    const redact = this.opts.redact;
-    const values = redact ? Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, redact(v)])) : { ...tags };
+    const values = this.redacted(tags);
     const supervisor = this.opts.supervisor;
     if (supervisor && Object.keys(values).length > 0 && !this.resting()) {
       try {
@@ -70,8 +69,13 @@ export class TagWriter {
    * Sets tags directly in the cloud, never through the supervisor's queue: resolves only once the
    * cloud has stored them (a record that must exist before an effect that may wipe the journal).
    */
-  async setInCloud(tags: Record<string, string>): Promise<void> {
-    await this.cloud.setTags(tags);
+  async setInCloud(tags: Readonly<Record<string, string>>): Promise<void> {
+    await this.opts.cloud.setTags(this.redacted(tags));
+  }
+
+  private redacted(tags: Readonly<Record<string, string>>): Record<string, string> {
+    const redact = this.opts.redact;
+    return redact ? Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, redact(v)])) : { ...tags };
   }
 
   /** Removes a tag (the supervisor cannot delete, so always directly). */

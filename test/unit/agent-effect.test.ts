@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ExecContext } from '../../src/agent/actions.js';
+import { runEffect } from '../../src/agent/effect.js';
+import { Journal } from '../../src/agent/journal.js';
+import type { SupervisorPort } from '../../src/agent/ports.js';
+import { ManualClock, settle } from '../../src/lib/clock.js';
+import { AgentError, HttpError } from '../../src/lib/errors.js';
+import { silentLog, testConfig } from '../helpers/agent-fixtures.js';
+
+function memoryJournal(clock: ManualClock): Journal {
+  return new Journal({
+    dir: 'memory', clock,
+    store: { path: 'memory', read: () => Promise.resolve({ status: 'missing' }), write: () => Promise.resolve(), quarantine: () => Promise.resolve(undefined) },
+  });
+}
+
+function context(clock: ManualClock, journal: Journal, supervisor: Partial<SupervisorPort>, stop = new AbortController()): ExecContext {
+  return {
+    supervisor: supervisor as SupervisorPort, journal, clock, log: silentLog(), signal: stop.signal, stopSignal: stop.signal,
+    sleep: (ms) => clock.sleep(ms, stop.signal), observe: (e) => Promise.resolve({ bootId: e.bootId, containers: null, statuses: null, wiped: false }),
+    containerIds: () => Promise.resolve({ main: 'c1' }), recordInCloud: () => Promise.resolve(), ownService: 'fleet-agent',
+    config: () => testConfig(), bootId: 'b1', random: () => 0.5, changed: () => undefined,
+  };
+}
+
+const ref = { command: 'restart', token: 't1', force: false, services: [] };
+
+describe('runEffect: what is known to have sent nothing is tried again; a stop leaves the outcome to the next process', () => {
+  it('the version the call needs first fails (500): nothing sent, retried, then sent once', async () => {
+    const clock = new ManualClock();
+    const journal = memoryJournal(clock);
+    let versionFails = 2;
+    let restarts = 0;
+    const supervisor: Partial<SupervisorPort> = {
+      version: () => (versionFails-- > 0 ? Promise.reject(new HttpError({ peer: 'supervisor', status: 500, method: 'GET', path: '/v2/version', body: 'oops' })) : Promise.resolve('19.0.5')),
+      restartApp: () => ((restarts += 1), Promise.resolve()),
+    };
+    const run = runEffect(context(clock, journal, supervisor), ref, { destructive: true, call: (force) => supervisor.restartApp!({ force }) });
+    await settle();
+    assert.equal(restarts, 0);
+    assert.deepEqual([journal.get('restart', 't1')?.state, journal.get('restart', 't1')?.sending], ['running', false]);
+    assert.match(journal.get('restart', 't1')?.detail ?? '', /answered 500 .*nothing sent, retrying/);
+    await clock.advance(120_000);
+    await run;
+    assert.equal(restarts, 1);
+    assert.equal(journal.get('restart', 't1')?.state, 'done');
+  });
+
+  it('the agent stops inside the call (the request is cut): the entry stays running with its call in flight', async () => {
+    const clock = new ManualClock();
+    const journal = memoryJournal(clock);
+    const stop = new AbortController();
+    const supervisor: Partial<SupervisorPort> = {
+      version: () => Promise.resolve('19.0.5'),
+      restartApp: () => new Promise((_r, reject) => stop.signal.addEventListener('abort', () => reject(new AgentError('ABORTED', 'cancelled')))),
+    };
+    const run = runEffect(context(clock, journal, supervisor, stop), ref, { destructive: true, call: (force) => supervisor.restartApp!({ force }) });
+    await settle();
+    stop.abort();
+    await run;
+    const e = journal.get('restart', 't1');
+    assert.deepEqual([e?.state, e?.sending], ['running', true], 'not failed: the next process watches for the evidence');
+    assert.deepEqual(e?.before, { main: 'c1' }, 'the container ids to compare with were stored with the intent');
+  });
+});
