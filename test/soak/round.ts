@@ -13,8 +13,10 @@ import { callSuffix, effectKind, EXACTLY_ONCE, type PlannedKill, type RoundPlan 
 
 /** How long the chaos of a round may last: kills waiting on an event that never comes are dropped then. */
 export const STORM_MS = 20_000;
-/** How long the agent has, once the world is calm, to show a terminal ack and poll once more. */
-export const CALM_BOUND_MS = 120_000;
+/** How long the agent has by default, once the world is calm, to settle the token (`--settle`). */
+export const SETTLE_MS = 300_000;
+/** An exactly-once command acting this often is looping: the round ends at once (stuck) instead of waiting. */
+const LOOPING = 3;
 
 /** What a round found. */
 export interface RoundResult {
@@ -56,6 +58,7 @@ export async function runRound(
   plan: RoundPlan,
   late: (e: SimEffect) => void,
   signal: AbortSignal,
+  settleMs = SETTLE_MS,
 ): Promise<RoundResult> {
   const t0 = Date.now();
   const trace: string[] = [];
@@ -191,10 +194,12 @@ export async function runRound(
   // Settling: a terminal ack for the token, nothing in flight, the device idle and its agent past
   // its first poll (a restarted agent decides there whether to run the token again). Effects that
   // come even later are still counted (as late ones) against this round.
-  const deadline = Date.now() + CALM_BOUND_MS;
+  const deadline = Date.now() + settleMs;
+  const looping = (): boolean => EXACTLY_ONCE.has(plan.command) && result.acted >= LOOPING;
   for (;;) {
     let graceHit = false;
     const ok = await device.until(() => {
+      if (looping()) return true;
       const ack = ackNow();
       if (ack?.token === plan.token && ack.state === 'running' && / waiting for a new boot/.test(ack.detail) && result.acted === 0
         && !result.bootGrace && inFlight === 0 && device.settled()) {
@@ -209,7 +214,7 @@ export async function runRound(
       device.crash('SIGTERM', 100, 'boot grace shortened');
       continue;
     }
-    result.settled = ok;
+    result.settled = ok && !looping();
     break;
   }
 
@@ -223,8 +228,9 @@ export async function runRound(
     else if ((plan.command === 'reboot' || plan.command === 'shutdown') && result.boots === 0) result.violations.push('false done: done without a new boot');
   }
   if (!result.settled) {
-    if (!named && acksNamed === 0) result.violations.push('lost: no ack ever named the token');
-    else result.violations.push(`stuck: no terminal ack ${CALM_BOUND_MS / 1000} s after calm (ack: ${result.final ? `${result.final.token} ${result.final.state}` : 'none'})`);
+    if (!named && acksNamed === 0) result.violations.push(`lost: no ack ever named the token${looping() ? ` (and it ran ${result.acted} times)` : ''}`);
+    else if (looping()) result.violations.push(`stuck: it runs again and again (${result.acted} times so far)`);
+    else result.violations.push(`stuck: no terminal ack ${Math.round(settleMs / 1000)} s after calm (ack: ${result.final ? `${result.final.token} ${result.final.state}` : 'none'})`);
     // Heal the device for the next round: without the tag a looping command stops.
     cloud.removeDeviceTag(uuid, `agent.${plan.command}`);
     note('tag removed to end the round');

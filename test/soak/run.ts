@@ -9,10 +9,12 @@
  *   --parallel P    devices at a time (default 24)
  *   --seed S        the run's seed (default: random); round 0 uses S itself
  *   --commands a,b  commands to choose from (default: all)
+ *   --settle S      seconds the agent has, once the world is calm, to settle a token (default 300)
  *   --trace         print every round's trace, not only those with a violation
  *   --agent-log     put every agent log line into the traces (for a replay)
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,18 +27,19 @@ import { killAllChildren, liveChildren } from './children.js';
 import { SoakDevice, type SoakStats } from './device.js';
 import { EXACTLY_ONCE, planRound, SOAK_COMMANDS, type SoakCommand } from './plan.js';
 import { summary } from './report.js';
-import { effectKey, runRound, type RoundResult } from './round.js';
+import { effectKey, runRound, SETTLE_MS, type RoundResult } from './round.js';
 import { roundSeed } from './rng.js';
 
 const APP_ID = 1;
 
-function options(): { rounds: number; parallel: number; seed: number; commands: SoakCommand[]; trace: boolean; agentLog: boolean } {
+function options(): { rounds: number; parallel: number; seed: number; commands: SoakCommand[]; settleMs: number; trace: boolean; agentLog: boolean } {
   const { values } = parseArgs({
     options: {
       rounds: { type: 'string', default: '1000' },
       parallel: { type: 'string', default: '24' },
       seed: { type: 'string' },
       commands: { type: 'string', default: SOAK_COMMANDS.join(',') },
+      settle: { type: 'string', default: String(SETTLE_MS / 1000) },
       trace: { type: 'boolean', default: false },
       'agent-log': { type: 'boolean', default: false },
     },
@@ -54,6 +57,7 @@ function options(): { rounds: number; parallel: number; seed: number; commands: 
     parallel: int('parallel', values.parallel, 1),
     seed: values.seed === undefined ? randomInt(2 ** 32) : int('seed', values.seed, 0) >>> 0,
     commands: commands as SoakCommand[],
+    settleMs: int('settle', values.settle, 1) * 1000,
     trace: values.trace,
     agentLog: values['agent-log'],
   };
@@ -85,6 +89,8 @@ async function main(): Promise<number> {
   const opts = options();
   const started = Date.now();
   const interrupt = new AbortController();
+  // Every wait of every device listens on it.
+  setMaxListeners(0, interrupt.signal);
   const onSignal = (sig: string): void => {
     process.stdout.write(`\n${sig}: stopping; killing ${killAllChildren()} agent processes\n`);
     interrupt.abort();
@@ -130,7 +136,7 @@ async function main(): Promise<number> {
         const index = next++;
         if (index >= opts.rounds) break;
         const plan = planRound(roundSeed(opts.seed, index), opts.commands);
-        const result = await runRound(device, cloud, id.uuid, index, i, plan, late, interrupt.signal);
+        const result = await runRound(device, cloud, id.uuid, index, i, plan, late, interrupt.signal, opts.settleMs);
         if (interrupt.signal.aborted) break;
         results.push(result);
         last.set(`${plan.command}|${plan.service ?? ''}`, result);
@@ -148,7 +154,7 @@ async function main(): Promise<number> {
     await Promise.all(devices.map((d) => d.close().catch(() => undefined)));
     killAllChildren();
     await cloud.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }
   results.sort((a, b) => a.index - b.index);
   process.stdout.write(`\n${summary(results, stats, Date.now() - started, opts.commands)}\n`);
