@@ -68,7 +68,7 @@ export function planRound(seed: number, commands: readonly SoakCommand[]): Round
     () => ({ kind: 'held', delayBeforeMs: rng.int(500, 12_000) }),
     () => ({ kind: 'reset-before' }),
     () => ({ kind: 'reset-after', delayAfterMs: rng.chance(0.5) ? rng.int(100, 3_000) : 0 }),
-    () => ({ kind: 'lock', holdMs: rng.int(2_000, 30_000) }),
+    () => ({ kind: 'lock', holdMs: rng.int(2_000, 45_000) }),
   ];
   const fault = rng.pick(faults)();
   const moments: KillMoment[] = ['timer', 'timer', 'arrival', 'effect', 'ack-running', 'ack-final'];
