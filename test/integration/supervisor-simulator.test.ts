@@ -291,3 +291,57 @@ describe('SupervisorSimulator matches the supervisor source in the details (CONT
     }
   });
 });
+
+describe('SupervisorSimulator route faults and effects (for crash tests)', () => {
+  const sim = new SupervisorSimulator({ apiKey: 'appkey123', appId: 55 });
+  const q = (path: string) => `${path}?apikey=appkey123`;
+  const restart = () => call(sim, 'POST', q('/v1/restart'), { body: '{"appId":55}', type: 'application/json' });
+  before(() => sim.start());
+  after(() => sim.stop());
+
+  it('onEffect sees each request that acts, never a refused one', async () => {
+    const seen: string[] = [];
+    const off = sim.onEffect((e) => seen.push(`${e.kind}${e.service ? ` ${e.service}` : ''}${e.force ? ' force' : ''}`));
+    await restart();
+    sim.setLock('locked');
+    await call(sim, 'POST', q('/v1/reboot'), { body: '{}', type: 'application/json' });
+    await call(sim, 'POST', q('/v2/applications/55/stop-service'), { body: '{"serviceName":"main","force":true}', type: 'application/json' });
+    sim.setLock(null);
+    await call(sim, 'POST', q('/v1/blink'));
+    off();
+    assert.deepEqual(seen, ['restart', 'stop-service main force', 'blink']);
+  });
+
+  it('reset before acting: no reply and no effect; reset after acting: no reply, the effect happened', async () => {
+    const before = sim.effects.length;
+    sim.addFault({ route: 'POST /v1/restart', reset: 'before' });
+    await assert.rejects(restart());
+    assert.equal(sim.effects.length, before);
+    sim.addFault({ route: 'POST /v1/restart', reset: 'after' });
+    await assert.rejects(restart());
+    assert.equal(sim.effects.length, before + 1);
+    assert.deepEqual(sim.requests.slice(-2).map((r) => [r.status, r.fault]), [[0, 'reset-before'], [0, 'reset-after']]);
+    assert.equal((await restart()).status, 200, 'a fault applies to `times` requests (default 1)');
+  });
+
+  it('delays before acting and before replying; a held request whose client left can be dropped', async () => {
+    const arrived: string[] = [];
+    const off = sim.onIncoming((r) => arrived.push(`${r.method} ${r.path}`));
+    sim.addFault({ route: 'POST /v1/restart', delayBeforeMs: 300, delayAfterMs: 300 });
+    const acted = new Promise<number>((resolve) => {
+      const stop = sim.onEffect(() => (stop(), resolve(Date.now())));
+    });
+    const started = Date.now();
+    await restart();
+    assert.ok((await acted) - started >= 250, 'acted after the first delay');
+    assert.ok(Date.now() - (await acted) >= 250, 'replied after the second delay');
+    const before = sim.effects.length;
+    sim.addFault({ route: (m, p) => m === 'POST' && p === '/v1/restart', delayBeforeMs: 500, dropIfClientLeft: true });
+    const gone = fetch(`${sim.url}${q('/v1/restart')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"appId":55}', signal: AbortSignal.timeout(100) });
+    await assert.rejects(gone);
+    await sim.waitFor((r) => r.fault === 'dropped');
+    assert.equal(sim.effects.length, before, 'nothing acted');
+    off();
+    assert.deepEqual(arrived, ['POST /v1/restart', 'POST /v1/restart']);
+  });
+});

@@ -11,8 +11,11 @@ export interface RecordedRequest {
   body: unknown;
   contentType: string | undefined;
   auth: AuthKind;
+  /** The status answered; 0 when no reply was sent (see `fault`). */
   status: number;
   at: number;
+  /** Set when a route fault cut the request: reset before or after acting, or dropped (the client left while it was held). */
+  fault?: 'reset-before' | 'reset-after' | 'dropped';
 }
 
 interface Waiter {

@@ -66,6 +66,7 @@ function deviceAction(kind: 'reboot' | 'shutdown') {
   return (req: SimRequest, state: SimState): SimReply => {
     if (state.lock !== null && !truthy(req.body.force)) return { status: 423, json: { Data: '', Error: state.lock } };
     if (kind === 'shutdown') state.counts.shutdowns += 1;
+    state.effect({ kind, force: truthy(req.body.force) });
     return {
       status: 202,
       json: { Data: 'OK', Error: null },
@@ -100,6 +101,7 @@ function appEffect(kind: 'restart' | 'purge', appId: number, req: SimRequest, st
   if (kind === 'purge') state.counts.purges += 1;
   else state.counts.restarts += 1;
   for (const s of state.services) recreate(state, s);
+  state.effect({ kind, force: truthy(req.body.force) });
   return ok;
 }
 
@@ -125,6 +127,7 @@ function serviceAction(action: 'restart' | 'stop' | 'start') {
     }
     if (action === 'restart') recreate(state, service);
     else service.status = action === 'stop' ? 'exited' : 'Running';
+    state.effect({ kind: `${action}-service`, service: service.name, force: truthy(req.body.force) });
     return OK;
   };
 }
@@ -175,12 +178,13 @@ function journalLogs(req: SimRequest, state: SimState): SimReply {
 export const ROUTES: readonly SimRoute[] = [
   { method: 'GET', path: '/ping', auth: false, handle: () => OK },
   { method: 'GET', path: '/v1/healthy', since: '6.5.0', auth: false, handle: (_r, s) => (s.healthy ? OK_STATUS : { status: 500, text: 'Unhealthy' }) },
-  { method: 'POST', path: '/v1/blink', auth: true, beforeBodyParsers: true, handle: (_r, s) => ((s.counts.blinks += 1), OK_STATUS) },
+  { method: 'POST', path: '/v1/blink', auth: true, beforeBodyParsers: true, handle: (_r, s) => ((s.counts.blinks += 1), s.effect({ kind: 'blink', force: false }), OK_STATUS) },
   {
     method: 'POST', path: '/v1/update', auth: true,
     handle: (req, s) => {
       if (!truthy(req.body.force) && !s.instantUpdates) return { status: 202, text: 'Accepted', plain: true };
       s.counts.updates += 1;
+      s.effect({ kind: 'update', force: truthy(req.body.force) });
       return { status: 204 };
     },
   },

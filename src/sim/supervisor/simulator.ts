@@ -7,9 +7,9 @@ import type { SimJournalLine } from './journal.js';
 import { dispatch, type Dispatched, type IncomingSimRequest } from './dispatch.js';
 import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './http.js';
 import { SimRecorder, type RecordedRequest } from './recorder.js';
-import { createSimState, type SimService, type SimState, type SimStateOptions } from './state.js';
+import { createSimState, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
 
-export type { SimService } from './state.js';
+export type { SimEffect, SimService } from './state.js';
 export type { SimJournalLine } from './journal.js';
 export type { RecordedRequest } from './recorder.js';
 
@@ -23,6 +23,37 @@ export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
   /** Default 0 (any free port). */
   port?: number;
   clock?: Clock;
+}
+
+/**
+ * A fault on the requests of one route (for crash tests): the supervisor is slow to act or to
+ * answer, or cuts the connection before or after acting. Faults apply in the order added; each
+ * to `times` matching requests.
+ */
+export interface SimRouteFault {
+  /** `METHOD /path` as requested (e.g. `POST /v1/reboot`), or a predicate on both. */
+  route: string | ((method: string, path: string) => boolean);
+  /** How many matching requests it applies to (default 1). */
+  times?: number;
+  /** Waits this long before acting. */
+  delayBeforeMs?: number;
+  /**
+   * With `delayBeforeMs`: a client that went away during the wait leaves nothing to act on (the
+   * request never got through). Default false: the supervisor acts anyway, as a handler does
+   * whose client left.
+   */
+  dropIfClientLeft?: boolean;
+  /** Waits this long after acting, before replying. */
+  delayAfterMs?: number;
+  /** Resets the connection without a reply: `before` acting (nothing happens) or `after` acting. */
+  reset?: 'before' | 'after';
+}
+
+/** A request as it arrives, before any fault, wait or answer. */
+export interface IncomingRequest {
+  method: string;
+  path: string;
+  at: number;
 }
 
 /** A local supervisor API on 127.0.0.1 that answers like the real one (CONTRACT §2) and records every request. */
@@ -39,6 +70,11 @@ export class SupervisorSimulator {
   private garbage: 'none' | 'not-json' | 'truncated' = 'none';
   private down = false;
   private stopping = new AbortController();
+  private faults: Array<SimRouteFault & { left: number }> = [];
+  private readonly effectHooks = new Set<(e: SimEffect) => void>();
+  private readonly incomingHooks = new Set<(r: IncomingRequest) => void>();
+  /** Every effect, in order. */
+  readonly effects: SimEffect[] = [];
   /** Every request received, in order. */
   readonly requests: RecordedRequest[];
   /** The simulated kernel boot id; changes after each successful reboot. */
@@ -93,7 +129,7 @@ export class SupervisorSimulator {
 
   /** Starts listening; resolves to the base URL. */
   async start(): Promise<string> {
-    this.state = createSimState({ ...this.opts, appId: this.appId }, this.clock, () => this.rebooted());
+    this.state = createSimState({ ...this.opts, appId: this.appId }, this.clock, () => this.rebooted(), (e) => this.effected(e));
     await this.adoptBootId();
     const server = createServer((req, res) => void this.handle(req, res));
     server.on('connection', (socket) => {
@@ -135,6 +171,31 @@ export class SupervisorSimulator {
   /** Calls `hook` for every request once it is recorded, before the reply goes out. Returns an unsubscribe. */
   onRequest(hook: (r: RecordedRequest) => void): () => void {
     return this.recorder.onRequest(hook);
+  }
+
+  /**
+   * Calls `hook` each time a request acts on the device (reboot, shutdown, restart, purge, a
+   * service action, blink, update), before its reply goes out. Returns an unsubscribe.
+   */
+  onEffect(hook: (e: SimEffect) => void): () => void {
+    this.effectHooks.add(hook);
+    return () => this.effectHooks.delete(hook);
+  }
+
+  /** Calls `hook` as each request arrives, before any fault or answer. Returns an unsubscribe. */
+  onIncoming(hook: (r: IncomingRequest) => void): () => void {
+    this.incomingHooks.add(hook);
+    return () => this.incomingHooks.delete(hook);
+  }
+
+  /** Adds a route fault (see SimRouteFault). */
+  addFault(fault: SimRouteFault): void {
+    this.faults.push({ ...fault, left: fault.times ?? 1 });
+  }
+
+  /** Removes every route fault not yet used up. */
+  clearFaults(): void {
+    this.faults = [];
   }
 
   /** While set, lock-taking endpoints answer 423 with this message unless forced. */
@@ -199,6 +260,22 @@ export class SupervisorSimulator {
     return this.state;
   }
 
+  private effected(e: Omit<SimEffect, 'at'>): void {
+    const effect: SimEffect = { ...e, at: this.clock.wall() };
+    this.effects.push(effect);
+    for (const hook of [...this.effectHooks]) hook(effect);
+  }
+
+  /** The first fault matching this request, used up by one. */
+  private takeFault(method: string, path: string): SimRouteFault | undefined {
+    const i = this.faults.findIndex((f) => (typeof f.route === 'string' ? f.route === `${method} ${path}` : f.route(method, path)));
+    const fault = this.faults[i];
+    if (!fault) return undefined;
+    fault.left -= 1;
+    if (fault.left <= 0) this.faults.splice(i, 1);
+    return fault;
+  }
+
   private async rebooted(): Promise<void> {
     this.bootId = randomBytes(16).toString('hex');
     await this.writeBootId();
@@ -217,26 +294,41 @@ export class SupervisorSimulator {
     if (this.opts.bootIdPath) await writeFile(this.opts.bootIdPath, `${this.bootId}\n`);
   }
 
-  /** Answers (or fails, as configured), records, waits out the latency, then writes the reply. */
+  /** Answers (or fails, as configured), records, waits out the latency, then writes the reply; route faults wrap this. */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req).catch(() => undefined);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
+    for (const hook of [...this.incomingHooks]) hook({ method, path: url.pathname, at: this.clock.wall() });
+    const fault = this.takeFault(method, url.pathname);
+    let clientLeft = false;
+    res.once('close', () => (clientLeft = !res.writableFinished));
+    const raw = await readBody(req).catch(() => undefined);
     const incoming = { method, url, headers: req.headers, raw };
+    const record = (status: number, body: unknown, auth: RecordedRequest['auth'], cut?: RecordedRequest['fault']): void =>
+      this.recorder.record({
+        method, path: url.pathname, query: recordedQuery(url.searchParams), body, contentType: req.headers['content-type'], auth, status,
+        at: this.clock.wall(), ...(cut ? { fault: cut } : {}),
+      });
+    if (fault?.delayBeforeMs) await this.clock.sleep(fault.delayBeforeMs, this.stopping.signal).catch(() => undefined);
+    if (fault?.reset === 'before' || (fault?.dropIfClientLeft === true && clientLeft)) {
+      const parsed = parseBody(req.headers['content-type'], raw ?? '');
+      record(0, parsed.recorded, keyOf(url.searchParams, req.headers, true).kind, fault.reset === 'before' ? 'reset-before' : 'dropped');
+      res.destroy();
+      return;
+    }
     const answered = await this.answer(incoming);
     const { reply } = answered;
     const garbage = reply.status >= 200 && reply.status < 300 ? this.garbage : 'none';
-    this.recorder.record({
-      method,
-      path: url.pathname,
-      query: recordedQuery(url.searchParams),
-      body: answered.body,
-      contentType: req.headers['content-type'],
-      auth: answered.auth,
-      status: garbage !== 'none' ? 200 : reply.status,
-      at: this.clock.wall(),
-    });
-    if (this.latencyMs > 0) await this.clock.sleep(this.latencyMs, this.stopping.signal).catch(() => undefined);
+    const cut = fault?.reset === 'after';
+    record(cut ? 0 : garbage !== 'none' ? 200 : reply.status, answered.body, answered.auth, cut ? 'reset-after' : undefined);
+    const wait = (fault?.delayAfterMs ?? 0) + this.latencyMs;
+    if (wait > 0) await this.clock.sleep(wait, this.stopping.signal).catch(() => undefined);
+    if (cut) {
+      // The effect happened; only the reply is lost.
+      res.destroy();
+      void reply.after?.();
+      return;
+    }
     if (res.destroyed) return;
     if (garbage !== 'none') {
       writeGarbage(res, garbage);

@@ -10,6 +10,16 @@ export interface SimService {
   status?: string;
 }
 
+/** What the supervisor did to the device: one per request that acted (never for a refused one). */
+export interface SimEffect {
+  kind: 'reboot' | 'shutdown' | 'restart' | 'purge' | 'restart-service' | 'stop-service' | 'start-service' | 'blink' | 'update';
+  /** The service acted on (service actions only). */
+  service?: string;
+  force: boolean;
+  /** Wall time it happened. */
+  at: number;
+}
+
 /** The simulated device as the routes read and change it. */
 export interface SimState {
   appId: number;
@@ -33,6 +43,8 @@ export interface SimState {
   onTagsPatch: ((tags: Record<string, string>) => void | Promise<void>) | undefined;
   /** Runs after a successful reboot reply has been sent. */
   rebooted: () => Promise<void>;
+  /** Called by a route the moment it acts (state already changed, reply not yet sent). */
+  effect: (e: Omit<SimEffect, 'at'>) => void;
 }
 
 /** How the simulated device starts out (the simulator's options, defaults filled in below). */
@@ -75,7 +87,12 @@ export function recreate(state: SimState, service: SimState['services'][number])
 }
 
 /** A fresh simulated device: one app, its services running, no lock, healthy, a few journal lines. */
-export function createSimState(opts: SimStateOptions, clock: Clock, rebooted: () => Promise<void>): SimState {
+export function createSimState(
+  opts: SimStateOptions,
+  clock: Clock,
+  rebooted: () => Promise<void>,
+  effect: SimState['effect'] = () => undefined,
+): SimState {
   const state: SimState = {
     appId: opts.appId,
     appName: opts.appName ?? 'fleet-app',
@@ -95,6 +112,7 @@ export function createSimState(opts: SimStateOptions, clock: Clock, rebooted: ()
     journal: new SimJournal({ clock, hostname: () => state.deviceName }),
     onTagsPatch: opts.onTagsPatch,
     rebooted,
+    effect,
   };
   for (const line of opts.journal ?? DEFAULT_JOURNAL) state.journal.push(line);
   return state;
