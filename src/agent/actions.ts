@@ -58,6 +58,8 @@ export interface ExecContext {
   observe(entry: JournalEntry): Promise<Observation>;
   /** Each service's container id now, or null when the supervisor cannot say. */
   containerIds(): Promise<Readonly<Record<string, string>> | null>;
+  /** Each service's status now (`Running`, `exited`…), or null when the supervisor cannot say. */
+  serviceStatuses(): Promise<Readonly<Record<string, string>> | null>;
   /** Writes the entry's ack straight to the cloud; resolves once the cloud stored it. */
   recordInCloud(entry: JournalEntry): Promise<void>;
   /** BALENA_SERVICE_NAME: the agent's own service. */

@@ -145,6 +145,7 @@ export class CommandDispatch {
       sleep: (ms, opts) => job.sleep(ms, opts),
       observe: (entry) => this.observe(entry),
       containerIds: () => this.containerIds(),
+      serviceStatuses: () => this.statuses(),
       recordInCloud: (entry) => this.opts.recordInCloud(entry),
       ownService: this.opts.ownService,
       config: this.opts.config,

@@ -153,7 +153,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
       continue;
     }
     // Evidence to compare with, should the answer be lost (evidence.ts): read before the intent.
-    const before = recreatesContainers(action.command) ? await ctx.containerIds() : undefined;
+    const before = recreatesContainers(action.command) ? await ctx.containerIds() : action.command === 'stop-service' ? await ctx.serviceStatuses() : undefined;
     if (action.command === 'purge') {
       // A purge may wipe the journal: the cloud must hold the `running` ack naming this token
       // before the call, or a restarted agent could not know the purge was already asked for.

@@ -9,13 +9,13 @@
  * | restart (the app) | yes: recreates every container | no | a container id changed |
  * | purge | yes | yes, when AGENT_DATA_DIR is on an app volume | the data volume found wiped, or a container id changed |
  * | restart-service | when it names the agent's service | no | every named service has a new container id |
- * | stop-service | when it names the agent's service | no | every named service found not running (never for the agent's own: it runs again) |
+ * | stop-service | when it names the agent's service | no | every named service running before the call and found not running after (never for the agent's own: it runs again) |
  * | identify, update, start-service | no | no | none needed: harmless to repeat, resumed instead |
  *
  * What must be durable where before each call (effect.ts does it in this order):
  * 1. always: the intent (`running`, `sending: true`, the time it was sent) in the journal, fsynced;
  * 2. for a command that recreates containers: the container ids before the call, in that same
- *    intent, so that a later process can compare;
+ *    intent, so that a later process can compare (for stop-service: the services' states);
  * 3. for a purge: the `running` ack naming the token, written to the cloud and acknowledged by it,
  *    because the purge may wipe the journal and that ack is then the only record left.
  *
@@ -57,7 +57,7 @@ export function killsAgent(command: string, services: readonly string[], ownServ
   return (command === 'restart-service' || command === 'stop-service') && ownService !== undefined && services.includes(ownService);
 }
 
-/** True when the command's evidence is a change of container ids (they are read before its call). */
+/** True when the command's evidence is a change of container ids (they are read before its call; stop-service reads states). */
 export function recreatesContainers(command: string): boolean {
   return command === 'restart' || command === 'purge' || command === 'restart-service';
 }
@@ -65,6 +65,10 @@ export function recreatesContainers(command: string): boolean {
 /** The grace period of a command's watch. */
 export function graceMs(command: string): number {
   return command === 'reboot' || command === 'shutdown' ? BOOT_GRACE_MS : CONTAINER_GRACE_MS;
+}
+
+function running(status: string | undefined): boolean {
+  return status !== undefined && /^running$/i.test(status);
 }
 
 function minutes(ms: number): string {
@@ -104,8 +108,12 @@ export function judge(entry: JournalEntry, obs: Observation, ownService: string 
       if (ownService !== undefined && entry.services.includes(ownService)) {
         return { state: 'failed', detail: 'outcome unknown: the agent stopped during the call and runs again; not repeated' };
       }
+      const before = entry.before;
+      if (!before) return { state: 'failed', detail: 'outcome unknown (service states could not be read before the call); not repeated' };
+      const idle = entry.services.filter((s) => !running(before[s]));
+      if (idle.length > 0) return { state: 'failed', detail: `outcome unknown (${idle.join(', ')} already stopped before the call); not repeated` };
       if (obs.statuses === null) return unproven('outcome unknown (the supervisor cannot say which services run)');
-      const stopped = entry.services.filter((s) => obs.statuses?.[s] !== undefined && !/^running$/i.test(obs.statuses[s] ?? ''));
+      const stopped = entry.services.filter((s) => obs.statuses?.[s] !== undefined && !running(obs.statuses[s]));
       if (stopped.length === entry.services.length) return { state: 'done', detail: `stopped (${stopped.join(', ')})` };
       return unproven(`${entry.services.filter((s) => !stopped.includes(s)).join(', ')} still running after ${minutes(CONTAINER_GRACE_MS)}`);
     }

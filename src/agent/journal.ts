@@ -61,8 +61,9 @@ export interface JournalEntry {
   /** Wall time of the latest call (a watch for evidence counts from here). */
   sentAt?: number;
   /**
-   * Service name → container id just before the call, for commands that recreate containers;
-   * null when the supervisor could not say (the call is then made without evidence to compare).
+   * Service name → container id just before the call, for commands that recreate containers
+   * (→ status, for stop-service); null when the supervisor could not say (the call is then made
+   * without evidence to compare).
    */
   before?: Readonly<Record<string, string>> | null;
 }

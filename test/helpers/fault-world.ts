@@ -16,6 +16,7 @@ import type { Config } from '../../src/config/schema.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createDispatcher } from '../../src/lib/http.js';
+import { redactor } from '../../src/lib/redact.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { CloudSimulator, DEMO, demoSeed } from '../../src/sim/cloud/simulator.js';
 import { FaultProxy, type FaultPlan } from '../../src/sim/fault-proxy.js';
@@ -133,11 +134,12 @@ export async function startFaultWorld(opts: {
     level: 'debug', secrets: Object.values(SECRETS), wall: () => clock.wall(),
     destination: new Writable({ write: (chunk, _e, done) => (logged.push(String(chunk)), done()) }),
   });
-  const tags = new TagWriter({ cloud, supervisor, log });
+  const redact = redactor(Object.values(SECRETS));
+  const tags = new TagWriter({ cloud, supervisor, clock, log, redact });
   const config = testConfig({ dataDir: join(dir, 'data'), bootIdPath, httpToken: F.httpToken, logLevel: 'debug', ...opts.config });
   const agent = new Agent({ config, clock, log, supervisor, cloud, tags, bootId: 'boot-fuzz', version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5 });
   let server: HttpServerHandle | undefined = await startHttpServer({
-    port: 0, bind: '127.0.0.1', token: F.httpToken, log, healthz: () => agent.healthz(), status: () => agent.status(),
+    port: 0, bind: '127.0.0.1', token: F.httpToken, log, redact, healthz: () => agent.healthz(), status: () => agent.status(),
   });
   let agentStopped = false;
   const requests = () => cloudProxy.records.length + supProxy.records.length;

@@ -170,6 +170,11 @@ export class SoakDevice {
     });
   }
 
+  /** The agent's wall clock now minus the real one. */
+  clockOffset(): number {
+    return this.clockOffsetMs;
+  }
+
   /** Steps the agent's wall clock to `offsetMs` from the real one. */
   async stepClock(offsetMs: number): Promise<void> {
     this.clockOffsetMs = offsetMs;

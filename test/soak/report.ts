@@ -52,7 +52,7 @@ export function summary(results: readonly RoundResult[], stats: SoakStats, wallM
     '',
     `other final states: ${[...others].map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`,
     `kills injected: ${stats.sigkills} SIGKILL, ${stats.sigterms} SIGTERM; agent killed by emulated effects: ${stats.effectKills}; agent starts: ${stats.agentStarts}`,
-    `wall-clock steps: ${stats.clockSteps}; reboots/shutdowns whose 15 min boot grace was cut short by a restart: ${grace}`,
+    `wall-clock steps: ${stats.clockSteps}; watches for evidence ended by a clock jump past their grace period: ${grace}`,
     `rounds with a violation: ${violations} of ${results.length}; wall time ${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s`,
   );
   return lines.join('\n');

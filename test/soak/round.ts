@@ -11,6 +11,12 @@ import type { SimEffect } from '../../src/sim/supervisor/simulator.js';
 import type { SoakDevice } from './device.js';
 import { callSuffix, effectKind, EXACTLY_ONCE, type PlannedKill, type RoundPlan } from './plan.js';
 
+/** The acks of an agent watching for the evidence of a call without an answer (evidence.ts). */
+const WATCHING = /(waiting for a new boot|checking for \d+ min whether it happened)$/;
+/** How far the agent's wall clock jumps to let a watch's grace period pass (longer than the longest, 15 min). */
+const GRACE_JUMP_MS = 20 * 60_000;
+const DAY_MS = 24 * 3_600_000;
+
 /** How long the chaos of a round may last: kills waiting on an event that never comes are dropped then. */
 export const STORM_MS = 20_000;
 /** How long the agent has by default, once the world is calm, to settle the token (`--settle`). */
@@ -201,17 +207,21 @@ export async function runRound(
     const ok = await device.until(() => {
       if (looping()) return true;
       const ack = ackNow();
-      if (ack?.token === plan.token && ack.state === 'running' && / waiting for a new boot/.test(ack.detail) && result.acted === 0
+      if (ack?.token === plan.token && ack.state === 'running' && WATCHING.test(ack.detail) && result.acted === 0
         && !result.bootGrace && inFlight === 0 && device.settled()) {
         return (graceHit = true);
       }
       return settledNow();
     }, Math.max(0, deadline - Date.now()));
     if (ok && graceHit) {
-      // The agent would wait its boot grace (15 min) before `failed`; a restart on the same boot decides at once.
+      // The agent watches for the evidence (a new boot: 15 min; recreated containers: 3 min)
+      // before `failed`. Time passes instead: its wall clock is stepped past the grace period and
+      // it is restarted (same boot), so it judges at once on what it sees.
       result.bootGrace = true;
-      note('reboot never acted: agent waits its boot grace; restarting it on the same boot');
-      device.crash('SIGTERM', 100, 'boot grace shortened');
+      note('never acted: the agent watches for evidence; its clock jumps past the grace period and it restarts');
+      // From the latest offset the call could have been sent under (planned steps reach ±1 day).
+      await device.stepClock(Math.max(device.clockOffset(), DAY_MS) + GRACE_JUMP_MS);
+      device.crash('SIGTERM', 100, 'grace period passed');
       continue;
     }
     result.settled = ok && !looping();

@@ -19,7 +19,7 @@ function context(clock: ManualClock, journal: Journal, supervisor: Partial<Super
   return {
     supervisor: supervisor as SupervisorPort, journal, clock, log: silentLog(), signal: stop.signal, stopSignal: stop.signal,
     sleep: (ms) => clock.sleep(ms, stop.signal), observe: (e) => Promise.resolve({ bootId: e.bootId, containers: null, statuses: null, wiped: false }),
-    containerIds: () => Promise.resolve({ main: 'c1' }), recordInCloud: () => Promise.resolve(), ownService: 'fleet-agent',
+    containerIds: () => Promise.resolve({ main: 'c1' }), serviceStatuses: () => Promise.resolve({ main: 'Running' }), recordInCloud: () => Promise.resolve(), ownService: 'fleet-agent',
     config: () => testConfig(), bootId: 'b1', random: () => 0.5, changed: () => undefined,
   };
 }
