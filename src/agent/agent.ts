@@ -226,14 +226,14 @@ export class Agent {
 
   private nextPollDelay(): number {
     const interval = this.config.pollIntervalMs;
-    // Each poll ±20 % of the interval (the mean stays one interval): a fleet that booted, or came
-    // back from an outage, together drifts apart within a few polls instead of polling in step.
-    if (this.failures === 0) return Math.floor(interval * (0.8 + 0.4 * this.random()));
-    // Never slower than one interval for an outage (so the agent catches up within one poll once
-    // the cloud is back), jittered so a fleet does not return in step; a rejected key backs off further.
-    const base = this.deviceKeyRejected
-      ? Math.min(interval * 2 ** Math.min(this.failures - 1, 6), Math.max(interval, 3_600_000))
-      : Math.floor(interval * (0.5 + 0.5 * this.random()));
+    // Each poll ±20 % of the interval (the mean stays one interval): a fleet that booted together
+    // drifts apart within a few polls instead of polling in step. An outage keeps that rhythm: the
+    // fleet asks no more often than usual while the cloud is down, and comes back spread as it was
+    // (retrying sooner would bunch every device's first poll after the outage). A rejected key
+    // backs off further.
+    const steady = Math.floor(interval * (0.8 + 0.4 * this.random()));
+    if (this.failures === 0) return steady;
+    const base = this.deviceKeyRejected ? Math.min(interval * 2 ** Math.min(this.failures - 1, 6), Math.max(interval, 3_600_000)) : steady;
     // After a Retry-After, a random part of an interval more: a fleet told one instant returns spread.
     return Math.max(base, this.retryAfterMs > 0 ? this.retryAfterMs + Math.floor(interval * this.random()) : 0);
   }
