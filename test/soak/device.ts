@@ -86,6 +86,7 @@ export class SoakDevice {
   private env: Record<string, string> = {};
   /** The wall-clock offset of this device's agent. */
   clockOffsetMs = 0;
+  private maxClockOffsetMs = 0;
   /** How many `poll complete` lines its agents logged. */
   polls = 0;
   /** How many the running agent logged. */
@@ -170,14 +171,15 @@ export class SoakDevice {
     });
   }
 
-  /** The agent's wall clock now minus the real one. */
-  clockOffset(): number {
-    return this.clockOffsetMs;
+  /** The largest offset the agent's wall clock ever had on this device (an intent may be stamped with it). */
+  maxClockOffset(): number {
+    return this.maxClockOffsetMs;
   }
 
   /** Steps the agent's wall clock to `offsetMs` from the real one. */
   async stepClock(offsetMs: number): Promise<void> {
     this.clockOffsetMs = offsetMs;
+    this.maxClockOffsetMs = Math.max(this.maxClockOffsetMs, offsetMs);
     this.opts.stats.clockSteps += 1;
     this.trace(`clock offset ${(offsetMs / 3_600_000).toFixed(1)} h`);
     await this.agent?.setClockOffset(offsetMs);

@@ -15,7 +15,6 @@ import { callSuffix, effectKind, EXACTLY_ONCE, type PlannedKill, type RoundPlan 
 const WATCHING = /(waiting for a new boot|checking for \d+ min whether it happened)$/;
 /** How far the agent's wall clock jumps to let a watch's grace period pass (longer than the longest, 15 min). */
 const GRACE_JUMP_MS = 20 * 60_000;
-const DAY_MS = 24 * 3_600_000;
 
 /** How long the chaos of a round may last: kills waiting on an event that never comes are dropped then. */
 export const STORM_MS = 20_000;
@@ -219,8 +218,8 @@ export async function runRound(
       // it is restarted (same boot), so it judges at once on what it sees.
       result.bootGrace = true;
       note('never acted: the agent watches for evidence; its clock jumps past the grace period and it restarts');
-      // From the latest offset the call could have been sent under (planned steps reach ±1 day).
-      await device.stepClock(Math.max(device.clockOffset(), DAY_MS) + GRACE_JUMP_MS);
+      // Past the largest offset the call could have been stamped under.
+      await device.stepClock(device.maxClockOffset() + GRACE_JUMP_MS);
       device.crash('SIGTERM', 100, 'grace period passed');
       continue;
     }
