@@ -8,7 +8,7 @@ import { parseAck } from '../../src/agent/acks.js';
 import { CloudSimulator, demoSeed } from '../../src/sim/cloud/simulator.js';
 import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
 import { freePort, startAgentChild, until, type AgentChild } from '../helpers/agent-child.js';
-import { runCli } from '../helpers/cli.js';
+import { PATIENCE, runCli } from '../helpers/cli.js';
 import { W } from '../helpers/agent-harness.js';
 
 let dir = '';
@@ -74,7 +74,7 @@ describe('fleet-agent run: crash safety (SIGKILL after each step)', () => {
     assert.equal(reboots(), 0);
     sup.setDown(false);
     const b = spawnAgent();
-    await sup.waitFor((r) => r.path === '/v1/reboot', 15_000);
+    await sup.waitFor((r) => r.path === '/v1/reboot', 15_000 * PATIENCE);
     await until('the new boot id', async () => ((await readFile(env.AGENT_BOOT_ID_PATH!, 'utf8')).trim() === sup.bootId ? true : undefined));
     b.kill('SIGKILL'); // the device reboots: the process dies
     await b.exited;

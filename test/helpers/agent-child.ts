@@ -1,7 +1,7 @@
 /** Runs the built `fleet-agent run` as a child process and follows its log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { baseChildEnv, MAIN, nodeCommand } from './cli.js';
+import { baseChildEnv, MAIN, nodeCommand, PATIENCE } from './cli.js';
 
 /** A running agent child process. */
 export interface AgentChild {
@@ -53,7 +53,7 @@ export function startAgentChild(env: Record<string, string>): AgentChild {
     stderr: () => stderr,
     exited,
     kill: (signal) => void child.kill(signal),
-    waitForLine(pred, timeoutMs = 15_000) {
+    waitForLine(pred, timeoutMs = 15_000 * PATIENCE) {
       const found = lines.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

@@ -14,6 +14,12 @@ export function nodeCommand(): { command: string; prefix: string[] } {
   return { command: command ?? process.execPath, prefix: rest };
 }
 
+/**
+ * How much longer a test waits for a child process when children run behind a launcher (an
+ * emulator runs every step several times slower): waits for events, never the agent's own bounds.
+ */
+export const PATIENCE = (process.env.FLEET_AGENT_TEST_LAUNCHER ?? '') === '' ? 1 : 3;
+
 /** The environment every child process gets besides its own: PATH and the launcher's needs. */
 export function baseChildEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
@@ -32,7 +38,7 @@ export interface CliResult {
  * Runs the built CLI as a child process with exactly `env` (plus PATH), and waits for it to exit.
  * Rejects if it runs longer than `timeoutMs` (the child is killed).
  */
-export function runCli(args: readonly string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
+export function runCli(args: readonly string[], env: Record<string, string>, timeoutMs = 20_000 * PATIENCE): Promise<CliResult> {
   return runScript(MAIN, args, env, timeoutMs);
 }
 
@@ -40,7 +46,7 @@ export function runCli(args: readonly string[], env: Record<string, string>, tim
 export const HEALTHCHECK = fileURLToPath(new URL('../../src/healthcheck.js', import.meta.url));
 
 /** Runs a built script as a child process, as {@link runCli} runs the CLI. */
-export function runScript(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
+export function runScript(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 20_000 * PATIENCE): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const node = nodeCommand();
     const child = spawn(node.command, [...node.prefix, script, ...args], {
@@ -67,7 +73,7 @@ export function runScript(script: string, args: readonly string[], env: Record<s
  * Polls `check` every ~20 ms until it returns a value other than undefined or false, and resolves
  * with that value; rejects naming `what` once `timeoutMs` has passed (for conditions no event announces).
  */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000 * PATIENCE): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
