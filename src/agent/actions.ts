@@ -100,14 +100,13 @@ async function record(ctx: ExecContext, action: Extract<Action, { kind: 'reject'
 
 /** The executor table. */
 export const EXECUTORS: Executors = {
-  reboot: (a, ctx) => runEffect(ctx, a, { destructive: true, awaitsBoot: true, call: (force) => ctx.supervisor.reboot({ force }) }),
-  shutdown: (a, ctx) => runEffect(ctx, a, { destructive: true, awaitsBoot: true, call: (force) => ctx.supervisor.shutdown({ force }) }),
-  restart: (a, ctx) => runEffect(ctx, a, { destructive: true, call: (force) => ctx.supervisor.restartApp({ force }) }),
-  purge: (a, ctx) => runEffect(ctx, a, { destructive: true, call: (force) => ctx.supervisor.purge({ force }) }),
-  identify: (a, ctx) => runEffect(ctx, a, { destructive: false, call: () => ctx.supervisor.blink() }),
+  reboot: (a, ctx) => runEffect(ctx, a, { awaitsBoot: true, call: (force) => ctx.supervisor.reboot({ force }) }),
+  shutdown: (a, ctx) => runEffect(ctx, a, { awaitsBoot: true, call: (force) => ctx.supervisor.shutdown({ force }) }),
+  restart: (a, ctx) => runEffect(ctx, a, { call: (force) => ctx.supervisor.restartApp({ force }) }),
+  purge: (a, ctx) => runEffect(ctx, a, { call: (force) => ctx.supervisor.purge({ force }) }),
+  identify: (a, ctx) => runEffect(ctx, a, { call: () => ctx.supervisor.blink() }),
   update: (a, ctx) =>
     runEffect(ctx, a, {
-      destructive: false,
       call: async (force) => {
         const outcome = await ctx.supervisor.update({ force });
         return outcome === 'ignored' ? 'ignored by the supervisor (instant updates are off; add force)' : '';
@@ -117,7 +116,6 @@ export const EXECUTORS: Executors = {
     const verb = VERBS[a.command] ?? 'restart';
     const remaining = [...a.services];
     return runEffect(ctx, a, {
-      destructive: verb !== 'start',
       call: async (force) => {
         // Services already handled in this run are not repeated when a later one hits a lock.
         while (remaining.length > 0) {

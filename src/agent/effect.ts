@@ -17,13 +17,11 @@ import { exponential, fullJitter } from '../lib/backoff.js';
 import { AgentError, UnreachableError, UpdatesLockedError, describe } from '../lib/errors.js';
 import { TERMINAL } from './acks.js';
 import type { CommandRef, ExecContext } from './actions.js';
-import { graceMs, judge, recreatesContainers, WATCH_EVERY_MS } from './evidence.js';
+import { EXACTLY_ONCE, graceMs, judge, recreatesContainers, WATCH_EVERY_MS } from './evidence.js';
 import type { JournalEntry } from './journal.js';
 
 /** How one command's effect behaves. */
 export interface EffectSpec {
-  /** Must never happen twice for one token. */
-  destructive: boolean;
   /** reboot/shutdown: `done` only after a new boot id is seen. */
   awaitsBoot?: boolean;
   /** The supervisor call; may resolve to a detail for the `done` ack. */
@@ -142,6 +140,8 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
   let serverErrors = 0;
   let cloudTries = 0;
   const stamp = spec.awaitsBoot === true;
+  // Must never happen twice for one token (evidence.ts holds the one list).
+  const exactlyOnce = EXACTLY_ONCE.has(action.command);
   while (!ctx.signal.aborted) {
     // What the call needs first (the supervisor's version: auth form, gates) is asked before the
     // intent, so that its failure is known to have sent nothing and the call may be tried again.
@@ -195,7 +195,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
       // An exactly-once call is retried only when it certainly never reached the supervisor.
       const neverArrived = err instanceof UnreachableError && !err.mayHaveArrived;
       if (code === 'UNREACHABLE' || code === 'TIMEOUT') {
-        if (!spec.destructive || neverArrived) {
+        if (!exactlyOnce || neverArrived) {
           await save({ sending: false, detail: 'supervisor unreachable; retrying' }, stamp ? 'remove' : undefined);
           if (!(await pause(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
           continue;
@@ -203,18 +203,18 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
         await watchEffect(ctx, rec.entry, 'no answer from the supervisor');
         return;
       }
-      if ((code === 'BAD_RESPONSE' || code === 'TOO_LARGE') && spec.destructive) {
+      if ((code === 'BAD_RESPONSE' || code === 'TOO_LARGE') && exactlyOnce) {
         // An unreadable or cut-off reply: the call may well have been taken.
         await watchEffect(ctx, rec.entry, 'unreadable reply from the supervisor');
         return;
       }
-      if (code === 'SERVER_ERROR' && !spec.destructive && ++serverErrors < SERVER_ERROR_TRIES) {
+      if (code === 'SERVER_ERROR' && !exactlyOnce && ++serverErrors < SERVER_ERROR_TRIES) {
         await save({ sending: false, detail: `${describe(err)}; retrying` });
         if (!(await pause(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
         continue;
       }
       ctx.log.warn({ err, command: action.command }, 'command failed');
-      const tail = spec.destructive ? '; not repeated (set a new token to try again)' : '';
+      const tail = exactlyOnce ? '; not repeated (set a new token to try again)' : '';
       await save({ state: 'failed', sending: false, detail: `${describe(err)}${tail}` }, stamp ? 'remove' : undefined);
       return;
     }

@@ -51,12 +51,6 @@ export type Verdict = { state: 'done' | 'failed'; detail: string } | { state: 'w
 /** Commands whose effect must never happen twice for one token (the rest are harmless to repeat). */
 export const EXACTLY_ONCE: ReadonlySet<string> = new Set(['reboot', 'shutdown', 'restart', 'purge', 'restart-service', 'stop-service']);
 
-/** True when the command's effect ends this process (so its answer may never arrive). */
-export function killsAgent(command: string, services: readonly string[], ownService: string | undefined): boolean {
-  if (command === 'reboot' || command === 'shutdown' || command === 'restart' || command === 'purge') return true;
-  return (command === 'restart-service' || command === 'stop-service') && ownService !== undefined && services.includes(ownService);
-}
-
 /** True when the command's evidence is a change of container ids (they are read before its call; stop-service reads states). */
 export function recreatesContainers(command: string): boolean {
   return command === 'restart' || command === 'purge' || command === 'restart-service';

@@ -36,7 +36,7 @@ describe('runEffect: what is known to have sent nothing is tried again; a stop l
       version: () => (versionFails-- > 0 ? Promise.reject(new HttpError({ peer: 'supervisor', status: 500, method: 'GET', path: '/v2/version', body: 'oops' })) : Promise.resolve('19.0.5')),
       restartApp: () => ((restarts += 1), Promise.resolve()),
     };
-    const run = runEffect(context(clock, journal, supervisor), ref, { destructive: true, call: (force) => supervisor.restartApp!({ force }) });
+    const run = runEffect(context(clock, journal, supervisor), ref, { call: (force) => supervisor.restartApp!({ force }) });
     await settle();
     assert.equal(restarts, 0);
     assert.deepEqual([journal.get('restart', 't1')?.state, journal.get('restart', 't1')?.sending], ['running', false]);
@@ -55,7 +55,7 @@ describe('runEffect: what is known to have sent nothing is tried again; a stop l
       version: () => Promise.resolve('19.0.5'),
       restartApp: () => new Promise((_r, reject) => stop.signal.addEventListener('abort', () => reject(new AgentError('ABORTED', 'cancelled')))),
     };
-    const run = runEffect(context(clock, journal, supervisor, stop), ref, { destructive: true, call: (force) => supervisor.restartApp!({ force }) });
+    const run = runEffect(context(clock, journal, supervisor, stop), ref, { call: (force) => supervisor.restartApp!({ force }) });
     await settle();
     stop.abort();
     await run;
