@@ -10,22 +10,11 @@ import { TagWriter } from '../src/cloud/tags.js';
 import { loadConfig } from '../src/config/load.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { drive } from '../test/helpers/cloud-mock.js';
+import { mulberry32 } from '../test/helpers/random.js';
 
 const KEY = 'bench-device-key-7e6d5c4b3a291807';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** A small deterministic PRNG, so every run prints the same figures. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Setup {
   clock: ManualClock;

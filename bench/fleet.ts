@@ -18,6 +18,7 @@ import { ManualClock } from '../src/lib/clock.js';
 import { createDispatcher } from '../src/lib/http.js';
 import { CloudSimulator, type CloudSeed } from '../src/sim/cloud/simulator.js';
 import { silentLog } from '../test/helpers/agent-fixtures.js';
+import { mulberry32 } from '../test/helpers/random.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -25,18 +26,6 @@ const HOUR = 60 * MINUTE;
 /** Simulated time moves in steps of this much; what a step wakes finishes (HTTP included) before the next. */
 const TICK_MS = 100;
 const FLEET_ID = 1;
-
-/** A small deterministic PRNG, so every run prints the same figures. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function args(argv: readonly string[]): { devices: number; tagsToCloud: boolean } {
   let devices = 10_000;

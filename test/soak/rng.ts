@@ -1,4 +1,5 @@
 /** Seeded randomness for the soak harness: a round is planned from its seed alone. */
+import { mulberry32 } from '../helpers/random.js';
 
 /** A 32-bit seed mixed with a round number: round 0 keeps the seed itself (so `--seed` replays it). */
 export function roundSeed(seed: number, round: number): number {
@@ -11,19 +12,11 @@ export function roundSeed(seed: number, round: number): number {
 
 /** A small deterministic generator (mulberry32) with the helpers a plan needs. */
 export class Rng {
-  private state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [min, max]. */

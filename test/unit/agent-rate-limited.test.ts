@@ -5,21 +5,10 @@ import { AGENT_CLOUD_MANNERS, type SupervisorPort } from '../../src/agent/ports.
 import { ManualClock } from '../../src/lib/clock.js';
 import { DEVICE_ROW, mockClient, mockCloud } from '../helpers/cloud-mock.js';
 import { silentLog, testConfig } from '../helpers/agent-fixtures.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const INTERVAL = 300_000;
 const DEVICES = 20;
-
-/** A small deterministic PRNG: each agent its own sequence. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const supervisor = {
   applicationsState: () => Promise.resolve({ app: { appId: 1, services: { main: { status: 'Running' } } } }),
