@@ -8,6 +8,8 @@ export interface JournalData {
   entries: JournalEntry[];
   /** Wall times of agent-initiated reboots and shutdowns (the 24 h budget). */
   reboots: number[];
+  /** Started from no file (a first start or a wiped data volume) and the ack tags not read yet. */
+  fresh?: true;
 }
 
 /** Parses and checks a journal file's text; undefined when it is not a valid journal. */
@@ -23,7 +25,8 @@ export function decode(text: string): JournalData | undefined {
   if (data.version !== 1 || !Array.isArray(data.entries) || !Array.isArray(data.reboots)) return undefined;
   if (!data.reboots.every((t) => typeof t === 'number' && Number.isFinite(t))) return undefined;
   if (!data.entries.every(isEntry)) return undefined;
-  return { version: 1, entries: data.entries, reboots: data.reboots };
+  if (data.fresh !== undefined && data.fresh !== true) return undefined;
+  return { version: 1, entries: data.entries, reboots: data.reboots, ...(data.fresh === true ? { fresh: true } : {}) };
 }
 
 function isEntry(e: unknown): e is JournalEntry {

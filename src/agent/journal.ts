@@ -98,8 +98,6 @@ export class Journal {
   writable = true;
   /** Where a corrupt file was moved, if one was. */
   quarantined: string | undefined;
-  /** The file was missing at load: a first start, or a data volume wiped (by a purge). */
-  private missingAtLoad = false;
 
   constructor(private readonly opts: JournalOptions) {
     this.store = opts.store ?? new JournalStore(opts.dir);
@@ -113,8 +111,12 @@ export class Journal {
   /** Reads the file; a corrupt one is moved aside and the journal starts empty. */
   async load(): Promise<LoadStatus> {
     const read = await this.store.read();
-    this.missingAtLoad = read.status === 'missing';
-    if (read.status === 'missing') return 'missing';
+    if (read.status === 'missing') {
+      // A first start or a wiped data volume: remembered on disk until the ack tags have been
+      // read once, so that a kill before the first good poll does not forget it.
+      this.data.fresh = true;
+      return 'missing';
+    }
     const parsed = read.status === 'ok' ? decode(read.text) : undefined;
     if (parsed) {
       this.data = parsed;
@@ -264,7 +266,7 @@ export class Journal {
       let state = ack.state;
       let detail = ack.detail;
       if (state === 'running') {
-        if (command === 'purge' && this.missingAtLoad) {
+        if (command === 'purge' && this.data.fresh === true) {
           // The ack reached the cloud before the call, and the journal that recorded the intent
           // is gone: the data volume was wiped, which is what the purge does.
           state = 'done';
@@ -281,7 +283,9 @@ export class Journal {
       });
       added += 1;
     }
-    if (added > 0) {
+    const wasFresh = this.data.fresh === true;
+    delete this.data.fresh;
+    if (added > 0 || wasFresh) {
       this.trim();
       await this.persist();
     }

@@ -129,6 +129,20 @@ describe('journal: a purge that wiped the data volume', () => {
     assert.equal(j.get('purge', 'p1')?.state, 'done');
     assert.equal(j.get('purge', 'p1')?.detail, 'the data volume was wiped');
   });
+  it('killed before the first good poll after the wipe: the next process still knows the volume was wiped', async () => {
+    const dir = await tempDir();
+    const first = new Journal({ dir, clock: new ManualClock() });
+    assert.equal(await first.load(), 'missing');
+    await first.persist(); // what start does; then the process dies before any poll
+    const second = new Journal({ dir, clock: new ManualClock() });
+    assert.equal(await second.load(), 'ok');
+    await second.importAcks({ 'agent.purge.ack': formatAck('p1', 'running', t) }, 'agent.', 'boot-2');
+    assert.equal(second.get('purge', 'p1')?.state, 'done');
+    const third = new Journal({ dir, clock: new ManualClock() });
+    await third.load();
+    await third.importAcks({ 'agent.purge.ack': formatAck('p2', 'running', t) }, 'agent.', 'boot-2');
+    assert.equal(third.get('purge', 'p2')?.state, 'failed', 'once the acks were read, a missing entry is no longer a wipe');
+  });
   it('a corrupt journal is not a wiped volume: the purge is failed, not repeated', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'journal.json'), 'garbage');
