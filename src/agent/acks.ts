@@ -59,12 +59,38 @@ export function parseAck(value: string): Ack | undefined {
   return { token, state: state as AckState, atWall, detail };
 }
 
-/** The ack tag values for the given entries (the most recent token of each command). */
-export function ackTags(
-  latest: Iterable<{ command: string; token: string; state: AckState; updatedAt: number; detail: string }>,
-  prefix: string,
-): Record<string, string> {
+/** The report tag key of a behaviour: `<prefix><behaviour>.last`. */
+export function lastKey(prefix: string, behaviour: string): string {
+  return `${prefix}${behaviour}.last`;
+}
+
+/** A behaviour's `.last` value: `<command>[ <service>,…] <state> <UTC time>[ <detail>]`, one clean line. */
+export function formatLast(command: string, services: readonly string[], state: AckState, atWall: number, detail = ''): string {
+  const what = services.length > 0 ? `${command} ${services.join(',')}` : command;
+  const short = clip(oneCleanLine(detail), MAX_DETAIL);
+  return `${oneCleanLine(what)} ${state} ${new Date(atWall).toISOString()}${short ? ` ${short}` : ''}`;
+}
+
+/** What an entry needs to be reported. */
+export interface Reportable {
+  command: string;
+  token: string;
+  origin?: string;
+  services: readonly string[];
+  state: AckState;
+  updatedAt: number;
+  detail: string;
+}
+
+/**
+ * The report tag values for the given entries (the most recent of each slot): an operator's
+ * command in `<prefix><command>.ack`, a behaviour's intent in `<prefix><behaviour>.last`.
+ */
+export function ackTags(latest: Iterable<Reportable>, prefix: string): Record<string, string> {
   const acks: Record<string, string> = {};
-  for (const e of latest) acks[ackKey(prefix, e.command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, e.updatedAt, e.detail);
+  for (const e of latest) {
+    if (e.origin !== undefined && e.origin !== 'operator') acks[lastKey(prefix, e.origin)] = formatLast(e.command, e.services, e.state, e.updatedAt, e.detail);
+    else acks[ackKey(prefix, e.command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, e.updatedAt, e.detail);
+  }
   return acks;
 }

@@ -24,12 +24,10 @@
  * `done` when the evidence appears, `failed` (never repeated) when the grace period ends without it.
  * A supervisor's 2xx reply is evidence by itself and needs none of this.
  */
+import { BOOT_GRACE_MS, CONTAINER_GRACE_MS, COMMANDS, specOf } from './commands.js';
 import type { JournalEntry } from './journal.js';
 
-/** How long a reboot or shutdown may take to show a new boot after the supervisor took the call. */
-export const BOOT_GRACE_MS = 15 * 60_000;
-/** How long the agent watches for recreated or stopped containers after a call without an answer. */
-export const CONTAINER_GRACE_MS = 3 * 60_000;
+export { BOOT_GRACE_MS, CONTAINER_GRACE_MS };
 /** Pause between two looks at the supervisor while watching. */
 export const WATCH_EVERY_MS = 15_000;
 
@@ -48,17 +46,17 @@ export interface Observation {
 /** The verdict on an effect whose call had no answer. */
 export type Verdict = { state: 'done' | 'failed'; detail: string } | { state: 'watch'; detail: string };
 
-/** Commands whose effect must never happen twice for one token (the rest are harmless to repeat). */
-export const EXACTLY_ONCE: ReadonlySet<string> = new Set(['reboot', 'shutdown', 'restart', 'purge', 'restart-service', 'stop-service']);
+/** Commands whose effect must never happen twice for one token (the command table's `destructive`). */
+export const EXACTLY_ONCE: ReadonlySet<string> = new Set(Object.entries(COMMANDS).filter(([, c]) => c.destructive).map(([name]) => name));
 
 /** True when the command's evidence is a change of container ids (they are read before its call; stop-service reads states). */
 export function recreatesContainers(command: string): boolean {
-  return command === 'restart' || command === 'purge' || command === 'restart-service';
+  return specOf(command)?.evidence === 'containers-recreated';
 }
 
 /** The grace period of a command's watch. */
 export function graceMs(command: string): number {
-  return command === 'reboot' || command === 'shutdown' ? BOOT_GRACE_MS : CONTAINER_GRACE_MS;
+  return specOf(command)?.graceMs ?? CONTAINER_GRACE_MS;
 }
 
 function running(status: string | undefined): boolean {
@@ -77,28 +75,27 @@ export function judge(entry: JournalEntry, obs: Observation, ownService: string 
   const late = elapsedMs >= graceMs(entry.command);
   const unproven = (why: string): Verdict =>
     late ? { state: 'failed', detail: `${why}; not repeated (set a new token to try again)` } : { state: 'watch', detail: `checking for ${minutes(graceMs(entry.command))} whether it happened` };
-  switch (entry.command) {
-    case 'reboot':
-    case 'shutdown':
+  switch (specOf(entry.command)?.evidence) {
+    case 'new-boot':
       if (obs.bootId !== entry.bootId) return { state: 'done', detail: `new boot seen (${entry.command})` };
       return late
         ? { state: 'failed', detail: `the device is still up ${minutes(BOOT_GRACE_MS)} later (same boot); not repeated (set a new token to try again)` }
         : { state: 'watch', detail: 'waiting for a new boot' };
-    case 'restart':
-    case 'purge':
-    case 'restart-service': {
-      if (entry.command === 'purge' && obs.wiped) return { state: 'done', detail: 'the data volume was wiped' };
+    case 'containers-recreated': {
+      if (specOf(entry.command)?.wipesData === true && obs.wiped) return { state: 'done', detail: 'the data volume was wiped' };
       const before = entry.before;
       if (!before) return { state: 'failed', detail: 'outcome unknown (container ids could not be read before the call); not repeated' };
       if (obs.containers === null) return unproven('outcome unknown (the supervisor cannot say which containers run)');
-      const targets = entry.command === 'restart-service' ? entry.services : Object.keys(before);
+      // A service verb names its targets, and all of them must show it; an app-wide one, any.
+      const named = specOf(entry.command)?.serviceVerb != null;
+      const targets = named ? entry.services : Object.keys(before);
       const changed = targets.filter((s) => before[s] !== undefined && obs.containers?.[s] !== undefined && obs.containers[s] !== before[s]);
-      const proven = entry.command === 'restart-service' ? changed.length === targets.length : changed.length > 0;
+      const proven = named ? changed.length === targets.length : changed.length > 0;
       if (proven) return { state: 'done', detail: `container${changed.length > 1 ? 's' : ''} recreated (${changed.join(', ')})` };
       if (changed.length > 0 && late) return { state: 'failed', detail: `only ${changed.join(', ')} recreated within ${minutes(CONTAINER_GRACE_MS)}; not repeated` };
       return unproven(`no container recreated within ${minutes(CONTAINER_GRACE_MS)}`);
     }
-    case 'stop-service': {
+    case 'services-stopped': {
       if (ownService !== undefined && entry.services.includes(ownService)) {
         return { state: 'failed', detail: 'outcome unknown: the agent stopped during the call and runs again; not repeated' };
       }
@@ -111,7 +108,8 @@ export function judge(entry: JournalEntry, obs: Observation, ownService: string 
       if (stopped.length === entry.services.length) return { state: 'done', detail: `stopped (${stopped.join(', ')})` };
       return unproven(`${entry.services.filter((s) => !stopped.includes(s)).join(', ')} still running after ${minutes(CONTAINER_GRACE_MS)}`);
     }
-    default:
+    case 'none':
+    case undefined:
       return { state: 'failed', detail: 'outcome unknown; not repeated' };
   }
 }

@@ -1,5 +1,6 @@
 /** The journal file's format: what is written, and the checks a file must pass to be read back. */
 import { ACK_STATES } from './acks.js';
+import { ORIGINS } from './intent.js';
 import type { JournalEntry } from './journal.js';
 
 /** The journal file's content. */
@@ -8,6 +9,8 @@ export interface JournalData {
   entries: JournalEntry[];
   /** Wall times of agent-initiated reboots and shutdowns (the 24 h budget). */
   reboots: number[];
+  /** Each behaviour's own persisted state (by behaviour name). */
+  state?: Record<string, unknown>;
   /** Started from no file (a first start or a wiped data volume) and the ack tags not read yet. */
   fresh?: true;
 }
@@ -26,7 +29,12 @@ export function decode(text: string): JournalData | undefined {
   if (!data.reboots.every((t) => typeof t === 'number' && Number.isFinite(t))) return undefined;
   if (!data.entries.every(isEntry)) return undefined;
   if (data.fresh !== undefined && data.fresh !== true) return undefined;
-  return { version: 1, entries: data.entries, reboots: data.reboots, ...(data.fresh === true ? { fresh: true } : {}) };
+  if (data.state !== undefined && (data.state === null || typeof data.state !== 'object' || Array.isArray(data.state))) return undefined;
+  return {
+    version: 1, entries: data.entries, reboots: data.reboots,
+    ...(data.state !== undefined ? { state: data.state } : {}),
+    ...(data.fresh === true ? { fresh: true } : {}),
+  };
 }
 
 function isEntry(e: unknown): e is JournalEntry {
@@ -37,6 +45,7 @@ function isEntry(e: unknown): e is JournalEntry {
     typeof r.detail === 'string' && typeof r.bootId === 'string' && typeof r.attempts === 'number' &&
     typeof r.sending === 'boolean' && typeof r.force === 'boolean' && Array.isArray(r.services) &&
     typeof r.createdAt === 'number' && typeof r.updatedAt === 'number' &&
+    (r.origin === undefined || (ORIGINS as readonly unknown[]).includes(r.origin)) &&
     (r.sentAt === undefined || typeof r.sentAt === 'number') &&
     (r.before === undefined || r.before === null || (typeof r.before === 'object' && !Array.isArray(r.before) &&
       Object.values(r.before).every((id) => typeof id === 'string')))

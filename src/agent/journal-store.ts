@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { JournalError } from '../lib/errors.js';
 
 /** What reading the journal file found. */
@@ -12,13 +12,19 @@ export type StoreRead = { status: 'ok'; text: string } | { status: 'missing' } |
  */
 export class JournalStore {
   readonly path: string;
+  /** Numbers this process' temp files: each write has its own, so two writers never share one. */
+  private writes = 0;
 
   constructor(readonly dir: string, name = 'journal.json') {
     this.path = join(dir, name);
   }
 
-  /** Reads the file's text. */
+  /**
+   * Reads the file's text. Temp files a killed writer left beside it are removed first (they hold
+   * a write that never became the journal).
+   */
   async read(): Promise<StoreRead> {
+    await this.sweep();
     try {
       return { status: 'ok', text: await readFile(this.path, 'utf8') };
     } catch (error) {
@@ -29,7 +35,8 @@ export class JournalStore {
 
   /** Atomically replaces the file with `text`; throws JournalError when the disk refuses. */
   async write(text: string): Promise<void> {
-    const tmp = `${this.path}.tmp`;
+    // Unique per process and write: a stopping agent and its successor may write at the same time.
+    const tmp = `${this.path}.${process.pid}.${++this.writes}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
       const file = await open(tmp, 'w', 0o600);
@@ -42,6 +49,7 @@ export class JournalStore {
       await rename(tmp, this.path);
       await syncDir(dirname(this.path));
     } catch (err) {
+      await unlink(tmp).catch(() => undefined);
       throw new JournalError(`cannot write the journal in ${this.dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
     }
   }
@@ -55,6 +63,18 @@ export class JournalStore {
       return aside;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Removes temp files older than a minute (a younger one may be a stopping predecessor's write in progress). */
+  private async sweep(): Promise<void> {
+    const base = basename(this.path);
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith(`${base}.`) || !name.endsWith('.tmp')) continue;
+      const path = join(this.dir, name);
+      const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > 60_000) await unlink(path).catch(() => undefined);
     }
   }
 }

@@ -32,20 +32,23 @@
  * disk does not hold: callers send nothing, and the agent retries at the next poll.
  */
 import type { Clock } from '../lib/clock.js';
-import { COMMAND_NAMES } from '../config/schema.js';
 import { parseAck, TERMINAL, NO_TOKEN, type AckState } from './acks.js';
 import { clampFuture } from './budget.js';
-import { EXACTLY_ONCE } from './evidence.js';
+import { isCommand, specOf } from './commands.js';
+import { reportSlot, type Origin } from './intent.js';
 import { decode, type JournalData } from './journal-codec.js';
 import { JournalStore } from './journal-store.js';
 
 /** What the journal needs from its file (tests inject one whose writes fail). */
 export type JournalFile = Pick<JournalStore, 'path' | 'read' | 'write' | 'quarantine'>;
 
-/** One command token as persisted. */
+/** One intent as persisted (intent.ts builds them). */
 export interface JournalEntry {
   command: string;
+  /** The intent's key: an operator's token, or `<behaviour>@<id>`. */
   token: string;
+  /** Who wanted it; absent for the operator (and in journals written before origins existed). */
+  origin?: Origin;
   state: AckState;
   detail: string;
   /** Kernel boot id when the entry last changed. */
@@ -207,14 +210,32 @@ export class Journal {
 
   /** Entries whose call may have reached the supervisor with no known outcome: the agent watches for evidence. */
   unsettled(): JournalEntry[] {
-    return this.data.entries.filter((e) => e.state === 'running' && e.sending && EXACTLY_ONCE.has(e.command));
+    return this.data.entries.filter((e) => e.state === 'running' && e.sending && specOf(e.command)?.destructive === true);
   }
 
-  /** The most recently changed entry of each command. */
+  /** The most recently changed entry of each report slot (each command for the operator, each behaviour). */
   latest(): Map<string, JournalEntry> {
     const out = new Map<string, JournalEntry>();
-    for (const e of this.data.entries) out.set(e.command, e);
+    for (const e of this.data.entries) out.set(reportSlot(e), e);
     return out;
+  }
+
+  /** A behaviour's persisted state (what its decide needs to remember across restarts). */
+  state(name: string): unknown {
+    return this.data.state?.[name];
+  }
+
+  /** Replaces behaviours' states and persists them (with every entry) before resolving; undone in memory when the write fails. */
+  async setStates(states: Readonly<Record<string, unknown>>): Promise<void> {
+    const saved = this.data.state;
+    this.data.state = { ...saved, ...states };
+    try {
+      await this.persist();
+    } catch (err) {
+      if (saved) this.data.state = saved;
+      else delete this.data.state;
+      throw err;
+    }
   }
 
   /** Writes the journal as it is now (serialised; the last write wins). */
@@ -262,16 +283,16 @@ export class Journal {
       const ack = parseAck(value);
       // Only real commands: a rejected made-up name needs no journal entry (its ack is the record,
       // and decide() reads it), and importing hundreds of them would rewrite the file every poll.
-      if (!command || !KNOWN.has(command) || !ack || ack.token === NO_TOKEN || this.get(command, ack.token)) continue;
+      if (!command || !isCommand(command) || !ack || ack.token === NO_TOKEN || this.get(command, ack.token)) continue;
       let state = ack.state;
       let detail = ack.detail;
       if (state === 'running') {
-        if (command === 'purge' && this.data.fresh === true) {
+        if (specOf(command)?.wipesData === true && this.data.fresh === true) {
           // The ack reached the cloud before the call, and the journal that recorded the intent
           // is gone: the data volume was wiped, which is what the purge does.
           state = 'done';
           detail = 'the data volume was wiped';
-        } else if (EXACTLY_ONCE.has(command)) {
+        } else if (specOf(command)?.destructive === true) {
           // Outcome unknown and the intent record is gone: never send it again.
           state = 'failed';
           detail = 'journal lost while running; not repeated';
@@ -294,11 +315,13 @@ export class Journal {
 
   private trim(): void {
     const keep = this.opts.keepPerCommand ?? 20;
+    // Per command and origin: a behaviour's history never pushes an operator's tokens out.
     const byCommand = new Map<string, JournalEntry[]>();
     for (const e of this.data.entries) {
-      const list = byCommand.get(e.command);
+      const slot = `${e.command} ${reportSlot(e)}`;
+      const list = byCommand.get(slot);
       if (list) list.push(e);
-      else byCommand.set(e.command, [e]);
+      else byCommand.set(slot, [e]);
     }
     const dropped = new Set<JournalEntry>();
     for (const list of byCommand.values()) {
@@ -310,7 +333,7 @@ export class Journal {
     // kept (its rejection is what the ack shows), for at most MADE_UP_NAMES names, the most recent.
     // A cap below the number of such tags on a device would drop and re-record them at every poll.
     // Real commands are never dropped here: forgetting a done reboot token would run it again.
-    const made = [...byCommand.entries()].filter(([name]) => !KNOWN.has(name));
+    const made = [...byCommand.entries()].filter(([, list]) => !isCommand(list[0]?.command ?? ''));
     for (const [, list] of made) for (const e of list.slice(0, -1)) dropped.add(e);
     if (made.length > MADE_UP_NAMES) {
       const byRecency = made.sort((a, b) => this.data.entries.indexOf(b[1].at(-1)!) - this.data.entries.indexOf(a[1].at(-1)!));
@@ -320,7 +343,6 @@ export class Journal {
   }
 }
 
-const KNOWN: ReadonlySet<string> = new Set(COMMAND_NAMES);
 /**
  * How many made-up command names the journal remembers (one token each). More are remembered by
  * their ack tags alone (decide() reads those), so this only bounds the journal's size.
@@ -329,11 +351,12 @@ const MADE_UP_NAMES = 50;
 
 function settle(entry: JournalEntry, bootId: string): Pick<JournalEntry, 'state' | 'detail' | 'sending'> | undefined {
   if (entry.state !== 'running') return undefined;
-  const powers = entry.command === 'reboot' || entry.command === 'shutdown';
+  const spec = specOf(entry.command);
+  const powers = spec?.power === true;
   // A new boot while a reboot was pending is the reboot the operator asked for, sent or not.
   if (powers && entry.bootId !== bootId) return { state: 'done', detail: `new boot seen (${entry.command})`, sending: false };
   if (!entry.sending) return { state: 'accepted', detail: 'resumed after agent restart', sending: false };
-  if (!EXACTLY_ONCE.has(entry.command)) return { state: 'accepted', detail: 'resumed after agent restart (harmless to repeat)', sending: false };
+  if (spec?.destructive !== true) return { state: 'accepted', detail: 'resumed after agent restart (harmless to repeat)', sending: false };
   // The call may have happened: the agent watches for evidence (evidence.ts); nothing is resent.
   const detail = 'agent restarted during the call; checking whether it happened';
   return entry.detail === detail ? undefined : { state: 'running', detail, sending: true };

@@ -147,6 +147,17 @@ export function parseCron(raw: string): string | null {
   return text;
 }
 
+/** Validates an IANA time zone name (as `TZ` holds it); returns its canonical spelling. */
+export function parseTimeZone(raw: string): string {
+  const text = raw.trim().replace(/^:/, '');
+  if (text === '') throw new Error('must be an IANA time zone such as Europe/Berlin or UTC');
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
+  } catch {
+    throw new Error('must be an IANA time zone such as Europe/Berlin or UTC (unknown zone)');
+  }
+}
+
 /** Validates a regular expression by compiling it; `none` is null. Returns the source text. */
 export function parseRegex(raw: string): string | null {
   const text = raw.trim();

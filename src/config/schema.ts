@@ -15,6 +15,7 @@ import {
   parseSinks,
   parseSize,
   parseTagPrefix,
+  parseTimeZone,
 } from './parsers.js';
 import { parseBindAddress, parseInteger, parsePort, parseToken } from './net.js';
 
@@ -45,6 +46,9 @@ export interface Config {
   watchdog: 'all' | readonly string[] | null;
   watchdogLadder: readonly LadderStep[];
   offlineRebootMs: number | null;
+  watchdogIntervalMs: number;
+  /** IANA time zone of schedules (TZ). */
+  timeZone: string;
   logLevel: LogLevel;
   logsForward: readonly string[];
   logsUnits: readonly string[] | null;
@@ -143,6 +147,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze(([
   { key: 'offlineRebootMs', env: 'AGENT_OFFLINE_REBOOT', tag: 'offline-reboot', default: 'off', format: duration,
     doc: 'reboot after this long without cloud contact (e.g. `6h`); at least `10m`',
     parse: (raw) => parseOptionalDuration(raw, { min: 10 * MINUTE }) },
+  { key: 'watchdogIntervalMs', env: 'AGENT_WATCHDOG_INTERVAL', tag: 'watchdog-interval', default: '30s', format: duration,
+    doc: 'how often the watchdog looks at services; unhealthy after 3 failed checks (or 2 looks not running) in a row; at least `5s`',
+    parse: (raw) => parseDuration(raw, { min: 5 * SECOND }) },
+  { key: 'timeZone', env: 'TZ', tag: null, default: 'UTC', format: text,
+    doc: 'IANA time zone of schedules (balena sets it as a variable); an unknown zone is refused',
+    parse: parseTimeZone },
   { key: 'logLevel', env: 'AGENT_LOG_LEVEL', tag: 'log-level', default: 'info', format: text,
     doc: `the agent's own log level: ${LOG_LEVELS.join(', ')}`,
     parse: (raw) => parseEnum(raw, LOG_LEVELS) },
