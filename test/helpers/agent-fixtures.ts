@@ -23,10 +23,18 @@ export function snap(over: Partial<Snapshot> = {}): Snapshot {
     fleetTags: {},
     services: ['main', 'fleet-agent'],
     serviceImages: { '1001': 'main', '1002': 'fleet-agent' },
+    tagsSeen: true,
+    looks: null,
+    updating: false,
     journal: [],
     inProgress: new Set(),
     bootId: 'boot-1',
     budget: { max: 3, used: 0, releaseAtWall: null },
+    uuid: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+    ownService: 'fleet-agent',
+    startedAt: 0,
+    lastContactAt: null,
+    state: {},
     ...over,
   });
 }
