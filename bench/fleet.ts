@@ -8,7 +8,8 @@
  *   node dist/bench/fleet.js [--devices N] [--tags-to-cloud]
  */
 import type { Dispatcher } from 'undici';
-import { Agent } from '../src/agent/agent.js';
+import { buildAgent } from '../src/agent/build.js';
+import type { Agent } from '../src/agent/agent.js';
 import type { JournalFile } from '../src/agent/journal.js';
 import { AGENT_CLOUD_MANNERS, type SupervisorPort } from '../src/agent/ports.js';
 import { CloudClient } from '../src/cloud/client.js';
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
       ...AGENT_CLOUD_MANNERS,
     });
     const tags = tagsToCloud ? new TagWriter({ cloud, clock }) : new TagWriter({ cloud, supervisor, clock });
-    agents.push(new Agent({ config, clock, log, supervisor, cloud, tags, bootId: 'bench-boot', version: '0.0.0-bench', journalFile: memoryJournal(), random }));
+    agents.push(buildAgent({ config, clock, log, supervisor, cloud, tags, bootId: 'bench-boot', version: '0.0.0-bench', journalFile: memoryJournal(), random }));
   }
   const setupMs = performance.now() - wallStarted;
 

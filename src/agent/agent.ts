@@ -1,44 +1,28 @@
+/**
+ * The agent's lifecycle: start (journal loaded and reconciled, unsettled calls watched, tasks
+ * scheduled), stop, and what it shows (health, healthz, status). Its parts are built and wired by
+ * buildAgent (build.ts); the agent only runs them.
+ */
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { AgentError, HttpError, describe } from '../lib/errors.js';
 import type { Config } from '../config/schema.js';
-import { applyLive } from '../config/live.js';
 import { ackTags } from './acks.js';
-import { Activity } from './activity.js';
-import { decide, needsImageIds } from './behaviours/commands.js';
+import type { Activity } from './activity.js';
+import type { Behaviour } from './behaviours/behaviour.js';
 import { rebootBudget } from './budget.js';
-import { CommandDispatch } from './dispatch.js';
+import type { Decider } from './decider.js';
+import type { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, healthzVerdict, type Health, type Healthz } from './health.js';
-import { inactiveTags } from './inactive.js';
-import { Journal, type JournalEntry, type JournalFile } from './journal.js';
-import type { CloudPort, SupervisorPort, TagsPort } from './ports.js';
-import { Reporter } from './reporter.js';
-import { Runner } from './runner.js';
-import { Scheduler } from './scheduler.js';
-import { makeSnapshot } from './snapshot.js';
+import { intentOf } from './intent.js';
+import type { Journal, JournalEntry } from './journal.js';
+import type { Observer } from './observer.js';
+import type { CloudPoller } from './poller.js';
+import type { CloudPort, TagsPort } from './ports.js';
+import type { Reporter } from './reporter.js';
+import type { Runner } from './runner.js';
+import type { Scheduler } from './scheduler.js';
+import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
-
-/** Dependencies of the agent. */
-export interface AgentOptions {
-  /** Settings from the environment; live tags are applied on top at every poll. */
-  config: Config;
-  clock: Clock;
-  log: Logger;
-  supervisor: SupervisorPort;
-  cloud: CloudPort;
-  tags: TagsPort;
-  /** The kernel boot id now (read from config.bootIdPath by the caller). */
-  bootId: string;
-  /** The agent's version, reported in `<prefix>version`. */
-  version: string;
-  /** BALENA_SERVICE_NAME: a restart of this service restarts the agent itself. */
-  serviceName?: string;
-  /** The journal's file (default: atomic files in config.dataDir); tests inject failing writes. */
-  journalFile?: JournalFile;
-  random?: () => number;
-  /** Problems found while starting the process around the agent (e.g. the local HTTP server). */
-  localProblems?: () => readonly string[];
-}
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 6_000;
@@ -47,80 +31,78 @@ export const REPORT_IDLE_MS = 60_000;
 /** Longest the last write of pending acks may take at stop (the engine kills after 10 s). */
 export const FINAL_FLUSH_MS = 3_000;
 
-/** The agent: polls the cloud, runs operator commands exactly once, reports its health. */
+/** The agent's parts, as buildAgent wires them. */
+export interface AgentParts {
+  clock: Clock;
+  log: Logger;
+  cloud: CloudPort;
+  tags: TagsPort;
+  bootId: string;
+  version: string;
+  random: () => number;
+  localProblems: () => readonly string[];
+  settings: LiveSettings;
+  activity: Activity;
+  scheduler: Scheduler;
+  runner: Runner;
+  journal: Journal;
+  reporter: Reporter;
+  dispatch: CommandDispatch;
+  poller: CloudPoller;
+  observer: Observer;
+  decider: Decider;
+  behaviours: readonly Behaviour[];
+  ownService: string | undefined;
+}
+
+/** The agent: polls the cloud, runs intents exactly once, reports its health. */
 export class Agent {
-  private readonly activity = new Activity();
-  private readonly scheduler: Scheduler;
-  private readonly runner: Runner;
-  private readonly journal: Journal;
-  private readonly reporter: Reporter;
-  private readonly commands: CommandDispatch;
-  private config: Config;
-  private problems: readonly string[] = [];
   private startedAt = 0;
-  private lastGoodPollAt: number | undefined;
-  private lastGoodPollWall: number | undefined;
-  private lastPollError: string | undefined;
-  private inactiveFromTags = '';
-  /** Monotonic time the next poll is due (set when it is scheduled). */
-  private pollDueAt = 0;
-  private failures = 0;
-  private retryAfterMs = 0;
-  private deviceKeyRejected = false;
-  private supervisorReachable: boolean | undefined;
-  private supervisorProblem: string | undefined;
   private seeded = false;
   /** The journal or the tag prefix may have changed since the ack tags were last built. */
   private acksDirty = false;
   private started = false;
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly opts: AgentOptions) {
-    this.config = opts.config;
-    this.scheduler = new Scheduler({ clock: opts.clock, log: opts.log, activity: this.activity });
-    this.runner = new Runner({ clock: opts.clock, activity: this.activity });
-    this.journal = new Journal({
-      dir: opts.config.dataDir, clock: opts.clock, ...(opts.journalFile ? { store: opts.journalFile } : {}),
-    });
-    this.reporter = new Reporter({ tags: opts.tags, clock: opts.clock, log: opts.log, minIntervalMs: 10_000, random: this.random });
-    this.commands = new CommandDispatch({
-      journal: this.journal, runner: this.runner, supervisor: opts.supervisor, clock: opts.clock, log: opts.log, bootId: opts.bootId,
-      ownService: opts.serviceName, random: this.random, config: () => this.config, changed: (dropped) => this.changed(dropped),
-      recordInCloud: (entry) => this.recordInCloud(entry),
-    });
-  }
+  constructor(private readonly p: AgentParts) {}
 
-  private get random(): () => number {
-    return this.opts.random ?? Math.random;
+  /** Monotonic time the agent started. */
+  get startTime(): number {
+    return this.startedAt;
   }
 
   /** Loads and reconciles the journal, then starts polling after the random start spread. */
   async start(signal?: AbortSignal): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { clock, log } = this.opts;
+    const { clock, log, journal, scheduler, settings, poller, decider } = this.p;
     this.startedAt = clock.now();
-    const loaded = await this.journal.load();
-    if (loaded === 'corrupt') log.warn({ aside: this.journal.quarantined }, 'journal was corrupt; kept aside, rebuilding from ack tags');
-    const changes = await this.journal.reconcile(this.opts.bootId).catch((err: unknown) => {
+    const loaded = await journal.load();
+    if (loaded === 'corrupt') log.warn({ aside: journal.quarantined }, 'journal was corrupt; kept aside, rebuilding from ack tags');
+    const changes = await journal.reconcile(this.p.bootId).catch((err: unknown) => {
       log.error({ err }, 'cannot persist the reconciled journal');
       return [];
     });
     for (const c of changes) log.info(c, 'reconciled a command after restart');
     // Proves the data folder is writable now rather than at the first command (health says so).
-    await this.journal.persist().catch((err: unknown) => log.error({ err }, 'the journal is not writable'));
+    await journal.persist().catch((err: unknown) => log.error({ err }, 'the journal is not writable'));
     this.refreshAcks();
     // Calls a killed process left without an answer: watched for their evidence, never resent.
-    for (const e of this.journal.unsettled()) {
-      await this.commands.dispatch({ kind: 'watch', command: e.command, token: e.token, force: e.force, services: e.services });
+    for (const e of journal.unsettled()) {
+      const i = intentOf(e);
+      await this.p.dispatch.dispatch({ kind: 'watch', command: i.command, token: i.key, origin: i.origin, force: i.force, services: i.args.services });
     }
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
-    const spread = Math.floor(this.random() * this.config.startSpreadMs);
-    this.pollDueAt = this.startedAt + spread;
-    this.scheduler.every('poll', { initialDelayMs: spread, intervalMs: () => this.scheduleNextPoll() }, (s) => this.poll(s));
+    const spread = Math.floor(this.p.random() * settings.current.startSpreadMs);
+    poller.dueAt = this.startedAt + spread;
+    scheduler.every('poll', { initialDelayMs: spread, intervalMs: () => poller.planNext() }, (s) => this.poll(s));
     // Idle, the report loop looks once a minute (health that changes with time alone); a change
     // wakes it at once (runNow), so a quiet device wakes 6 times an hour for it, not 360.
-    this.scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.reporter.delayMs(REPORT_IDLE_MS) }, () => this.report());
+    scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.p.reporter.delayMs(REPORT_IDLE_MS) }, () => this.report());
+    // Behaviours decide on their own too (offline, between polls), not only after a good poll.
+    scheduler.every('decide', { initialDelayMs: 0, intervalMs: () => decider.idleMs() }, () => this.decide());
+    scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => settings.current.watchdogIntervalMs }, (s) => this.lookAtServices(s));
+    scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
   }
 
   /**
@@ -130,243 +112,180 @@ export class Agent {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.within(STOP_TIMEOUT_MS, Promise.allSettled([this.scheduler.stop(), this.runner.stop()]));
+      await this.within(STOP_TIMEOUT_MS, Promise.allSettled([this.p.scheduler.stop(), this.p.runner.stop()]));
       if (!this.started) return;
       if (this.acksDirty) this.refreshAcks();
-      await this.within(FINAL_FLUSH_MS, this.reporter.flush({ now: true }).catch(() => false));
+      await this.within(FINAL_FLUSH_MS, this.p.reporter.flush({ now: true }).catch(() => false));
     })();
     return this.stopping;
   }
 
   private async within(ms: number, work: Promise<unknown>): Promise<void> {
     const timer = new AbortController();
-    await Promise.race([work, this.opts.clock.sleep(ms, timer.signal).catch(() => undefined)]);
+    await Promise.race([work, this.p.clock.sleep(ms, timer.signal).catch(() => undefined)]);
     timer.abort();
   }
 
   /** Writes an entry's ack straight to the cloud and waits for it (before a purge; see evidence.ts). */
-  private async recordInCloud(entry: JournalEntry): Promise<void> {
-    const acks = ackTags([entry], this.config.tagPrefix);
-    await this.opts.tags.setInCloud(acks);
-    this.reporter.markWritten(acks);
+  async recordInCloud(entry: JournalEntry): Promise<void> {
+    const acks = ackTags([entry], this.p.settings.current.tagPrefix);
+    await this.p.tags.setInCloud(acks);
+    this.p.reporter.markWritten(acks);
+  }
+
+  /** Writes an entry's ack now (through the supervisor, or the cloud) and waits for it, at most `withinMs`; never throws. */
+  async recordAck(entry: JournalEntry, withinMs: number): Promise<void> {
+    const acks = ackTags([entry], this.p.settings.current.tagPrefix);
+    let written = false;
+    await this.within(withinMs, this.p.tags.set(acks).then(
+      () => void (written = true),
+      (err: unknown) => this.p.log.warn({ err }, 'could not write the ack before the call; it follows later'),
+    ));
+    if (written) this.p.reporter.markWritten(acks);
   }
 
   /** Polls now instead of waiting for the interval. */
   pollNow(): void {
-    this.scheduler.runNow('poll');
+    this.p.scheduler.runNow('poll');
+  }
+
+  /** Makes the behaviours decide now (tests; the demo). */
+  decideNow(): void {
+    this.p.scheduler.runNow('decide');
   }
 
   /** Resolves when no task or command is running (sleeping ones do not count). */
   idle(): Promise<void> {
-    return this.activity.idle();
+    return this.p.activity.idle();
   }
 
   /** The configuration in effect (environment plus live tags). */
   effectiveConfig(): Config {
-    return this.config;
+    return this.p.settings.current;
   }
 
   /** The health verdict now. */
   health(): Health {
+    const { clock, poller, observer, journal, settings } = this.p;
     return assessHealth({
-      now: this.opts.clock.now(),
+      now: clock.now(),
       startedAt: this.startedAt,
-      lastGoodPollAt: this.lastGoodPollAt,
-      pollIntervalMs: this.config.pollIntervalMs,
-      startSpreadMs: this.config.startSpreadMs,
-      supervisorReachable: this.supervisorReachable,
-      supervisorProblem: this.supervisorProblem,
-      journalWritable: this.journal.writable,
-      configProblems: this.problems,
-      localProblems: this.opts.localProblems?.() ?? [],
-      deviceKeyRejected: this.deviceKeyRejected,
-      cloudHoldMs: Math.max(0, (this.opts.cloud.notBefore?.() ?? 0) - this.opts.clock.now()),
+      lastGoodPollAt: poller.lastContactAt,
+      pollIntervalMs: settings.current.pollIntervalMs,
+      startSpreadMs: settings.current.startSpreadMs,
+      supervisorReachable: observer.supervisorReachable,
+      supervisorProblem: observer.supervisorProblem,
+      journalWritable: journal.writable,
+      configProblems: settings.problems,
+      localProblems: [...this.p.localProblems(), ...this.p.decider.problems],
+      deviceKeyRejected: poller.deviceKeyRejected,
+      cloudHoldMs: Math.max(0, (this.p.cloud.notBefore?.() ?? 0) - clock.now()),
     });
   }
 
   /** What /healthz (the image's HEALTHCHECK) answers: fails only when the poll loop is stuck (see healthzVerdict). */
   healthz(): Healthz {
-    const overdueMs = this.started ? this.opts.clock.now() - this.pollDueAt : 0;
-    return healthzVerdict(this.health(), overdueMs, this.config.pollIntervalMs);
+    const overdueMs = this.started ? this.p.clock.now() - this.p.poller.dueAt : 0;
+    return healthzVerdict(this.health(), overdueMs, this.p.settings.current.pollIntervalMs);
   }
 
   /** The status document of /status (no secrets). */
   status(): AgentStatus {
-    const wall = this.opts.clock.wall();
+    const { clock, poller, observer, journal, settings, decider } = this.p;
+    const wall = clock.wall();
+    const snapshot = decider.snapshot();
     return buildStatus({
       health: this.health(),
-      version: this.opts.version,
-      config: this.config,
-      lastGoodPollWall: this.lastGoodPollWall,
-      lastPollError: this.lastPollError,
-      failures: this.failures,
-      supervisorReachable: this.supervisorReachable,
-      entries: this.journal.entries(),
-      journalPath: this.journal.path,
-      journalWritable: this.journal.writable,
-      budget: rebootBudget(this.journal.rebootStamps(), wall, this.config.maxRebootsPerDay),
+      version: this.p.version,
+      config: settings.current,
+      lastGoodPollWall: poller.lastContactWall,
+      lastPollError: poller.lastError,
+      failures: poller.failures,
+      supervisorReachable: observer.supervisorReachable,
+      entries: journal.entries(),
+      journalPath: journal.path,
+      journalWritable: journal.writable,
+      budget: rebootBudget(journal.rebootStamps(), wall, settings.current.maxRebootsPerDay),
+      behaviours: this.p.behaviours.filter((b) => b.name !== 'operator').map((b) => ({
+        name: b.name,
+        active: b.enabled(snapshot),
+        nextWall: b.enabled(snapshot) ? (b.nextWakeWall?.(snapshot) ?? null) : null,
+      })),
     });
   }
 
-  /** Logs (once per change) live tags that set a setting this version does not act on yet. */
-  private warnInactive(sources: Partial<Record<keyof Config, string>>): void {
-    const fromTags = inactiveTags(sources, this.config.tagPrefix).join(',');
-    if (fromTags !== this.inactiveFromTags && fromTags) {
-      this.opts.log.warn({ settings: fromTags.split(',') }, `config tags set settings not active in this version (accepted, no effect): ${fromTags}`);
-    }
-    this.inactiveFromTags = fromTags;
-  }
-
-  /** The delay before the next poll, remembered so healthz can tell a stuck loop. */
-  private scheduleNextPoll(): number {
-    const delay = this.nextPollDelay();
-    this.pollDueAt = this.opts.clock.now() + delay;
-    return delay;
-  }
-
-  private nextPollDelay(): number {
-    const interval = this.config.pollIntervalMs;
-    // Each poll ±20 % of the interval (the mean stays one interval): a fleet that booted together
-    // drifts apart within a few polls instead of polling in step. An outage keeps that rhythm: the
-    // fleet asks no more often than usual while the cloud is down, and comes back spread as it was
-    // (retrying sooner would bunch every device's first poll after the outage). A rejected key
-    // backs off further.
-    const steady = Math.floor(interval * (0.8 + 0.4 * this.random()));
-    if (this.failures === 0) return steady;
-    const base = this.deviceKeyRejected ? Math.min(interval * 2 ** Math.min(this.failures - 1, 6), Math.max(interval, 3_600_000)) : steady;
-    // After a Retry-After, a random part of an interval more: a fleet told one instant returns spread.
-    return Math.max(base, this.retryAfterMs > 0 ? this.retryAfterMs + Math.floor(interval * this.random()) : 0);
+  /** When the reboot schedule's next slot (its spread offset included) falls due; null when off. */
+  private scheduleWake(): number | null {
+    const schedule = this.p.behaviours.find((b) => b.name === 'reboot-schedule');
+    const s = this.p.decider.snapshot();
+    return schedule?.enabled(s) === true ? (schedule.nextWakeWall?.(s) ?? null) : null;
   }
 
   private async poll(signal: AbortSignal): Promise<void> {
-    const { clock, log } = this.opts;
-    let result;
-    try {
-      result = await this.opts.cloud.poll({ tagPrefix: this.config.tagPrefix, signal });
-    } catch (err) {
-      if (signal.aborted) return;
-      this.failures += 1;
-      this.lastPollError = describe(err);
-      const code = (err as { code?: string }).code;
-      this.deviceKeyRejected = code === 'UNAUTHORIZED' || code === 'FORBIDDEN';
-      this.retryAfterMs = err instanceof HttpError ? (err.retryAfterMs ?? 0) : 0;
-      log.warn({ err, failures: this.failures }, 'cloud poll failed');
-      this.scheduler.runNow('report');
+    const { log, journal, settings, poller, observer, reporter, scheduler } = this.p;
+    const result = await poller.poll(settings.current.tagPrefix, signal);
+    if (!result) {
+      if (!signal.aborted) scheduler.runNow('report');
       return;
     }
-    if (!this.journal.writable) {
+    if (!journal.writable) {
       // Nothing else may write for a while: probe, so health clears as soon as the disk has room.
-      await this.journal.persist().catch(() => undefined);
+      await journal.persist().catch(() => undefined);
     }
-    this.failures = 0;
-    this.retryAfterMs = 0;
-    this.deviceKeyRejected = false;
-    this.lastPollError = undefined;
-    this.lastGoodPollAt = clock.now();
-    this.lastGoodPollWall = clock.wall();
     if (!this.seeded) {
-      this.reporter.seed(result.deviceTags);
+      reporter.seed(result.deviceTags);
       this.seeded = true;
     }
-    const live = applyLive(this.opts.config, result.deviceTags, result.fleetTags, this.config);
-    if (live.config.logLevel !== this.config.logLevel) {
-      log.info({ from: this.config.logLevel, to: live.config.logLevel }, 'log level changed by tag');
-      log.level = live.config.logLevel;
-    }
-    this.config = live.config;
+    settings.apply(result.deviceTags, result.fleetTags);
     // The prefix (here) and the journal (imported acks, below) may change: should the poll end
     // early, the next report rebuilds the ack tags.
     this.acksDirty = true;
-    this.problems = live.problems;
-    this.warnInactive(live.sources);
     try {
-      await this.journal.importAcks(result.deviceTags, this.config.tagPrefix, this.opts.bootId);
+      await journal.importAcks(result.deviceTags, settings.current.tagPrefix, this.p.bootId);
     } catch (err) {
       log.error({ err }, 'cannot persist tokens rebuilt from ack tags');
     }
     this.acksDirty = true;
-    const services = await this.readServices(result.device.appId);
-    let snapshot = makeSnapshot({
-      now: clock.now(),
-      wall: clock.wall(),
-      config: this.config,
-      deviceTags: result.deviceTags,
-      fleetTags: result.fleetTags,
-      services,
-      serviceImages: null,
-      journal: this.journal.entries(),
-      inProgress: this.runner.active(),
-      bootId: this.opts.bootId,
-      budget: rebootBudget(this.journal.rebootStamps(), clock.wall(), this.config.maxRebootsPerDay),
-    });
-    if (services !== null && needsImageIds(snapshot)) snapshot = makeSnapshot({ ...snapshot, serviceImages: await this.readImageIds(result.device.appId) });
-    const actions = decide(snapshot);
-    await this.commands.dispatchAll(actions);
-    log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'poll complete');
+    await observer.readServices(result.device.appId);
+    await this.decide();
+    log.debug('poll complete');
+  }
+
+  private async decide(): Promise<void> {
+    await this.p.decider.round();
     this.refreshAcks();
-    this.scheduler.runNow('report');
+    this.p.scheduler.runNow('report');
   }
 
-  private async readServices(appId: number): Promise<string[] | null> {
-    try {
-      const apps = Object.values(await this.opts.supervisor.applicationsState());
-      this.supervisorReachable = true;
-      this.supervisorProblem = undefined;
-      const app = apps.find((a) => a.appId === appId) ?? (apps.length === 1 ? apps[0] : undefined);
-      return app ? Object.keys(app.services) : null;
-    } catch (err) {
-      const code = err instanceof AgentError ? err.code : 'INTERNAL';
-      this.supervisorReachable = !(code === 'UNREACHABLE' || code === 'TIMEOUT');
-      this.supervisorProblem = !this.supervisorReachable
-        ? undefined
-        : code === 'UNAUTHORIZED' || code === 'FORBIDDEN'
-          ? 'supervisor rejected the API key'
-          : err instanceof HttpError
-            ? `supervisor answers HTTP ${err.status}`
-            : 'supervisor answers unreadable state';
-      this.opts.log.warn({ err }, 'cannot read the supervisor state');
-      return null;
-    }
+  private async lookAtServices(signal: AbortSignal): Promise<void> {
+    const config = this.p.settings.current;
+    if (config.watchdog === null) return;
+    await this.p.observer.look(this.p.poller.last?.device.appId, config, this.p.ownService, signal);
+    await this.decide();
   }
 
-  /**
-   * The app's image ids to service names, from GET /v2/state/status: empty where the supervisor has
-   * no such route (404: a tag naming an id is then rejected), null when it fails otherwise (the tag
-   * waits for a later poll, and the log says why).
-   */
-  private async readImageIds(appId: number): Promise<Record<string, string> | null> {
-    try {
-      const status = await this.opts.supervisor.stateStatus();
-      const ids: Record<string, string> = {};
-      for (const i of [...status.images, ...status.containers]) if (i.appId === appId) ids[String(i.imageId)] = i.serviceName;
-      return ids;
-    } catch (err) {
-      if (err instanceof HttpError && err.status === 404) return {};
-      this.opts.log.warn({ err }, 'cannot read image ids from the supervisor; a tag naming a service by image id waits');
-      return null;
-    }
-  }
-
-  private changed(dropped: readonly JournalEntry[] = []): void {
+  /** Called after every persisted change of an entry; `dropped`: outcomes the journal did not keep. */
+  changed(dropped: readonly JournalEntry[] = []): void {
     this.refreshAcks();
     // Acks whose entries the journal did not keep: the ack tag is their only record.
-    if (dropped.length > 0) this.reporter.update(ackTags(dropped, this.config.tagPrefix));
-    this.scheduler.runNow('report');
+    if (dropped.length > 0) this.p.reporter.update(ackTags(dropped, this.p.settings.current.tagPrefix));
+    this.p.scheduler.runNow('report');
   }
 
-  /** Each command's ack shows its most recently changed token (change order, not wall time). */
+  /** Each command's ack and each behaviour's `.last` show its most recently changed entry (change order, not wall time). */
   private refreshAcks(): void {
     this.acksDirty = false;
-    this.reporter.update(ackTags(this.journal.latest().values(), this.config.tagPrefix));
+    this.p.reporter.update(ackTags(this.p.journal.latest().values(), this.p.settings.current.tagPrefix));
   }
 
   private async report(): Promise<void> {
     if (this.acksDirty) this.refreshAcks();
-    if (this.config.report) {
+    const config = this.p.settings.current;
+    if (config.report) {
       const h = this.health();
-      const p = this.config.tagPrefix;
-      this.reporter.update({ [`${p}health`]: h.state, [`${p}health.detail`]: healthDetail(h.reasons) || 'ok', [`${p}version`]: this.opts.version });
+      const p = config.tagPrefix;
+      this.p.reporter.update({ [`${p}health`]: h.state, [`${p}health.detail`]: healthDetail(h.reasons) || 'ok', [`${p}version`]: this.p.version });
     }
-    await this.reporter.flush();
+    await this.p.reporter.flush();
   }
 }

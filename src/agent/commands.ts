@@ -51,7 +51,7 @@ export const BOOT_GRACE_MS = 15 * 60_000;
 /** How long the agent watches for recreated or stopped containers after a call without an answer. */
 export const CONTAINER_GRACE_MS = 3 * 60_000;
 
-const none = async (): Promise<string> => '';
+const none = (): string => '';
 const service = (verb: ServiceVerb, destructive: boolean, evidence: Evidence): CommandSpec => ({
   async call(sup, { force, remaining }) {
     while (remaining.length > 0) {

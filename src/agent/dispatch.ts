@@ -9,10 +9,16 @@ import type { Config } from '../config/schema.js';
 import { TERMINAL } from './acks.js';
 import { execute, isRecordOnly, recordOf, type Action, type ExecContext } from './actions.js';
 import { recreatesContainers, type Observation } from './evidence.js';
+import { newEntry } from './intent.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { SupervisorPort } from './ports.js';
 import { PRIORITY, type JobContext, type Runner } from './runner.js';
 import { entryKey } from './snapshot.js';
+
+/** Operators' intents take the runner's slot before the agent's own behaviours'. */
+function priorityOf(action: Action): number {
+  return action.origin === 'operator' ? PRIORITY.operator : PRIORITY.behaviour;
+}
 
 /** Dependencies of the dispatcher. */
 export interface CommandDispatchOptions {
@@ -34,6 +40,8 @@ export interface CommandDispatchOptions {
   changed: (dropped?: readonly JournalEntry[]) => void;
   /** Writes an entry's ack straight to the cloud (before a purge). */
   recordInCloud: (entry: JournalEntry) => Promise<void>;
+  /** Writes an entry's ack now and waits for it, at most `withinMs` (before a reboot); never throws. */
+  recordAck: (entry: JournalEntry, withinMs: number) => Promise<void>;
 }
 
 /** Turns actions into journal records and runner jobs. */
@@ -81,17 +89,13 @@ export class CommandDispatch {
     if (runner.has(key)) return;
     if (action.kind === 'watch') {
       // It sends nothing, and a newer token must not end it: only its evidence or a stop does.
-      void runner.enqueue(key, PRIORITY.operator, (job) => execute(action, this.context(job)), { cancellable: false });
+      void runner.enqueue(key, priorityOf(action), (job) => execute(action, this.context(job)), { cancellable: false });
       return;
     }
-    const wall = this.opts.clock.wall();
     const old = journal.get(action.command, action.token);
-    const entry: JournalEntry = {
-      command: action.command, token: action.token, state: 'accepted', detail: '', bootId: this.opts.bootId,
-      attempts: old?.attempts ?? 0, sending: false, force: action.force, services: action.services,
-      // A deferred command is accepted only now: its lock wait starts here, not when it was deferred.
-      createdAt: old && old.state !== 'deferred' ? old.createdAt : wall, updatedAt: wall,
-    };
+    // A deferred intent is accepted only now: its lock wait starts here, not when it was deferred.
+    const intent = { key: action.token, origin: action.origin, command: action.command as never, args: { services: action.services }, force: action.force };
+    const entry = { ...newEntry(intent, { bootId: this.opts.bootId, wall: this.opts.clock.wall() }, 'accepted', '', old), force: action.force, services: action.services };
     try {
       await journal.put(entry);
     } catch (err) {
@@ -100,7 +104,7 @@ export class CommandDispatch {
       return;
     }
     this.opts.changed();
-    void runner.enqueue(key, PRIORITY.operator, (job) => execute(action, this.context(job)));
+    void runner.enqueue(key, priorityOf(action), (job) => execute(action, this.context(job)));
   }
 
   private async containerIds(): Promise<Readonly<Record<string, string>> | null> {
@@ -147,6 +151,7 @@ export class CommandDispatch {
       containerIds: () => this.containerIds(),
       serviceStatuses: () => this.statuses(),
       recordInCloud: (entry) => this.opts.recordInCloud(entry),
+      recordAck: (entry, withinMs) => this.opts.recordAck(entry, withinMs),
       ownService: this.opts.ownService,
       config: this.opts.config,
       bootId: this.opts.bootId,

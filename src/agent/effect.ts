@@ -16,26 +16,22 @@
 import { exponential, fullJitter } from '../lib/backoff.js';
 import { AgentError, UnreachableError, UpdatesLockedError, describe } from '../lib/errors.js';
 import { TERMINAL } from './acks.js';
-import type { CommandRef, ExecContext } from './actions.js';
-import { EXACTLY_ONCE, graceMs, judge, recreatesContainers, WATCH_EVERY_MS } from './evidence.js';
+import type { CommandSpec } from './commands.js';
+import type { CommandRef, ExecContext } from './context.js';
+import { graceMs, judge, WATCH_EVERY_MS } from './evidence.js';
+import { newEntry, type Intent } from './intent.js';
 import type { JournalEntry } from './journal.js';
+import { nextStep, UNREACHABLE_BACKOFF, type Outcome } from './policy.js';
 
-/** How one command's effect behaves. */
-export interface EffectSpec {
-  /** reboot/shutdown: `done` only after a new boot id is seen. */
-  awaitsBoot?: boolean;
-  /** The supervisor call; may resolve to a detail for the `done` ack. */
-  call: (force: boolean) => Promise<unknown>;
+export { LOCK_BACKOFF, SERVER_ERROR_TRIES, UNREACHABLE_BACKOFF } from './policy.js';
+
+/** The intent an action names. */
+function intentOfRef(a: CommandRef): Intent {
+  return { key: a.token, origin: a.origin, command: a.command as Intent['command'], args: { services: a.services }, force: a.force };
 }
 
-/** First and longest pause between retries on a held update lock. */
-export const LOCK_BACKOFF = { baseMs: 15_000, maxMs: 5 * 60_000 } as const;
-/** First and longest pause between retries while the supervisor is unreachable or answers 5xx. */
-export const UNREACHABLE_BACKOFF = { baseMs: 2_000, maxMs: 60_000 } as const;
 /** First and longest pause between attempts to record an outcome while the journal cannot be written. */
 export const JOURNAL_RETRY = { baseMs: 2_000, maxMs: 60_000 } as const;
-/** How many times an idempotent command is tried while the supervisor answers 5xx. */
-export const SERVER_ERROR_TRIES = 5;
 
 function codeOf(err: unknown): string {
   return err instanceof AgentError ? err.code : 'INTERNAL';
@@ -113,16 +109,30 @@ export async function watchEffect(ctx: ExecContext, start: JournalEntry, reason:
   }
 }
 
-/** Executes `spec` for `action`; every state change is persisted, then reported through `ctx.changed`. */
-export async function runEffect(ctx: ExecContext, action: CommandRef, spec: EffectSpec): Promise<void> {
+/** How long the `running` ack of a reboot or shutdown may take to be written before the call is made anyway. */
+export const POWER_ACK_WAIT_MS = 5_000;
+
+function outcomeOf(err: unknown, ctx: ExecContext): Extract<Outcome, { ok: false }> {
+  return {
+    ok: false,
+    code: codeOf(err),
+    mayHaveArrived: !(err instanceof UnreachableError) || err.mayHaveArrived,
+    message: describe(err),
+    ...(err instanceof UpdatesLockedError && err.lockMessage ? { lock: err.lockMessage } : {}),
+    stopping: ctx.stopSignal.aborted,
+  };
+}
+
+/**
+ * Runs one intent's effect: the supervisor call of its row in the command table, with its intent
+ * persisted first; what follows a call is `nextStep`'s answer (policy.ts). Every state change is
+ * persisted, then reported through `ctx.changed`.
+ */
+export async function runEffect(ctx: ExecContext, action: CommandRef, spec: CommandSpec): Promise<void> {
   const wall = ctx.clock.wall();
   const old = ctx.journal.get(action.command, action.token);
   if (old && TERMINAL.has(old.state)) return;
-  const rec = recorder(ctx, {
-    command: action.command, token: action.token, state: 'accepted', detail: '', bootId: ctx.bootId,
-    attempts: old?.attempts ?? 0, sending: false, force: action.force, services: action.services,
-    createdAt: old?.createdAt ?? wall, updatedAt: wall,
-  });
+  const rec = recorder(ctx, newEntry(intentOfRef(action), { bootId: ctx.bootId, wall }, 'accepted', '', old));
   // Waits; false when the job was cancelled or stopped, or its entry was closed meanwhile (superseded).
   const pause = async (ms: number): Promise<boolean> => {
     try {
@@ -135,13 +145,11 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
   };
   const carried = Math.max(0, wall - rec.entry.createdAt);
   const started = ctx.clock.now();
-  let lockTries = 0;
-  let downTries = 0;
-  let serverErrors = 0;
+  const progress = { lockTries: 0, downTries: 0, serverErrors: 0 };
   let cloudTries = 0;
-  const stamp = spec.awaitsBoot === true;
-  // Must never happen twice for one token (evidence.ts holds the one list).
-  const exactlyOnce = EXACTLY_ONCE.has(action.command);
+  const stamp = spec.power;
+  // Service verbs: the services the supervisor has not taken yet (kept across retries).
+  const remaining = [...action.services];
   while (!ctx.signal.aborted) {
     // What the call needs first (the supervisor's version: auth form, gates) is asked before the
     // intent, so that its failure is known to have sent nothing and the call may be tried again.
@@ -149,12 +157,12 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
       await ctx.supervisor.version();
     } catch (err) {
       await rec.save({ state: 'running', sending: false, detail: `${describe(err)}; nothing sent, retrying` });
-      if (!(await pause(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
+      if (!(await pause(Math.max(1_000, fullJitter(progress.downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
       continue;
     }
     // Evidence to compare with, should the answer be lost (evidence.ts): read before the intent.
-    const before = recreatesContainers(action.command) ? await ctx.containerIds() : action.command === 'stop-service' ? await ctx.serviceStatuses() : undefined;
-    if (action.command === 'purge') {
+    const before = spec.evidence === 'containers-recreated' ? await ctx.containerIds() : spec.evidence === 'services-stopped' ? await ctx.serviceStatuses() : undefined;
+    if (spec.wipesData) {
       // A purge may wipe the journal: the cloud must hold the `running` ack naming this token
       // before the call, or a restarted agent could not know the purge was already asked for.
       await rec.saveIntent({ state: 'running', sending: false, detail: 'recording the purge in the cloud before the data volume is wiped' });
@@ -165,66 +173,52 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Effe
         if (!(await pause(Math.max(5_000, fullJitter(cloudTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
         continue;
       }
+    } else if (spec.power) {
+      // Operators see `running` before the device goes down (not only `done` after it is back):
+      // written and awaited, for a few seconds at most — the reboot does not wait on the network.
+      await rec.saveIntent({ state: 'running', sending: false, detail: `${action.command} requested` });
+      await ctx.recordAck(rec.entry, POWER_ACK_WAIT_MS);
     }
     // The intent, persisted before the call. If this write fails, nothing is sent.
     await rec.saveIntent(
       { state: 'running', sending: true, attempts: rec.entry.attempts + 1, bootId: ctx.bootId, sentAt: ctx.clock.wall(), ...(before !== undefined ? { before } : {}) },
       stamp ? 'add' : undefined,
     );
-    let outcome: unknown;
+    let outcome: Outcome;
     try {
-      outcome = await spec.call(action.force);
+      outcome = { ok: true, detail: await spec.call(ctx.supervisor, { force: action.force, remaining }) };
     } catch (err) {
-      const code = codeOf(err);
-      // The agent is stopping and cut the call short: the outcome is unknown, the entry stays
-      // `running` with its call in flight, and the next process watches for the evidence.
-      if (code === 'ABORTED' && ctx.stopSignal.aborted) return;
-      const save = (change: Partial<JournalEntry>, reboot?: 'add' | 'remove') => rec.save(change, reboot);
-      if (code === 'LOCKED') {
-        const lock = err instanceof UpdatesLockedError && err.lockMessage ? err.lockMessage : 'update lock held';
-        const waited = carried + ctx.clock.now() - started;
-        const wait = ctx.config().lockWaitMs;
-        if (waited >= wait) {
-          await save({ state: 'blocked', sending: false, detail: `${lock}; gave up after waiting ${Math.round(waited / 1000)} s (set force to override)` }, stamp ? 'remove' : undefined);
-          return;
-        }
-        await save({ sending: false, detail: `${lock}; retrying until the lock wait ends` }, stamp ? 'remove' : undefined);
-        if (!(await pause(Math.min(exponential(lockTries++, LOCK_BACKOFF), wait - waited)))) return;
-        continue;
-      }
-      // An exactly-once call is retried only when it certainly never reached the supervisor.
-      const neverArrived = err instanceof UnreachableError && !err.mayHaveArrived;
-      if (code === 'UNREACHABLE' || code === 'TIMEOUT') {
-        if (!exactlyOnce || neverArrived) {
-          await save({ sending: false, detail: 'supervisor unreachable; retrying' }, stamp ? 'remove' : undefined);
-          if (!(await pause(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
-          continue;
-        }
-        await watchEffect(ctx, rec.entry, 'no answer from the supervisor');
-        return;
-      }
-      if ((code === 'BAD_RESPONSE' || code === 'TOO_LARGE') && exactlyOnce) {
-        // An unreadable or cut-off reply: the call may well have been taken.
-        await watchEffect(ctx, rec.entry, 'unreadable reply from the supervisor');
-        return;
-      }
-      if (code === 'SERVER_ERROR' && !exactlyOnce && ++serverErrors < SERVER_ERROR_TRIES) {
-        await save({ sending: false, detail: `${describe(err)}; retrying` });
-        if (!(await pause(Math.max(1_000, fullJitter(downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
-        continue;
-      }
-      ctx.log.warn({ err, command: action.command }, 'command failed');
-      const tail = exactlyOnce ? '; not repeated (set a new token to try again)' : '';
-      await save({ state: 'failed', sending: false, detail: `${describe(err)}${tail}` }, stamp ? 'remove' : undefined);
-      return;
+      const failed = outcomeOf(err, ctx);
+      if (failed.code !== 'LOCKED' && !(failed.code === 'ABORTED' && failed.stopping)) ctx.log.warn({ err, command: action.command }, 'command call failed');
+      outcome = failed;
     }
-    if (spec.awaitsBoot === true) {
-      // Accepted: a real reboot ends this process; still being here after the grace period means
-      // it did not happen, and it is not sent again.
-      await watchEffect(ctx, rec.entry, `${action.command} requested`);
-    } else {
-      await rec.save({ state: 'done', sending: false, detail: typeof outcome === 'string' ? outcome : '' });
+    const step = nextStep(spec, outcome, { ...progress, lockWaitedMs: carried + ctx.clock.now() - started, lockWaitMs: ctx.config().lockWaitMs }, ctx.random());
+    switch (step.next) {
+      case 'leave':
+        // The agent is stopping and cut the call short: the outcome is unknown, the entry stays
+        // `running` with its call in flight, and the next process watches for the evidence.
+        return;
+      case 'done':
+        await rec.save({ state: 'done', sending: false, detail: step.detail });
+        return;
+      case 'await-boot':
+        // Accepted: a real reboot ends this process; still being here after the grace period means
+        // it did not happen, and it is not sent again.
+        await watchEffect(ctx, rec.entry, `${action.command} requested`);
+        return;
+      case 'watch':
+        await watchEffect(ctx, rec.entry, step.reason);
+        return;
+      case 'failed':
+      case 'blocked':
+        await rec.save({ state: step.next, sending: false, detail: step.detail }, stamp ? 'remove' : undefined);
+        return;
+      case 'retry':
+        progress[step.count] += 1;
+        if (step.count === 'serverErrors') progress.downTries += 1;
+        await rec.save({ sending: false, detail: step.detail }, stamp ? 'remove' : undefined);
+        if (!(await pause(step.waitMs))) return;
+        continue;
     }
-    return;
   }
 }

@@ -32,6 +32,8 @@ export interface Proposal {
   intent: Intent;
   /** Recorded `rejected` with this detail, never run (a malformed tag, a missed slot). */
   refuse?: string;
+  /** Still wanted but nothing to do now (waiting for the supervisor to name an image id; a refusal already shown): neither run nor withdrawn. */
+  hold?: true;
 }
 
 /** The key of a behaviour's intent. */

@@ -23,7 +23,7 @@ export interface SupervisorPort {
   restartApp(opts: { force: boolean }): Promise<unknown>;
   purge(opts: { force: boolean }): Promise<unknown>;
   serviceAction(verb: ServiceVerb, target: string, opts: { force: boolean }): Promise<unknown>;
-  applicationsState(): Promise<Readonly<Record<string, { appId: number; services: Readonly<Record<string, ServiceStatePort>> }>>>;
+  applicationsState(): Promise<Readonly<Record<string, { appId: number; updateStatus?: string | undefined; services: Readonly<Record<string, ServiceStatePort>> }>>>;
   /** `GET /v2/containerId`: service name → container id (how a recreated container is seen). */
   containerIds(): Promise<Readonly<Record<string, string>>>;
   /** `GET /v2/state/status`: where the agent learns image ids (a tag may name a service by one). */
@@ -35,6 +35,12 @@ export interface ImagePort {
   appId: number;
   imageId: number;
   serviceName: string;
+}
+
+/** Asks a service's own health endpoint (`AGENT_CHECK_<SERVICE>`). */
+export interface CheckPort {
+  /** Null when the URL answered 2xx in time; otherwise why not (status, timeout, refused). */
+  check(url: string, signal: AbortSignal): Promise<string | null>;
 }
 
 /** What one cloud poll returns (one request). */

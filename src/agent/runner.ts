@@ -4,7 +4,7 @@ import { AgentError } from '../lib/errors.js';
 import type { Activity } from './activity.js';
 
 /** How urgent a job is (a higher priority takes the slot first). */
-export const PRIORITY = { operator: 10 } as const;
+export const PRIORITY = { operator: 10, behaviour: 5 } as const;
 
 /**
  * What a job gets: its abort signal (stop or cancel) and a clock sleep that does not count as

@@ -1,7 +1,28 @@
+import { Cron } from 'croner';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { fullJitter, type BackoffOptions } from '../lib/backoff.js';
 import { AgentError } from '../lib/errors.js';
 import { Activity } from './activity.js';
+
+/** A cron schedule: each occurrence of `cron` in `timeZone`, shifted later by `offsetMs`. */
+export interface At {
+  cron: string;
+  timeZone: string;
+  offsetMs: number;
+}
+
+/**
+ * The longest an `at` task sleeps before it looks at the wall clock again: a clock stepped by NTP
+ * (either way) or a schedule changed by a live tag is noticed within this.
+ */
+export const AT_RECHECK_MS = 60_000;
+
+/** The wall time of the next occurrence of `at` (offset included) strictly after `wall`; null when the pattern never fires again. */
+export function nextFiring(at: At, wall: number): number | null {
+  const next = new Cron(at.cron, { timezone: at.timeZone, paused: true }).nextRun(new Date(wall - at.offsetMs));
+  return next === null ? null : next.getTime() + at.offsetMs;
+}
 
 /** When a periodic task runs: the interval is read before every sleep, so live settings apply. */
 export interface Every {
@@ -50,6 +71,58 @@ export class Scheduler {
     const entry: Entry = { name, every, task, running: false, again: false, wake: null, loop: null };
     this.entries.set(name, entry);
     entry.loop = this.loop(entry);
+  }
+
+  /**
+   * Registers a task that runs at wall-clock instants: `when()` gives the next one (asked again
+   * before every sleep, so a live change applies; null: none now) — `nextFiring` turns a cron
+   * schedule into one. It sleeps at most AT_RECHECK_MS at a time and fires once the wall clock has
+   * reached the instant it waited for: a clock stepped forward fires it (once, however many
+   * instants were skipped); one stepped back may fire it again (tasks must be idempotent — the
+   * journal makes intents so).
+   */
+  at(name: string, when: () => number | null, task: Task): void {
+    let due: number | null = null;
+    const delay = (): number => {
+      const wall = this.opts.clock.wall();
+      due = when();
+      return due === null ? AT_RECHECK_MS : Math.max(0, Math.min(due - wall, AT_RECHECK_MS));
+    };
+    this.every(name, { initialDelayMs: delay(), intervalMs: delay }, async (signal) => {
+      // Woken for a recheck, not a firing: nothing to run yet.
+      if (due === null || this.opts.clock.wall() < due) return;
+      due = null;
+      await task(signal);
+    });
+  }
+
+  /**
+   * Runs a long-lived task (a stream) that `idle()` does not wait for: when it ends or fails, it is
+   * started again after a backoff (reset once a run lasted a minute); `stop` aborts it.
+   */
+  service(name: string, run: Task, backoff: BackoffOptions): void {
+    if (this.entries.has(name)) throw new AgentError('INTERNAL', `task ${name} is already scheduled`);
+    if (this.stopper.signal.aborted) return;
+    const entry: Entry = { name, every: { initialDelayMs: 0, intervalMs: () => 0 }, task: run, running: false, again: false, wake: null, loop: null };
+    this.entries.set(name, entry);
+    entry.loop = (async () => {
+      const stop = this.stopper.signal;
+      let tries = 0;
+      while (!stop.aborted) {
+        const began = this.opts.clock.now();
+        entry.running = true;
+        try {
+          await run(stop);
+        } catch (err) {
+          if (!stop.aborted) this.opts.log?.warn({ err, task: name }, 'long-lived task failed; starting it again');
+        } finally {
+          entry.running = false;
+        }
+        if (stop.aborted) break;
+        if (this.opts.clock.now() - began >= 60_000) tries = 0;
+        await this.nap(entry, Math.max(backoff.baseMs, fullJitter(tries++, backoff)));
+      }
+    })();
   }
 
   /** Wakes a task now; if it is running, it runs once more right after (requests coalesce). */

@@ -51,6 +51,8 @@ export interface Snapshot {
   readonly startedAt: number;
   /** Monotonic time of the last successful cloud request in this process; null before one. */
   readonly lastContactAt: number | null;
+  /** Wall time of that contact; null before one (an offline period is named by its last contact). */
+  readonly lastContactWall: number | null;
   /** Each behaviour's persisted state (journal.ts), by behaviour name. */
   readonly state: Readonly<Record<string, unknown>>;
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { AckState } from './acks.js';
 import type { RebootBudget } from './budget.js';
 import type { Health, HealthState } from './health.js';
+import { originOf, type Origin } from './intent.js';
 import type { JournalEntry } from './journal.js';
 
 /** The agent's status document (GET /status): never holds a secret. */
@@ -13,8 +14,10 @@ export interface AgentStatus {
   config: Omit<Config, 'httpToken'> & { httpToken: 'set' | null };
   lastPoll: { at: string | null; ok: boolean; error: string | null; failures: number };
   supervisor: { reachable: boolean | null };
-  /** The most recently changed command tokens, most recent first. */
-  recentActions: { command: string; token: string; state: AckState; detail: string; at: string }[];
+  /** The most recently changed intents (operators' commands and behaviours'), most recent first. */
+  recentActions: { origin: Origin; command: string; services: string[]; token: string; state: AckState; detail: string; at: string }[];
+  /** The agent's own behaviours: whether each is on, when it next looks, and its latest intent. */
+  behaviours: { name: string; active: boolean; next: string | null; last: { command: string; services: string[]; state: AckState; detail: string; at: string } | null }[];
   journal: { path: string; writable: boolean; entries: number; rebootsLast24h: number; maxRebootsPerDay: number; rebootsAllowedAgainAt: string | null };
 }
 
@@ -31,6 +34,7 @@ export interface StatusInputs {
   journalPath: string;
   journalWritable: boolean;
   budget: RebootBudget;
+  behaviours: readonly { name: string; active: boolean; nextWall: number | null }[];
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -46,7 +50,16 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     config: { ...i.config, httpToken: i.config.httpToken ? 'set' : null },
     lastPoll: { at: iso(i.lastGoodPollWall), ok: i.failures === 0 && i.lastGoodPollWall !== undefined, error: i.lastPollError ?? null, failures: i.failures },
     supervisor: { reachable: i.supervisorReachable ?? null },
-    recentActions: recent.map((e) => ({ command: e.command, token: e.token.startsWith('#') ? '-' : e.token, state: e.state, detail: e.detail, at: iso(e.updatedAt) ?? '' })),
+    recentActions: recent.map((e) => ({
+      origin: originOf(e), command: e.command, services: [...e.services], token: e.token.startsWith('#') ? '-' : e.token, state: e.state, detail: e.detail, at: iso(e.updatedAt) ?? '',
+    })),
+    behaviours: i.behaviours.map((b) => {
+      const last = i.entries.findLast((e) => originOf(e) === b.name);
+      return {
+        name: b.name, active: b.active, next: iso(b.nextWall),
+        last: last ? { command: last.command, services: [...last.services], state: last.state, detail: last.detail, at: iso(last.updatedAt) ?? '' } : null,
+      };
+    }),
     journal: {
       path: i.journalPath, writable: i.journalWritable, entries: i.entries.length, rebootsLast24h: i.budget.used,
       maxRebootsPerDay: i.budget.max, rebootsAllowedAgainAt: iso(i.budget.releaseAtWall),

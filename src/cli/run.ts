@@ -1,4 +1,5 @@
-import { Agent } from '../agent/agent.js';
+import { buildAgent } from '../agent/build.js';
+import type { Agent } from '../agent/agent.js';
 import { readBootId } from '../agent/boot-id.js';
 import { inactiveSettings } from '../agent/inactive.js';
 import { AGENT_CLOUD_MANNERS } from '../agent/ports.js';
@@ -95,7 +96,7 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log, redact });
   const localProblems: string[] = [];
-  const agent = new Agent({
+  const agent = buildAgent({
     config, clock: ctx.clock, log, supervisor, cloud, tags, bootId, version: agentVersion(),
     localProblems: () => localProblems,
     ...(balena.serviceName !== undefined ? { serviceName: balena.serviceName } : {}),

@@ -49,7 +49,7 @@ export class UsageError extends AgentError {
 }
 
 /** Which peer an HTTP error came from, for messages and health reasons. */
-export type Peer = 'supervisor' | 'cloud' | 'sink' | 'agent';
+export type Peer = 'supervisor' | 'cloud' | 'sink' | 'agent' | 'check';
 
 const statusCodes: Record<number, ErrorCode> = {
   400: 'BAD_REQUEST',

@@ -2,6 +2,9 @@
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { makeSnapshot, type Snapshot } from '../../src/agent/snapshot.js';
+import { admit } from '../../src/agent/admission.js';
+import type { Action } from '../../src/agent/actions.js';
+import { operator } from '../../src/agent/behaviours/operator.js';
 import type { JournalEntry, JournalFile } from '../../src/agent/journal.js';
 import { JournalStore } from '../../src/agent/journal-store.js';
 import { JournalError } from '../../src/lib/errors.js';
@@ -34,9 +37,20 @@ export function snap(over: Partial<Snapshot> = {}): Snapshot {
     ownService: 'fleet-agent',
     startedAt: 0,
     lastContactAt: null,
+    lastContactWall: null,
     state: {},
     ...over,
   });
+}
+
+/** What the operator's tags lead to: its proposals through the admission step (the agent's path, minus I/O). */
+export function decide(snapshot: Snapshot): Action[] {
+  return admit(snapshot, [{ behaviour: operator, proposals: operator.decide(snapshot).proposals }]);
+}
+
+/** What an action does, in one word: the command that runs, or the outcome recorded (reject, defer, supersede). */
+export function what(a: Action): string {
+  return a.kind === 'run' ? a.command : a.kind;
 }
 
 /** A journal entry with defaults. */

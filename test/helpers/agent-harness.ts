@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { Agent as Dispatcher } from 'undici';
 import { parseAck } from '../../src/agent/acks.js';
-import { Agent } from '../../src/agent/agent.js';
+import { buildAgent } from '../../src/agent/build.js';
+import type { Agent } from '../../src/agent/agent.js';
 import { CloudClient } from '../../src/cloud/client.js';
 import { CloudSimulator, demoSeed, DEMO } from '../../src/sim/cloud/simulator.js';
 import { TagWriter } from '../../src/cloud/tags.js';
@@ -81,7 +82,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
   let base = testConfig({ dataDir: join(dir, 'data'), bootIdPath, ...opts.config });
   const make = async (): Promise<Agent> => {
     const bootId = (await readFile(bootIdPath, 'utf8')).trim();
-    const agent = new Agent({
+    const agent = buildAgent({
       config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5,
       ...(opts.journalFile ? { journalFile: opts.journalFile(base.dataDir) } : {}),
     });

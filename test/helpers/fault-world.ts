@@ -9,7 +9,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Agent, STOP_TIMEOUT_MS } from '../../src/agent/agent.js';
+import { buildAgent } from '../../src/agent/build.js';
+import { STOP_TIMEOUT_MS, type Agent } from '../../src/agent/agent.js';
 import { CloudClient } from '../../src/cloud/client.js';
 import { TagWriter } from '../../src/cloud/tags.js';
 import type { Config } from '../../src/config/schema.js';
@@ -137,7 +138,7 @@ export async function startFaultWorld(opts: {
   const redact = redactor(Object.values(SECRETS));
   const tags = new TagWriter({ cloud, supervisor, clock, log, redact });
   const config = testConfig({ dataDir: join(dir, 'data'), bootIdPath, httpToken: F.httpToken, logLevel: 'debug', ...opts.config });
-  const agent = new Agent({ config, clock, log, supervisor, cloud, tags, bootId: 'boot-fuzz', version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5 });
+  const agent = buildAgent({ config, clock, log, supervisor, cloud, tags, bootId: 'boot-fuzz', version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5 });
   let server: HttpServerHandle | undefined = await startHttpServer({
     port: 0, bind: '127.0.0.1', token: F.httpToken, log, redact, healthz: () => agent.healthz(), status: () => agent.status(),
   });

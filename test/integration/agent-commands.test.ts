@@ -79,7 +79,8 @@ describe('agent against the simulators: exactly once', () => {
     const w = (world = await startWorld());
     w.sup.setDown(true);
     await w.tag('agent.reboot', 'later');
-    await w.step(10_000);
+    // First `running … reboot requested` (written before the call), then why it waits.
+    await w.step(30_000);
     assert.match(w.tags()['agent.reboot.ack'] ?? '', /^later running \S+ supervisor unreachable; retrying$/);
     w.sup.setDown(false);
     await w.step(60_000);

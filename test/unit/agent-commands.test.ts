@@ -1,28 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, invalidToken, needsImageIds, parseCommand } from '../../src/agent/behaviours/commands.js';
+import { invalidToken, needsImageIds, parseCommand } from '../../src/agent/behaviours/operator.js';
 import { entryKey } from '../../src/agent/snapshot.js';
-import { entry, snap, testConfig } from '../helpers/agent-fixtures.js';
+import { decide, entry, snap, testConfig, what } from '../helpers/agent-fixtures.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
 describe('decide(): commands', () => {
   const table: { name: string; tags: Record<string, string>; want: unknown[] }[] = [
-    { name: 'reboot', tags: { 'agent.reboot': 't1' }, want: [{ kind: 'reboot', command: 'reboot', token: 't1', force: false, services: [] }] },
-    { name: 'reboot force', tags: { 'agent.reboot': 't1 force' }, want: [{ kind: 'reboot', command: 'reboot', token: 't1', force: true, services: [] }] },
-    { name: 'restart', tags: { 'agent.restart': '2026-01-01' }, want: [{ kind: 'restart', command: 'restart', token: '2026-01-01', force: false, services: [] }] },
-    { name: 'identify', tags: { 'agent.identify': 'x' }, want: [{ kind: 'identify', command: 'identify', token: 'x', force: false, services: [] }] },
-    { name: 'update force', tags: { 'agent.update': 'u:1 force' }, want: [{ kind: 'update', command: 'update', token: 'u:1', force: true, services: [] }] },
+    { name: 'reboot', tags: { 'agent.reboot': 't1' }, want: [{ kind: 'run', origin: 'operator', command: 'reboot', token: 't1', force: false, services: [] }] },
+    { name: 'reboot force', tags: { 'agent.reboot': 't1 force' }, want: [{ kind: 'run', origin: 'operator', command: 'reboot', token: 't1', force: true, services: [] }] },
+    { name: 'restart', tags: { 'agent.restart': '2026-01-01' }, want: [{ kind: 'run', origin: 'operator', command: 'restart', token: '2026-01-01', force: false, services: [] }] },
+    { name: 'identify', tags: { 'agent.identify': 'x' }, want: [{ kind: 'run', origin: 'operator', command: 'identify', token: 'x', force: false, services: [] }] },
+    { name: 'update force', tags: { 'agent.update': 'u:1 force' }, want: [{ kind: 'run', origin: 'operator', command: 'update', token: 'u:1', force: true, services: [] }] },
     {
       name: 'restart-service two services',
       tags: { 'agent.restart-service': 'T-9 main,fleet-agent force' },
-      want: [{ kind: 'service', command: 'restart-service', token: 'T-9', force: true, services: ['main', 'fleet-agent'] }],
+      want: [{ kind: 'run', origin: 'operator', command: 'restart-service', token: 'T-9', force: true, services: ['main', 'fleet-agent'] }],
     },
-    { name: 'stop-service', tags: { 'agent.stop-service': 'a main' }, want: [{ kind: 'service', command: 'stop-service', token: 'a', force: false, services: ['main'] }] },
+    { name: 'stop-service', tags: { 'agent.stop-service': 'a main' }, want: [{ kind: 'run', origin: 'operator', command: 'stop-service', token: 'a', force: false, services: ['main'] }] },
     {
       name: 'a service named by image id (as the CLI takes it) becomes its name',
       tags: { 'agent.restart-service': 'i1 1002,main' },
-      want: [{ kind: 'service', command: 'restart-service', token: 'i1', force: false, services: ['fleet-agent', 'main'] }],
+      want: [{ kind: 'run', origin: 'operator', command: 'restart-service', token: 'i1', force: false, services: ['fleet-agent', 'main'] }],
     },
     { name: 'reports, settings and acks are not commands', tags: { 'agent.health': 'ok', 'agent.health.detail': 'x', 'agent.reboot.ack': 'a done 2026-01-01T00:00:00.000Z', 'agent.config.poll-interval': '1m', 'other.reboot': 'x' }, want: [] },
     { name: 'another prefix is ignored', tags: { 'fleet.reboot': 't1' }, want: [] },
@@ -32,7 +32,7 @@ describe('decide(): commands', () => {
   }
   it('honours the configured prefix', () => {
     const config = testConfig({ tagPrefix: 'fa.' });
-    assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.reboot': 'a', 'fa.identify': 'b' } })).map((a) => a.kind), ['identify']);
+    assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.reboot': 'a', 'fa.identify': 'b' } })).map(what), ['identify']);
   });
 });
 
@@ -45,11 +45,11 @@ describe('decide(): tokens old and new', () => {
   }
   it('a new token runs again', () => {
     const out = decide(snap({ deviceTags: { 'agent.reboot': 't2' }, journal: [entry({ command: 'reboot', token: 't1' })] }));
-    assert.deepEqual(out.map((a) => [a.kind, a.token]), [['reboot', 't2']]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['reboot', 't2']]);
   });
   it('the same token for another command is a different command', () => {
     const out = decide(snap({ deviceTags: { 'agent.identify': 't1' }, journal: [entry({ command: 'reboot', token: 't1' })] }));
-    assert.deepEqual(out.map((a) => a.kind), ['identify']);
+    assert.deepEqual(out.map(what), ['identify']);
   });
   it('an accepted token (resumed after a restart) runs unless the runner has it', () => {
     const journal = [entry({ command: 'reboot', token: 't1', state: 'accepted' })];
@@ -66,7 +66,7 @@ describe('decide(): allow-list', () => {
   });
   it('purge runs once allowed', () => {
     const config = testConfig({ actions: ['purge'] });
-    assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.purge': 'p1' } })).map((a) => a.kind), ['purge']);
+    assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.purge': 'p1' } })).map(what), ['purge']);
   });
   it('a rejected token is not rejected again', () => {
     const journal = [entry({ command: 'purge', token: 'p1', state: 'rejected' })];
@@ -77,25 +77,25 @@ describe('decide(): allow-list', () => {
 describe('decide(): reboot budget', () => {
   const tags = { 'agent.reboot': 'r4' };
   it('within budget runs', () => {
-    assert.deepEqual(decide(snap({ deviceTags: tags, budget: { max: 3, used: 2, releaseAtWall: null } })).map((a) => a.kind), ['reboot']);
+    assert.deepEqual(decide(snap({ deviceTags: tags, budget: { max: 3, used: 2, releaseAtWall: null } })).map(what), ['reboot']);
   });
   it('beyond budget is deferred, saying when it runs', () => {
     const out = decide(snap({ deviceTags: tags, budget: { max: 3, used: 3, releaseAtWall: T0 + 3_600_000 } }));
-    assert.deepEqual(out.map((a) => a.kind), ['defer']);
-    assert.match((out[0] as { detail: string }).detail, /budget spent \(3 of 3 in 24 h\); runs at the first poll after 2026-01-01T01:00:00.000Z/);
+    assert.deepEqual(out.map(what), ['defer']);
+    assert.match((out[0] as { detail: string }).detail, /budget spent \(3 of 3 in 24 h\); runs after 2026-01-01T01:00:00.000Z/);
   });
   it('shutdown shares the budget', () => {
     const config = testConfig({ actions: ['shutdown'] });
-    assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.shutdown': 's' }, budget: { max: 1, used: 1, releaseAtWall: T0 } })).map((a) => a.kind), ['defer']);
+    assert.deepEqual(decide(snap({ config, deviceTags: { 'agent.shutdown': 's' }, budget: { max: 1, used: 1, releaseAtWall: T0 } })).map(what), ['defer']);
   });
   it('a deferred token is not deferred again, and runs when the budget returns', () => {
-    const detail = `reboot budget spent (3 of 3 in 24 h); runs at the first poll after ${new Date(T0).toISOString()}`;
+    const detail = `reboot budget spent (3 of 3 in 24 h); runs after ${new Date(T0).toISOString()}`;
     const journal = [entry({ command: 'reboot', token: 'r4', state: 'deferred', detail })];
     assert.deepEqual(decide(snap({ deviceTags: tags, journal, budget: { max: 3, used: 3, releaseAtWall: T0 } })), []);
-    assert.deepEqual(decide(snap({ deviceTags: tags, journal, budget: { max: 3, used: 2, releaseAtWall: null } })).map((a) => a.kind), ['reboot']);
+    assert.deepEqual(decide(snap({ deviceTags: tags, journal, budget: { max: 3, used: 2, releaseAtWall: null } })).map(what), ['reboot']);
   });
   it('other commands ignore the budget', () => {
-    assert.deepEqual(decide(snap({ deviceTags: { 'agent.restart': 'x' }, budget: { max: 0, used: 0, releaseAtWall: null } })).map((a) => a.kind), ['restart']);
+    assert.deepEqual(decide(snap({ deviceTags: { 'agent.restart': 'x' }, budget: { max: 0, used: 0, releaseAtWall: null } })).map(what), ['restart']);
   });
 });
 
@@ -163,6 +163,6 @@ describe('decide() sees a frozen copy', () => {
     for (const part of [s, s.deviceTags, s.fleetTags, s.services, s.journal, s.journal[0], s.budget]) assert.equal(Object.isFrozen(part), true);
     deviceTags['agent.update'] = 'u1';
     journal.push(entry({ command: 'reboot', token: 'a', state: 'done' }));
-    assert.deepEqual(decide(s).map((a) => a.kind).sort(), ['identify', 'reboot'], 'the tag and the entry added to the inputs afterwards are not seen');
+    assert.deepEqual(decide(s).map(what).sort(), ['identify', 'reboot'], 'the tag and the entry added to the inputs afterwards are not seen');
   });
 });

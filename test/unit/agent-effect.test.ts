@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExecContext } from '../../src/agent/actions.js';
+import { COMMANDS } from '../../src/agent/commands.js';
 import { runEffect } from '../../src/agent/effect.js';
 import { Journal } from '../../src/agent/journal.js';
 import type { SupervisorPort } from '../../src/agent/ports.js';
@@ -19,12 +20,12 @@ function context(clock: ManualClock, journal: Journal, supervisor: Partial<Super
   return {
     supervisor: supervisor as SupervisorPort, journal, clock, log: silentLog(), signal: stop.signal, stopSignal: stop.signal,
     sleep: (ms) => clock.sleep(ms, stop.signal), observe: (e) => Promise.resolve({ bootId: e.bootId, containers: null, statuses: null, wiped: false }),
-    containerIds: () => Promise.resolve({ main: 'c1' }), serviceStatuses: () => Promise.resolve({ main: 'Running' }), recordInCloud: () => Promise.resolve(), ownService: 'fleet-agent',
+    containerIds: () => Promise.resolve({ main: 'c1' }), serviceStatuses: () => Promise.resolve({ main: 'Running' }), recordInCloud: () => Promise.resolve(), recordAck: () => Promise.resolve(), ownService: 'fleet-agent',
     config: () => testConfig(), bootId: 'b1', random: () => 0.5, changed: () => undefined,
   };
 }
 
-const ref = { command: 'restart', token: 't1', force: false, services: [] };
+const ref = { command: 'restart', token: 't1', origin: 'operator', force: false, services: [] } as const;
 
 describe('runEffect: what is known to have sent nothing is tried again; a stop leaves the outcome to the next process', () => {
   it('the version the call needs first fails (500): nothing sent, retried, then sent once', async () => {
@@ -36,7 +37,7 @@ describe('runEffect: what is known to have sent nothing is tried again; a stop l
       version: () => (versionFails-- > 0 ? Promise.reject(new HttpError({ peer: 'supervisor', status: 500, method: 'GET', path: '/v2/version', body: 'oops' })) : Promise.resolve('19.0.5')),
       restartApp: () => ((restarts += 1), Promise.resolve()),
     };
-    const run = runEffect(context(clock, journal, supervisor), ref, { call: (force) => supervisor.restartApp!({ force }) });
+    const run = runEffect(context(clock, journal, supervisor), ref, COMMANDS.restart);
     await settle();
     assert.equal(restarts, 0);
     assert.deepEqual([journal.get('restart', 't1')?.state, journal.get('restart', 't1')?.sending], ['running', false]);
@@ -55,7 +56,7 @@ describe('runEffect: what is known to have sent nothing is tried again; a stop l
       version: () => Promise.resolve('19.0.5'),
       restartApp: () => new Promise((_r, reject) => stop.signal.addEventListener('abort', () => reject(new AgentError('ABORTED', 'cancelled')))),
     };
-    const run = runEffect(context(clock, journal, supervisor, stop), ref, { call: (force) => supervisor.restartApp!({ force }) });
+    const run = runEffect(context(clock, journal, supervisor, stop), ref, COMMANDS.restart);
     await settle();
     stop.abort();
     await run;

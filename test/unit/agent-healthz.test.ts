@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { Agent } from '../../src/agent/agent.js';
+import { buildAgent } from '../../src/agent/build.js';
+import type { Agent } from '../../src/agent/agent.js';
 import type { CloudPort, PollResult, SupervisorPort, TagsPort } from '../../src/agent/ports.js';
 import { HttpError } from '../../src/lib/errors.js';
 import { ManualClock } from '../../src/lib/clock.js';
@@ -38,7 +39,7 @@ describe('healthz: fails only when a restart would help', () => {
     await writeFile(join(dir, 'boot_id'), 'boot-1\n');
     const clock = new ManualClock();
     const config = testConfig({ dataDir: dir, bootIdPath: join(dir, 'boot_id') });
-    agent = new Agent({ config, clock, log: silentLog(), supervisor: idle, cloud, tags, bootId: 'boot-1', version: '0.0.0', random: () => 0.5 });
+    agent = buildAgent({ config, clock, log: silentLog(), supervisor: idle, cloud, tags, bootId: 'boot-1', version: '0.0.0', random: () => 0.5 });
     await agent.start();
     return { agent, clock };
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Agent } from '../../src/agent/agent.js';
+import { buildAgent } from '../../src/agent/build.js';
+import type { Agent } from '../../src/agent/agent.js';
 import { AGENT_CLOUD_MANNERS, type SupervisorPort } from '../../src/agent/ports.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { DEVICE_ROW, mockClient, mockCloud } from '../helpers/cloud-mock.js';
@@ -31,7 +32,7 @@ async function fleetAgainstLimit(limitedUntil: number, runMs: number): Promise<M
     const random = mulberry32(i);
     const cloud = mockClient(clock, cloudMock, { apiKey: `device-key-${i}`, random, ...AGENT_CLOUD_MANNERS });
     const tags = { set: () => Promise.resolve('supervisor' as const), setInCloud: () => Promise.resolve() };
-    agents.push(new Agent({
+    agents.push(buildAgent({
       config: testConfig({ pollIntervalMs: INTERVAL, dataDir: '/nonexistent' }), clock, log: silentLog(), supervisor, cloud, tags,
       bootId: 'b', version: '0', random,
       journalFile: { path: 'memory', read: () => Promise.resolve({ status: 'missing' }), write: () => Promise.resolve(), quarantine: () => Promise.resolve(undefined) },

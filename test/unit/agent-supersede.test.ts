@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide } from '../../src/agent/behaviours/commands.js';
 import { entryKey } from '../../src/agent/snapshot.js';
-import { entry, snap, testConfig } from '../helpers/agent-fixtures.js';
+import { decide, entry, snap, testConfig, what } from '../helpers/agent-fixtures.js';
 
 const T0 = Date.UTC(2026, 0, 1);
-const brief = (actions: ReturnType<typeof decide>) => actions.map((a) => [a.kind, a.command, a.token, 'detail' in a ? a.detail : '']);
+const brief = (actions: ReturnType<typeof decide>) => actions.map((a) => [what(a), a.command, a.token, 'detail' in a ? a.detail : '']);
 
 describe('decide(): a newer token supersedes an older one that never started', () => {
   it('a deferred reboot whose tag moved on is closed; the new token is deferred in its place', () => {
@@ -13,26 +12,26 @@ describe('decide(): a newer token supersedes an older one that never started', (
     const out = decide(snap({ deviceTags: { 'agent.reboot': 'r2' }, journal, budget: { max: 1, used: 1, releaseAtWall: T0 } }));
     assert.deepEqual(brief(out), [
       ['supersede', 'reboot', 'r1', 'superseded by r2 before it ran'],
-      ['defer', 'reboot', 'r2', `reboot budget spent (1 of 1 in 24 h); runs at the first poll after ${new Date(T0).toISOString()}`],
+      ['defer', 'reboot', 'r2', `reboot budget spent (1 of 1 in 24 h); runs after ${new Date(T0).toISOString()}`],
     ]);
   });
   it('an accepted reboot waiting in the runner is closed, and the new one runs (its place in the budget is freed)', () => {
     const journal = [entry({ command: 'reboot', token: 'r1', state: 'accepted' })];
     const out = decide(snap({ deviceTags: { 'agent.reboot': 'r2 force' }, journal, inProgress: new Set([entryKey('reboot', 'r1')]), budget: { max: 1, used: 0, releaseAtWall: null } }));
-    assert.deepEqual(out.map((a) => [a.kind, a.token]), [['supersede', 'r1'], ['reboot', 'r2']]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['supersede', 'r1'], ['reboot', 'r2']]);
   });
   it('a reboot waiting on a lock (running, nothing in flight) is closed', () => {
     const journal = [entry({ command: 'reboot', token: 'r1', state: 'running', sending: false })];
-    assert.deepEqual(decide(snap({ deviceTags: { 'agent.reboot': 'r2' }, journal })).map((a) => [a.kind, a.token]), [['supersede', 'r1'], ['reboot', 'r2']]);
+    assert.deepEqual(decide(snap({ deviceTags: { 'agent.reboot': 'r2' }, journal })).map((a) => [what(a), a.token]), [['supersede', 'r1'], ['reboot', 'r2']]);
   });
   it('a call that may be in flight is never closed', () => {
     const journal = [entry({ command: 'reboot', token: 'r1', state: 'running', sending: true })];
-    assert.deepEqual(decide(snap({ deviceTags: { 'agent.reboot': 'r2' }, journal, budget: { max: 3, used: 1, releaseAtWall: null } })).map((a) => [a.kind, a.token]), [['reboot', 'r2']]);
+    assert.deepEqual(decide(snap({ deviceTags: { 'agent.reboot': 'r2' }, journal, budget: { max: 3, used: 1, releaseAtWall: null } })).map((a) => [what(a), a.token]), [['reboot', 'r2']]);
   });
   it('a job with a call in flight is told to stop retrying (the dispatcher will not close it)', () => {
     const journal = [entry({ command: 'restart', token: 'x1', state: 'running', sending: true })];
     const out = decide(snap({ deviceTags: { 'agent.restart': 'x2 force' }, journal, inProgress: new Set([entryKey('restart', 'x1')]) }));
-    assert.deepEqual(out.map((a) => [a.kind, a.token]), [['supersede', 'x1'], ['restart', 'x2']]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['supersede', 'x1'], ['restart', 'x2']]);
   });
   it('a removed tag withdraws a pending token', () => {
     const journal = [entry({ command: 'restart', token: 'x1', state: 'accepted' })];
@@ -51,7 +50,7 @@ describe('decide(): a newer token supersedes an older one that never started', (
       entry({ command: 'identify', token: 'i0', state: 'failed' }),
     ];
     const out = decide(snap({ deviceTags: { 'agent.reboot': 'r1' }, journal, budget: { max: 3, used: 0, releaseAtWall: null } }));
-    assert.deepEqual(out.map((a) => [a.kind, a.token]), [['reboot', 'r1']]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['reboot', 'r1']]);
   });
 });
 
@@ -59,7 +58,7 @@ describe('decide(): the reboot budget counts reboots not yet sent', () => {
   it('a reboot and a shutdown set together with a budget of 1: one runs, one is deferred', () => {
     const config = testConfig({ actions: ['reboot', 'shutdown'] });
     const out = decide(snap({ config, deviceTags: { 'agent.reboot': 'r', 'agent.shutdown': 's' }, budget: { max: 1, used: 0, releaseAtWall: null } }));
-    assert.deepEqual(out.map((a) => [a.kind, a.command]), [['reboot', 'reboot'], ['defer', 'shutdown']]);
+    assert.deepEqual(out.map((a) => [a.kind, a.command]), [['run', 'reboot'], ['defer', 'shutdown']]);
     assert.match((out[1] as { detail: string }).detail, /another reboot or shutdown is pending/);
   });
   it('an accepted reboot still queued holds its place against a new shutdown', () => {
@@ -73,9 +72,9 @@ describe('decide(): the reboot budget counts reboots not yet sent', () => {
     assert.deepEqual(brief(out), [['defer', 'reboot', 'r', 'reboot budget spent (0 of 0 in 24 h); reboots are disabled here (max-reboots-per-day is 0)']]);
   });
   it('a deferral is recorded again when what it tells has changed (e.g. the budget was lowered)', () => {
-    const journal = [entry({ command: 'reboot', token: 'r', state: 'deferred', detail: 'reboot budget spent (3 of 3 in 24 h); runs at the first poll after 2026-01-01T00:00:00.000Z' })];
+    const journal = [entry({ command: 'reboot', token: 'r', state: 'deferred', detail: 'reboot budget spent (3 of 3 in 24 h); runs after 2026-01-01T00:00:00.000Z' })];
     const out = decide(snap({ deviceTags: { 'agent.reboot': 'r' }, journal, budget: { max: 0, used: 3, releaseAtWall: null } }));
-    assert.deepEqual(out.map((a) => a.kind), ['defer']);
+    assert.deepEqual(out.map(what), ['defer']);
     assert.match((out[0] as { detail: string }).detail, /reboots are disabled/);
   });
 });

@@ -40,6 +40,7 @@ describe('applyLive precedence', () => {
       'agent.config.watchdog': 'main',
       'agent.config.watchdog-ladder': 'reboot',
       'agent.config.offline-reboot': '12h',
+      'agent.config.watchdog-interval': '10s',
       'agent.config.log-level': 'warn',
       'agent.config.logs-forward': 'cloud',
       'agent.config.logs-units': 'kernel',
@@ -52,7 +53,7 @@ describe('applyLive precedence', () => {
       {
         ...base, metricsIntervalMs: 30_000, report: false, actions: ['reboot', 'purge'], maxRebootsPerDay: 1, lockWaitMs: 300_000,
         rebootSchedule: '30 4 * * SUN', scheduleSpreadMs: 0, watchdog: ['main'], watchdogLadder: ['reboot'], offlineRebootMs: 43_200_000,
-        logLevel: 'warn', logsForward: ['cloud'], logsUnits: ['kernel'], logsMatch: 'oom',
+        watchdogIntervalMs: 10_000, logLevel: 'warn', logsForward: ['cloud'], logsUnits: ['kernel'], logsMatch: 'oom',
       },
     );
     assert.ok(Object.isFrozen(config));

@@ -34,6 +34,8 @@ describe('loadConfig defaults', () => {
       checks: {},
       watchdogLadder: ['restart-service', 'restart', 'reboot'],
       offlineRebootMs: null,
+      watchdogIntervalMs: 30_000,
+      timeZone: 'UTC',
       logLevel: 'info',
       logsForward: [],
       logsUnits: null,
@@ -63,7 +65,7 @@ describe('loadConfig defaults', () => {
     const keys = SETTINGS.map((s) => s.key);
     assert.equal(new Set(keys).size, keys.length);
     assert.deepEqual([...keys].sort(), Object.keys(loadConfig({})).sort());
-    assert.ok(SETTINGS.every((s) => s.env.startsWith('AGENT_') && s.doc.length > 0));
+    assert.ok(SETTINGS.every((s) => (s.env.startsWith('AGENT_') || s.env === 'TZ') && s.doc.length > 0));
     assert.ok(!loadConfig({}).actions.includes('shutdown') && !loadConfig({}).actions.includes('purge'));
   });
 });

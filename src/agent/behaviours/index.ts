@@ -1,0 +1,7 @@
+/** The behaviour registry: every behaviour the agent runs, in the order the admission step sees their proposals (operators first). */
+import type { Behaviour } from './behaviour.js';
+import { offlineReboot } from './offline-reboot.js';
+import { operator } from './operator.js';
+
+/** All behaviours. */
+export const BEHAVIOURS: readonly Behaviour[] = [operator, offlineReboot];

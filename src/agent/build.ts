@@ -1,0 +1,91 @@
+/**
+ * buildAgent: the agent's one wiring place. Every part is built here from the dependencies and
+ * handed to the parts that use it; no part builds its own collaborators, so tests and benchmarks
+ * can replace any of them.
+ */
+import type { Clock } from '../lib/clock.js';
+import { createDispatcher } from '../lib/http.js';
+import type { Logger } from '../lib/logger.js';
+import type { Config } from '../config/schema.js';
+import { Activity } from './activity.js';
+import { Agent } from './agent.js';
+import type { Behaviour } from './behaviours/behaviour.js';
+import { BEHAVIOURS } from './behaviours/index.js';
+import { Decider } from './decider.js';
+import { CommandDispatch } from './dispatch.js';
+import { HttpCheck } from './http-check.js';
+import { Journal, type JournalFile } from './journal.js';
+import { Observer } from './observer.js';
+import { CloudPoller } from './poller.js';
+import type { CheckPort, CloudPort, SupervisorPort, TagsPort } from './ports.js';
+import { Reporter } from './reporter.js';
+import { Runner } from './runner.js';
+import { Scheduler } from './scheduler.js';
+import { LiveSettings } from './settings.js';
+
+/** What the agent is built from. */
+export interface AgentDeps {
+  /** Settings from the environment; live tags are applied on top at every poll. */
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  supervisor: SupervisorPort;
+  cloud: CloudPort;
+  tags: TagsPort;
+  /** The kernel boot id now (read from config.bootIdPath by the caller). */
+  bootId: string;
+  /** The agent's version, reported in `<prefix>version`. */
+  version: string;
+  /** BALENA_SERVICE_NAME: a restart of this service restarts the agent itself. */
+  serviceName?: string;
+  /** The journal's file (default: atomic files in config.dataDir); tests inject failing writes. */
+  journalFile?: JournalFile;
+  random?: () => number;
+  /** Problems found while starting the process around the agent (e.g. the local HTTP server). */
+  localProblems?: () => readonly string[];
+  /** Asks the watchdog's check URLs (default: the agent's HTTP client, built when a check is first asked). */
+  checks?: CheckPort;
+  /** The behaviours (default: all of them). */
+  behaviours?: readonly Behaviour[];
+}
+
+/** A check port that builds its HTTP client only when a check URL is first asked (most devices set none). */
+function lazyChecks(): CheckPort {
+  let http: HttpCheck | undefined;
+  return { check: (url, signal) => (http ??= new HttpCheck({ dispatcher: createDispatcher({ connectTimeoutMs: 5_000 }) })).check(url, signal) };
+}
+
+/** Builds an agent and all its parts. */
+export function buildAgent(deps: AgentDeps): Agent {
+  const { clock, log, config } = deps;
+  const random = deps.random ?? Math.random;
+  const activity = new Activity();
+  const settings = new LiveSettings(config, log);
+  const scheduler = new Scheduler({ clock, log, activity });
+  const runner = new Runner({ clock, activity });
+  const journal = new Journal({ dir: config.dataDir, clock, ...(deps.journalFile ? { store: deps.journalFile } : {}) });
+  const reporter = new Reporter({ tags: deps.tags, clock, log, minIntervalMs: 10_000, random });
+  const poller = new CloudPoller({ cloud: deps.cloud, clock, log, random, intervalMs: () => settings.current.pollIntervalMs });
+  const observer = new Observer({ supervisor: deps.supervisor, clock, log, checks: deps.checks ?? lazyChecks() });
+  const behaviours = deps.behaviours ?? BEHAVIOURS;
+  // The agent is created last; the dispatcher reports changes to it (late-bound).
+  const late: { agent?: Agent } = {};
+  const dispatch = new CommandDispatch({
+    journal, runner, supervisor: deps.supervisor, clock, log, bootId: deps.bootId, ownService: deps.serviceName, random,
+    config: () => settings.current,
+    changed: (dropped) => late.agent?.changed(dropped),
+    recordInCloud: async (entry) => late.agent?.recordInCloud(entry),
+    recordAck: async (entry, withinMs) => late.agent?.recordAck(entry, withinMs),
+  });
+  const decider = new Decider({
+    behaviours, journal, runner, dispatch, observer, poller, clock, log, bootId: deps.bootId, ownService: deps.serviceName,
+    config: () => settings.current, startedAt: () => late.agent?.startTime ?? clock.now(),
+  });
+  const agent = new Agent({
+    clock, log, cloud: deps.cloud, tags: deps.tags, bootId: deps.bootId, version: deps.version, random,
+    localProblems: deps.localProblems ?? (() => []), settings, activity, scheduler, runner, journal, reporter, dispatch,
+    poller, observer, decider, behaviours, ownService: deps.serviceName,
+  });
+  late.agent = agent;
+  return agent;
+}

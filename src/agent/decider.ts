@@ -1,0 +1,127 @@
+/**
+ * One decision round: a snapshot of everything the behaviours may look at, each enabled
+ * behaviour's pure decide, the behaviours' new states made durable, the admission step, and the
+ * dispatcher. It runs after every good poll, at every look of the watchdog, at the reboot
+ * schedule's times, and on its own timer — so behaviours act while the device is offline too.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { Config } from '../config/schema.js';
+import { admit, type Proposed } from './admission.js';
+import type { Behaviour } from './behaviours/behaviour.js';
+import { offlineFor } from './behaviours/offline-reboot.js';
+import { needsImageIds } from './behaviours/operator.js';
+import { rebootBudget } from './budget.js';
+import type { CommandDispatch } from './dispatch.js';
+import type { Journal } from './journal.js';
+import type { Observer } from './observer.js';
+import type { CloudPoller } from './poller.js';
+import type { Runner } from './runner.js';
+import { makeSnapshot, type Snapshot } from './snapshot.js';
+
+/** Dependencies of a decider. */
+export interface DeciderOptions {
+  behaviours: readonly Behaviour[];
+  journal: Journal;
+  runner: Runner;
+  dispatch: CommandDispatch;
+  observer: Observer;
+  poller: CloudPoller;
+  clock: Clock;
+  log: Logger;
+  bootId: string;
+  ownService: string | undefined;
+  config: () => Config;
+  /** Monotonic time the agent started. */
+  startedAt: () => number;
+}
+
+/** The longest the decider sleeps when nothing asks it to look sooner. */
+export const DECIDE_IDLE_MS = 5 * 60_000;
+
+/** Runs decision rounds. */
+export class Decider {
+  /** Problems the behaviours reported at the last round (health reasons). */
+  problems: readonly string[] = [];
+
+  constructor(private readonly opts: DeciderOptions) {}
+
+  /** What the behaviours see now. */
+  snapshot(serviceImages: Readonly<Record<string, string>> | null = null): Snapshot {
+    const { clock, journal, poller, observer, runner } = this.opts;
+    const config = this.opts.config();
+    const state: Record<string, unknown> = {};
+    for (const b of this.opts.behaviours) state[b.name] = journal.state(b.name);
+    return makeSnapshot({
+      now: clock.now(),
+      wall: clock.wall(),
+      config,
+      deviceTags: poller.last?.deviceTags ?? {},
+      fleetTags: poller.last?.fleetTags ?? {},
+      tagsSeen: poller.last !== undefined,
+      services: observer.names,
+      serviceImages,
+      looks: observer.currentLooks(),
+      updating: observer.updating,
+      journal: journal.entries(),
+      inProgress: runner.active(),
+      bootId: this.opts.bootId,
+      budget: rebootBudget(journal.rebootStamps(), clock.wall(), config.maxRebootsPerDay),
+      uuid: poller.last?.device.uuid ?? '',
+      ownService: this.opts.ownService,
+      startedAt: this.opts.startedAt(),
+      lastContactAt: poller.lastContactAt ?? null,
+      lastContactWall: poller.lastContactWall ?? null,
+      state,
+    });
+  }
+
+  /** One round. A behaviour that throws is logged and skipped; the others go on. */
+  async round(): Promise<void> {
+    const { log, observer, journal, poller } = this.opts;
+    let snapshot = this.snapshot();
+    if (observer.names !== null && needsImageIds(snapshot)) snapshot = this.snapshot(await observer.imageIds(poller.last?.device.appId));
+    const proposed: Proposed[] = [];
+    const states: Record<string, unknown> = {};
+    const problems: string[] = [];
+    for (const behaviour of this.opts.behaviours) {
+      if (!behaviour.enabled(snapshot)) {
+        // Switched off: what it left waiting is withdrawn (the operator's tags are only unknown yet).
+        if (behaviour.name !== 'operator') proposed.push({ behaviour: { name: behaviour.name, level: true }, proposals: [] });
+        continue;
+      }
+      try {
+        const decision = behaviour.decide(snapshot);
+        proposed.push({ behaviour, proposals: decision.proposals });
+        if ('state' in decision) states[behaviour.name] = decision.state;
+        problems.push(...(decision.problems ?? []));
+      } catch (err) {
+        log.error({ err, behaviour: behaviour.name }, 'behaviour failed to decide; skipped this round');
+        problems.push(`${behaviour.name}: failed to decide (see the log)`);
+      }
+    }
+    this.problems = problems;
+    if (Object.keys(states).length > 0) {
+      try {
+        // Durable before anything runs: what a behaviour remembers must never lag what it did.
+        await journal.setStates(states);
+      } catch (err) {
+        log.error({ err }, 'cannot persist the behaviours\' state; nothing runs this round');
+        return;
+      }
+    }
+    const actions = admit(snapshot, proposed);
+    await this.opts.dispatch.dispatchAll(actions);
+    if (actions.length > 0) log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'decided');
+  }
+
+  /** How long until the decider must look again by itself: an offline deadline, a reboot budget released; at most DECIDE_IDLE_MS. */
+  idleMs(): number {
+    const s = this.snapshot();
+    let wait = DECIDE_IDLE_MS;
+    const limit = s.config.offlineRebootMs;
+    if (limit !== null) wait = Math.min(wait, limit - offlineFor(s));
+    if (s.budget.releaseAtWall !== null && s.journal.some((e) => e.state === 'deferred')) wait = Math.min(wait, s.budget.releaseAtWall - s.wall);
+    return Math.max(1_000, wait);
+  }
+}
