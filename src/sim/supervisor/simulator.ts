@@ -7,11 +7,13 @@ import type { SimJournalLine } from './journal.js';
 import { dispatch, type Dispatched, type IncomingSimRequest } from './dispatch.js';
 import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './http.js';
 import { SimRecorder, type RecordedRequest } from './recorder.js';
+import { SimRouteFaults, type SimRouteFault } from './route-faults.js';
 import { createSimState, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
 
 export type { SimEffect, SimService } from './state.js';
 export type { SimJournalLine } from './journal.js';
 export type { RecordedRequest } from './recorder.js';
+export type { SimRouteFault } from './route-faults.js';
 
 /** How the simulated supervisor starts out: the device's state plus how it is served. */
 export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
@@ -23,30 +25,6 @@ export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
   /** Default 0 (any free port). */
   port?: number;
   clock?: Clock;
-}
-
-/**
- * A fault on the requests of one route (for crash tests): the supervisor is slow to act or to
- * answer, or cuts the connection before or after acting. Faults apply in the order added; each
- * to `times` matching requests.
- */
-export interface SimRouteFault {
-  /** `METHOD /path` as requested (e.g. `POST /v1/reboot`), or a predicate on both. */
-  route: string | ((method: string, path: string) => boolean);
-  /** How many matching requests it applies to (default 1). */
-  times?: number;
-  /** Waits this long before acting. */
-  delayBeforeMs?: number;
-  /**
-   * With `delayBeforeMs`: a client that went away during the wait leaves nothing to act on (the
-   * request never got through). Default false: the supervisor acts anyway, as a handler does
-   * whose client left.
-   */
-  dropIfClientLeft?: boolean;
-  /** Waits this long after acting, before replying. */
-  delayAfterMs?: number;
-  /** Resets the connection without a reply: `before` acting (nothing happens) or `after` acting. */
-  reset?: 'before' | 'after';
 }
 
 /** A request as it arrives, before any fault, wait or answer. */
@@ -70,7 +48,7 @@ export class SupervisorSimulator {
   private garbage: 'none' | 'not-json' | 'truncated' = 'none';
   private down = false;
   private stopping = new AbortController();
-  private faults: Array<SimRouteFault & { left: number }> = [];
+  private readonly faults = new SimRouteFaults();
   private readonly effectHooks = new Set<(e: SimEffect) => void>();
   private readonly incomingHooks = new Set<(r: IncomingRequest) => void>();
   /** Every effect, in order. */
@@ -190,12 +168,12 @@ export class SupervisorSimulator {
 
   /** Adds a route fault (see SimRouteFault). */
   addFault(fault: SimRouteFault): void {
-    this.faults.push({ ...fault, left: fault.times ?? 1 });
+    this.faults.add(fault);
   }
 
   /** Removes every route fault not yet used up. */
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
   }
 
   /** While set, lock-taking endpoints answer 423 with this message unless forced. */
@@ -266,16 +244,6 @@ export class SupervisorSimulator {
     for (const hook of [...this.effectHooks]) hook(effect);
   }
 
-  /** The first fault matching this request, used up by one. */
-  private takeFault(method: string, path: string): SimRouteFault | undefined {
-    const i = this.faults.findIndex((f) => (typeof f.route === 'string' ? f.route === `${method} ${path}` : f.route(method, path)));
-    const fault = this.faults[i];
-    if (!fault) return undefined;
-    fault.left -= 1;
-    if (fault.left <= 0) this.faults.splice(i, 1);
-    return fault;
-  }
-
   private async rebooted(): Promise<void> {
     this.bootId = randomBytes(16).toString('hex');
     await this.writeBootId();
@@ -299,7 +267,7 @@ export class SupervisorSimulator {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     for (const hook of [...this.incomingHooks]) hook({ method, path: url.pathname, at: this.clock.wall() });
-    const fault = this.takeFault(method, url.pathname);
+    const fault = this.faults.take(method, url.pathname);
     let clientLeft = false;
     res.once('close', () => (clientLeft = !res.writableFinished));
     const raw = await readBody(req).catch(() => undefined);
