@@ -8,12 +8,14 @@ import { dispatch, type Dispatched, type IncomingSimRequest } from './dispatch.j
 import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './http.js';
 import { SimRecorder, type RecordedRequest } from './recorder.js';
 import { SimRouteFaults, type SimRouteFault } from './route-faults.js';
-import { createSimState, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
+import { exitService, healService, serviceNamed, type SimExitOptions, type SimUpdateStatus } from './service-faults.js';
+import { createSimState, startAfresh, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
 
 export type { SimEffect, SimService } from './state.js';
 export type { SimJournalLine } from './journal.js';
 export type { RecordedRequest } from './recorder.js';
 export type { SimRouteFault } from './route-faults.js';
+export type { SimExitOptions, SimUpdateStatus } from './service-faults.js';
 
 /** How the simulated supervisor starts out: the device's state plus how it is served. */
 export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
@@ -228,6 +230,35 @@ export class SupervisorSimulator {
     this.sim().healthy = healthy;
   }
 
+  /**
+   * Sets a service's status as the supervisor reports it: docker's state (`Running`, `exited`,
+   * `Dead`), or during an update `Downloading`, `Installing`, `Stopping`, `Awaiting handover`.
+   */
+  setServiceStatus(name: string, status: string): void {
+    serviceNamed(this.sim(), name).status = status;
+  }
+
+  /**
+   * The service's container exits (`exited`). By default a later restart-service, app restart,
+   * purge or reboot brings it back; with `restartsTo: 'exited'` it keeps crashing (a crash loop).
+   */
+  exitService(name: string, opts: SimExitOptions = {}): void {
+    exitService(this.sim(), name, opts);
+  }
+
+  /** The service is well again: `Running` in its container, and restarts to `Running`. */
+  healService(name: string): void {
+    healService(this.sim(), name);
+  }
+
+  /**
+   * While on, the app's `updateStatus` in `GET /v2/applications/state` reads `status` (default
+   * `applying changes`) and `/v2/state/status` says `appState: applying`; off: `done` and `applied`.
+   */
+  setUpdating(on: boolean, status: SimUpdateStatus = 'applying changes'): void {
+    this.sim().updateStatus = on ? status : 'done';
+  }
+
   /** Adds a line to the host journal; open follow streams receive it at once. */
   pushJournal(line: SimJournalLine): void {
     this.sim().journal.push(line);
@@ -244,7 +275,9 @@ export class SupervisorSimulator {
     for (const hook of [...this.effectHooks]) hook(effect);
   }
 
+  /** After a reboot every service starts afresh in its container (a stopped one too); the counter moves last. */
   private async rebooted(): Promise<void> {
+    for (const service of this.sim().services) startAfresh(service);
     this.bootId = randomBytes(16).toString('hex');
     await this.writeBootId();
     this.sim().counts.reboots += 1;
