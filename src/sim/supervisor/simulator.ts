@@ -8,14 +8,16 @@ import { dispatch, type Dispatched, type IncomingSimRequest } from './dispatch.j
 import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './http.js';
 import { SimRecorder, type RecordedRequest } from './recorder.js';
 import { SimRouteFaults, type SimRouteFault } from './route-faults.js';
-import { exitService, healService, serviceNamed, type SimExitOptions, type SimUpdateStatus } from './service-faults.js';
+import { CHECK_PATH, SimChecks, isCheckPath, type RecordedCheck } from './check-endpoint.js';
+import { exitService, hangService, healService, serviceNamed, type SimExitOptions, type SimHangOptions, type SimUpdateStatus } from './service-faults.js';
 import { createSimState, startAfresh, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
 
 export type { SimEffect, SimService } from './state.js';
 export type { SimJournalLine } from './journal.js';
 export type { RecordedRequest } from './recorder.js';
 export type { SimRouteFault } from './route-faults.js';
-export type { SimExitOptions, SimUpdateStatus } from './service-faults.js';
+export type { RecordedCheck } from './check-endpoint.js';
+export type { SimCheckOutcome, SimExitOptions, SimHangOptions, SimUpdateStatus } from './service-faults.js';
 
 /** How the simulated supervisor starts out: the device's state plus how it is served. */
 export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
@@ -41,6 +43,7 @@ export class SupervisorSimulator {
   private readonly opts: SupervisorSimulatorOptions;
   private readonly clock: Clock;
   private readonly recorder: SimRecorder;
+  private readonly checkLog: SimChecks;
   private server: Server | undefined;
   private state: SimState | undefined;
   private baseUrl = '';
@@ -55,8 +58,10 @@ export class SupervisorSimulator {
   private readonly incomingHooks = new Set<(r: IncomingRequest) => void>();
   /** Every effect, in order. */
   readonly effects: SimEffect[] = [];
-  /** Every request received, in order. */
+  /** Every supervisor API request received, in order (health checks are in `checks`). */
   readonly requests: RecordedRequest[];
+  /** Every request to a service health check (`checkUrl`), in order. */
+  readonly checks: RecordedCheck[];
   /** The simulated kernel boot id; changes after each successful reboot. */
   bootId = randomBytes(16).toString('hex');
 
@@ -65,6 +70,8 @@ export class SupervisorSimulator {
     this.clock = opts.clock ?? systemClock;
     this.recorder = new SimRecorder({ clock: this.clock });
     this.requests = this.recorder.requests;
+    this.checkLog = new SimChecks({ clock: this.clock });
+    this.checks = this.checkLog.checks;
   }
 
   /** Base URL, `http://127.0.0.1:<port>` (empty before start). */
@@ -233,6 +240,7 @@ export class SupervisorSimulator {
   /**
    * Sets a service's status as the supervisor reports it: docker's state (`Running`, `exited`,
    * `Dead`), or during an update `Downloading`, `Installing`, `Stopping`, `Awaiting handover`.
+   * Only a `Running` service answers its health check.
    */
   setServiceStatus(name: string, status: string): void {
     serviceNamed(this.sim(), name).status = status;
@@ -246,7 +254,15 @@ export class SupervisorSimulator {
     exitService(this.sim(), name, opts);
   }
 
-  /** The service is well again: `Running` in its container, and restarts to `Running`. */
+  /**
+   * The service runs (status unchanged) but is hung: its health check answers 500, or nothing
+   * with `silent`. A restart of the service clears it unless `sticky`.
+   */
+  hangService(name: string, opts: SimHangOptions = {}): void {
+    hangService(this.sim(), name, opts);
+  }
+
+  /** The service is well again: `Running` in its container, restarts to `Running`, not hung. */
   healService(name: string): void {
     healService(this.sim(), name);
   }
@@ -257,6 +273,17 @@ export class SupervisorSimulator {
    */
   setUpdating(on: boolean, status: SimUpdateStatus = 'applying changes'): void {
     this.sim().updateStatus = on ? status : 'done';
+  }
+
+  /** The URL of a service's health check on this simulator, for `AGENT_CHECK_<SERVICE>`. */
+  checkUrl(name: string): string {
+    serviceNamed(this.sim(), name);
+    return `${this.baseUrl}${CHECK_PATH}${encodeURIComponent(name)}`;
+  }
+
+  /** Calls `hook` for every health check request once answered (or held, or cut). Returns an unsubscribe. */
+  onCheck(hook: (c: RecordedCheck) => void): () => void {
+    return this.checkLog.onCheck(hook);
   }
 
   /** Adds a line to the host journal; open follow streams receive it at once. */
@@ -298,6 +325,10 @@ export class SupervisorSimulator {
   /** Answers (or fails, as configured), records, waits out the latency, then writes the reply; route faults wrap this. */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (isCheckPath(url.pathname)) {
+      this.checkLog.serve(req, res, url.pathname, this.sim());
+      return;
+    }
     const method = req.method ?? 'GET';
     for (const hook of [...this.incomingHooks]) hook({ method, path: url.pathname, at: this.clock.wall() });
     const fault = this.faults.take(method, url.pathname);

@@ -13,11 +13,19 @@ export interface SimService {
 /** What a service's container comes back as when it is started afresh: `Running`, or `exited` at once (a crash loop). */
 export type SimRestartsTo = 'Running' | 'exited';
 
-/** A service as the simulated device runs it: its status, current container and how it restarts. */
+/** A service that runs but is hung: its health check fails (`silent`: never answers); `sticky`: a restart leaves it hung. */
+export interface SimHang {
+  silent: boolean;
+  sticky: boolean;
+}
+
+/** A service as the simulated device runs it: its status, current container and what is wrong with it. */
 export type SimServiceState = Required<SimService> & {
   containerId: string;
   /** What a restart, recreate or reboot sets the status to (default `Running`). */
   restartsTo: SimRestartsTo;
+  /** Set while the service is hung; its health check (`/sim/check/<name>`) then fails. */
+  hang: SimHang | null;
 };
 
 /** What the supervisor did to the device: one per request that acted (never for a refused one). */
@@ -38,7 +46,7 @@ export interface SimState {
   commit: string;
   releaseId: number;
   version: string;
-  /** Each with its current status (`Running` unless stopped), the id of its current container and how it restarts. */
+  /** Each with its current status (`Running` unless stopped), the id of its current container and its faults. */
   services: SimServiceState[];
   /** The app's `updateStatus` in `GET /v2/applications/state`: `done` unless an update is being applied. */
   updateStatus: string;
@@ -100,10 +108,12 @@ export function recreate(state: SimState, service: SimServiceState): void {
 
 /**
  * Starts a service's process anew in the same container (start-service of a stopped one, a
- * reboot): its status becomes what it restarts to (`exited` again for a crash loop).
+ * reboot): its status becomes what it restarts to (`exited` again for a crash loop) and a hang
+ * that is not sticky is gone.
  */
 export function startAfresh(service: SimServiceState): void {
   service.status = service.restartsTo;
+  if (service.hang?.sticky !== true) service.hang = null;
 }
 
 /** A fresh simulated device: one app, its services running, no lock, healthy, a few journal lines. */
@@ -122,7 +132,7 @@ export function createSimState(
     updateStatus: 'done',
     version: opts.version ?? '19.0.5',
     services: (opts.services ?? DEFAULT_SERVICES).map((s, i) => ({
-      ...s, status: s.status ?? 'Running', containerId: containerId(i + 1), restartsTo: 'Running',
+      ...s, status: s.status ?? 'Running', containerId: containerId(i + 1), restartsTo: 'Running', hang: null,
     })),
     created: (opts.services ?? DEFAULT_SERVICES).length,
     deviceName: opts.deviceName ?? 'quiet-river',
