@@ -24,6 +24,8 @@ export interface DemoInfo {
   deviceUuid: string;
   deviceKey: string;
   appId: number;
+  /** Each simulated service's health check URL (what `AGENT_CHECK_<SERVICE>` can point to). */
+  checkUrls: Record<string, string>;
 }
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -92,6 +94,7 @@ export const runDemo: Runner = async (ctx) => {
     deviceUuid: DEMO.deviceUuid,
     deviceKey: hex(16),
     appId: DEMO.fleetId,
+    checkUrls: {},
   };
   const settings = demoSettings(dataDir, ctx.env);
   settings.AGENT_HTTP_PORT ??= '48485';
@@ -117,6 +120,7 @@ export const runDemo: Runner = async (ctx) => {
     },
   });
   info.supervisorUrl = await supervisor.start();
+  info.checkUrls = Object.fromEntries(supervisor.services.map((s) => [s.name, supervisor.checkUrl(s.name)]));
   const cloud = new CloudSimulator({ seed: demoSeed(info), supervisor: { url: info.supervisorUrl, apiKey: globalKey } });
   info.cloudUrl = await cloud.start();
 
@@ -139,6 +143,7 @@ export const runDemo: Runner = async (ctx) => {
       [
         'fleet-agent demo: a simulated device, its supervisor and the balena API, all on 127.0.0.1',
         `  supervisor  ${info.supervisorUrl}  (key ${info.supervisorKey})`,
+        `  checks      ${info.supervisorUrl}/sim/check/<service>  (${Object.keys(info.checkUrls).join(', ')}: each service's health check)`,
         `  balena API  ${info.cloudUrl}  (operator key ${info.operatorKey})`,
         `  device      ${info.deviceUuid}  in fleet ${info.appId} (demo-fleet)`,
         `  agent       http://127.0.0.1:${settings.AGENT_HTTP_PORT}/  (status page), polling every ${settings.AGENT_POLL_INTERVAL}`,
@@ -206,6 +211,12 @@ export const runDemo: Runner = async (ctx) => {
   startAgent();
 
   // The console: switches typed into stdin (or piped by a script) inject faults.
+  const known = (service: string): boolean => {
+    if (supervisor.services.some((s) => s.name === service)) return true;
+    const message = `no service "${service}" on the device; it runs ${supervisor.services.map((s) => s.name).join(', ')}`;
+    print('switch-error', { message }, message);
+    return false;
+  };
   const switches = ctx.input === undefined ? undefined : createInterface({ input: ctx.input(), terminal: false });
   switches?.on('line', (line) => {
     if (line.trim() === '') return;
@@ -236,6 +247,27 @@ export const runDemo: Runner = async (ctx) => {
         if (sw.peer === 'cloud') cloud.setDown(sw.down);
         else supervisor.setDown(sw.down);
         print('switch', { ...sw }, `switch      ${sw.peer} ${sw.down ? 'down' : 'up again'}`);
+        return;
+      case 'crash':
+        if (!known(sw.service)) return;
+        supervisor.exitService(sw.service, { restartsTo: sw.loop ? 'exited' : 'Running' });
+        print('switch', { ...sw }, sw.loop
+          ? `switch      ${sw.service} exited, and exits again after every restart`
+          : `switch      ${sw.service} exited; a restart brings it back`);
+        return;
+      case 'hang':
+        if (!known(sw.service)) return;
+        supervisor.hangService(sw.service, { silent: sw.silent });
+        print('switch', { ...sw }, `switch      ${sw.service} hangs: ${supervisor.checkUrl(sw.service)} ${sw.silent ? 'never answers' : 'answers 500'}`);
+        return;
+      case 'heal':
+        if (!known(sw.service)) return;
+        supervisor.healService(sw.service);
+        print('switch', { ...sw }, `switch      ${sw.service} runs and answers its check again`);
+        return;
+      case 'updating':
+        supervisor.setUpdating(sw.on);
+        print('switch', { ...sw }, sw.on ? 'switch      the supervisor reports an update being applied' : 'switch      the update is done');
         return;
     }
   });

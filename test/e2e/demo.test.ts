@@ -25,7 +25,10 @@ function freePort(): Promise<number> {
 
 describe('fleet-agent demo --json', () => {
   let child: ChildProcessWithoutNullStreams;
-  let info: { cloudUrl: string; operatorKey: string; deviceUuid: string; supervisorUrl: string; supervisorKey: string; deviceKey: string; appId: number };
+  let info: {
+    cloudUrl: string; operatorKey: string; deviceUuid: string; supervisorUrl: string; supervisorKey: string; deviceKey: string; appId: number;
+    checkUrls: Record<string, string>;
+  };
   const events: Event[] = [];
   const waiters: Array<{ pred: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
   let port = 0;
@@ -132,6 +135,34 @@ describe('fleet-agent demo --json', () => {
     // The agent's own next request (a tag write the simulated supervisor forwards at once is the supervisor's).
     const next = await waitEvent((e) => e.event === 'cloud' && e.method === 'GET' && Number(e.at) > Number(limited.at), 'the next poll after the 429', 40_000);
     assert.ok(Number(next.at) - Number(limited.at) >= 12_000, `waited ${Number(next.at) - Number(limited.at)} ms, Retry-After was 12 s`);
+  });
+
+  it('console switches break a service: crash and crashloop show in the app state, hang fails its check, heal mends it; updating shows', async () => {
+    const state = async () => {
+      const res = await fetch(`${info.supervisorUrl}/v2/applications/state?apikey=${info.supervisorKey}`);
+      const body = (await res.json()) as Record<string, { updateStatus: string; services: Record<string, { status: string }> }>;
+      const app = Object.values(body)[0]!;
+      return { updateStatus: app.updateStatus, main: app.services.main?.status };
+    };
+    const check = async () => (await fetch(info.checkUrls.main!)).status;
+    assert.match(info.checkUrls.main ?? '', /^http:\/\/127\.0\.0\.1:\d+\/sim\/check\/main$/);
+    assert.deepEqual([await state(), await check()], [{ updateStatus: 'done', main: 'Running' }, 200]);
+
+    child.stdin.write('crash nosuch\n');
+    const unknown = await waitEvent((e) => e.event === 'switch-error' && /nosuch/.test(String(e.message)), 'an unknown service is named');
+    assert.equal(unknown.message, 'no service "nosuch" on the device; it runs main, fleet-agent');
+    child.stdin.write('crashloop main\n');
+    await waitEvent((e) => e.event === 'switch' && e.kind === 'crash' && e.loop === true, 'crashloop switch');
+    assert.equal((await state()).main, 'exited');
+    child.stdin.write('heal main\nhang main\n');
+    await waitEvent((e) => e.event === 'switch' && e.kind === 'hang', 'hang switch');
+    assert.deepEqual([(await state()).main, await check()], ['Running', 500]);
+    child.stdin.write('heal main\nupdating on\n');
+    await waitEvent((e) => e.event === 'switch' && e.kind === 'updating' && e.on === true, 'updating switch');
+    assert.deepEqual([await state(), await check()], [{ updateStatus: 'applying changes', main: 'Running' }, 200]);
+    child.stdin.write('updating off\n');
+    await waitEvent((e) => e.event === 'switch' && e.kind === 'updating' && e.on === false, 'updating off');
+    assert.equal((await state()).updateStatus, 'done');
   });
 
   it('serves the status page of the running agent and stops cleanly on SIGINT', async () => {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import semver from 'semver';
 import { nonEmptyString, toInt, truthy } from './http.js';
-import { recreate, type SimState } from './state.js';
+import { recreate, startAfresh, type SimState } from './state.js';
 import { appsState, legacyDevice, stateStatus } from './views.js';
 
 /** One request as a route sees it. */
@@ -126,7 +126,8 @@ function serviceAction(action: 'restart' | 'stop' | 'start') {
       if (locked) return locked;
     }
     if (action === 'restart') recreate(state, service);
-    else service.status = action === 'stop' ? 'exited' : 'Running';
+    else if (action === 'stop') service.status = 'exited';
+    else if (service.status !== 'Running') startAfresh(service);
     state.effect({ kind: `${action}-service`, service: service.name, force: truthy(req.body.force) });
     return OK;
   };

@@ -7,11 +7,17 @@ import type { SimJournalLine } from './journal.js';
 import { dispatch, type Dispatched, type IncomingSimRequest } from './dispatch.js';
 import { keyOf, parseBody, readBody, recordedQuery, writeGarbage, writeReply } from './http.js';
 import { SimRecorder, type RecordedRequest } from './recorder.js';
-import { createSimState, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
+import { SimRouteFaults, type SimRouteFault } from './route-faults.js';
+import { CHECK_PATH, SimChecks, isCheckPath, type RecordedCheck } from './check-endpoint.js';
+import { exitService, hangService, healService, serviceNamed, type SimExitOptions, type SimHangOptions, type SimUpdateStatus } from './service-faults.js';
+import { createSimState, startAfresh, type SimEffect, type SimService, type SimState, type SimStateOptions } from './state.js';
 
 export type { SimEffect, SimService } from './state.js';
 export type { SimJournalLine } from './journal.js';
 export type { RecordedRequest } from './recorder.js';
+export type { SimRouteFault } from './route-faults.js';
+export type { RecordedCheck } from './check-endpoint.js';
+export type { SimCheckOutcome, SimExitOptions, SimHangOptions, SimUpdateStatus } from './service-faults.js';
 
 /** How the simulated supervisor starts out: the device's state plus how it is served. */
 export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
@@ -23,30 +29,6 @@ export interface SupervisorSimulatorOptions extends Partial<SimStateOptions> {
   /** Default 0 (any free port). */
   port?: number;
   clock?: Clock;
-}
-
-/**
- * A fault on the requests of one route (for crash tests): the supervisor is slow to act or to
- * answer, or cuts the connection before or after acting. Faults apply in the order added; each
- * to `times` matching requests.
- */
-export interface SimRouteFault {
-  /** `METHOD /path` as requested (e.g. `POST /v1/reboot`), or a predicate on both. */
-  route: string | ((method: string, path: string) => boolean);
-  /** How many matching requests it applies to (default 1). */
-  times?: number;
-  /** Waits this long before acting. */
-  delayBeforeMs?: number;
-  /**
-   * With `delayBeforeMs`: a client that went away during the wait leaves nothing to act on (the
-   * request never got through). Default false: the supervisor acts anyway, as a handler does
-   * whose client left.
-   */
-  dropIfClientLeft?: boolean;
-  /** Waits this long after acting, before replying. */
-  delayAfterMs?: number;
-  /** Resets the connection without a reply: `before` acting (nothing happens) or `after` acting. */
-  reset?: 'before' | 'after';
 }
 
 /** A request as it arrives, before any fault, wait or answer. */
@@ -61,6 +43,7 @@ export class SupervisorSimulator {
   private readonly opts: SupervisorSimulatorOptions;
   private readonly clock: Clock;
   private readonly recorder: SimRecorder;
+  private readonly checkLog: SimChecks;
   private server: Server | undefined;
   private state: SimState | undefined;
   private baseUrl = '';
@@ -70,13 +53,15 @@ export class SupervisorSimulator {
   private garbage: 'none' | 'not-json' | 'truncated' = 'none';
   private down = false;
   private stopping = new AbortController();
-  private faults: Array<SimRouteFault & { left: number }> = [];
+  private readonly faults = new SimRouteFaults();
   private readonly effectHooks = new Set<(e: SimEffect) => void>();
   private readonly incomingHooks = new Set<(r: IncomingRequest) => void>();
   /** Every effect, in order. */
   readonly effects: SimEffect[] = [];
-  /** Every request received, in order. */
+  /** Every supervisor API request received, in order (health checks are in `checks`). */
   readonly requests: RecordedRequest[];
+  /** Every request to a service health check (`checkUrl`), in order. */
+  readonly checks: RecordedCheck[];
   /** The simulated kernel boot id; changes after each successful reboot. */
   bootId = randomBytes(16).toString('hex');
 
@@ -85,6 +70,8 @@ export class SupervisorSimulator {
     this.clock = opts.clock ?? systemClock;
     this.recorder = new SimRecorder({ clock: this.clock });
     this.requests = this.recorder.requests;
+    this.checkLog = new SimChecks({ clock: this.clock });
+    this.checks = this.checkLog.checks;
   }
 
   /** Base URL, `http://127.0.0.1:<port>` (empty before start). */
@@ -190,12 +177,12 @@ export class SupervisorSimulator {
 
   /** Adds a route fault (see SimRouteFault). */
   addFault(fault: SimRouteFault): void {
-    this.faults.push({ ...fault, left: fault.times ?? 1 });
+    this.faults.add(fault);
   }
 
   /** Removes every route fault not yet used up. */
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
   }
 
   /** While set, lock-taking endpoints answer 423 with this message unless forced. */
@@ -250,6 +237,55 @@ export class SupervisorSimulator {
     this.sim().healthy = healthy;
   }
 
+  /**
+   * Sets a service's status as the supervisor reports it: docker's state (`Running`, `exited`,
+   * `Dead`), or during an update `Downloading`, `Installing`, `Stopping`, `Awaiting handover`.
+   * Only a `Running` service answers its health check.
+   */
+  setServiceStatus(name: string, status: string): void {
+    serviceNamed(this.sim(), name).status = status;
+  }
+
+  /**
+   * The service's container exits (`exited`). By default a later restart-service, app restart,
+   * purge or reboot brings it back; with `restartsTo: 'exited'` it keeps crashing (a crash loop).
+   */
+  exitService(name: string, opts: SimExitOptions = {}): void {
+    exitService(this.sim(), name, opts);
+  }
+
+  /**
+   * The service runs (status unchanged) but is hung: its health check answers 500, or nothing
+   * with `silent`. A restart of the service clears it unless `sticky`.
+   */
+  hangService(name: string, opts: SimHangOptions = {}): void {
+    hangService(this.sim(), name, opts);
+  }
+
+  /** The service is well again: `Running` in its container, restarts to `Running`, not hung. */
+  healService(name: string): void {
+    healService(this.sim(), name);
+  }
+
+  /**
+   * While on, the app's `updateStatus` in `GET /v2/applications/state` reads `status` (default
+   * `applying changes`) and `/v2/state/status` says `appState: applying`; off: `done` and `applied`.
+   */
+  setUpdating(on: boolean, status: SimUpdateStatus = 'applying changes'): void {
+    this.sim().updateStatus = on ? status : 'done';
+  }
+
+  /** The URL of a service's health check on this simulator, for `AGENT_CHECK_<SERVICE>`. */
+  checkUrl(name: string): string {
+    serviceNamed(this.sim(), name);
+    return `${this.baseUrl}${CHECK_PATH}${encodeURIComponent(name)}`;
+  }
+
+  /** Calls `hook` for every health check request once answered (or held, or cut). Returns an unsubscribe. */
+  onCheck(hook: (c: RecordedCheck) => void): () => void {
+    return this.checkLog.onCheck(hook);
+  }
+
   /** Adds a line to the host journal; open follow streams receive it at once. */
   pushJournal(line: SimJournalLine): void {
     this.sim().journal.push(line);
@@ -266,17 +302,9 @@ export class SupervisorSimulator {
     for (const hook of [...this.effectHooks]) hook(effect);
   }
 
-  /** The first fault matching this request, used up by one. */
-  private takeFault(method: string, path: string): SimRouteFault | undefined {
-    const i = this.faults.findIndex((f) => (typeof f.route === 'string' ? f.route === `${method} ${path}` : f.route(method, path)));
-    const fault = this.faults[i];
-    if (!fault) return undefined;
-    fault.left -= 1;
-    if (fault.left <= 0) this.faults.splice(i, 1);
-    return fault;
-  }
-
+  /** After a reboot every service starts afresh in its container (a stopped one too); the counter moves last. */
   private async rebooted(): Promise<void> {
+    for (const service of this.sim().services) startAfresh(service);
     this.bootId = randomBytes(16).toString('hex');
     await this.writeBootId();
     this.sim().counts.reboots += 1;
@@ -297,9 +325,13 @@ export class SupervisorSimulator {
   /** Answers (or fails, as configured), records, waits out the latency, then writes the reply; route faults wrap this. */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (isCheckPath(url.pathname)) {
+      this.checkLog.serve(req, res, url.pathname, this.sim());
+      return;
+    }
     const method = req.method ?? 'GET';
     for (const hook of [...this.incomingHooks]) hook({ method, path: url.pathname, at: this.clock.wall() });
-    const fault = this.takeFault(method, url.pathname);
+    const fault = this.faults.take(method, url.pathname);
     let clientLeft = false;
     res.once('close', () => (clientLeft = !res.writableFinished));
     const raw = await readBody(req).catch(() => undefined);

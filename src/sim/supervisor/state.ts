@@ -10,6 +10,24 @@ export interface SimService {
   status?: string;
 }
 
+/** What a service's container comes back as when it is started afresh: `Running`, or `exited` at once (a crash loop). */
+export type SimRestartsTo = 'Running' | 'exited';
+
+/** A service that runs but is hung: its health check fails (`silent`: never answers); `sticky`: a restart leaves it hung. */
+export interface SimHang {
+  silent: boolean;
+  sticky: boolean;
+}
+
+/** A service as the simulated device runs it: its status, current container and what is wrong with it. */
+export type SimServiceState = Required<SimService> & {
+  containerId: string;
+  /** What a restart, recreate or reboot sets the status to (default `Running`). */
+  restartsTo: SimRestartsTo;
+  /** Set while the service is hung; its health check (`/sim/check/<name>`) then fails. */
+  hang: SimHang | null;
+};
+
 /** What the supervisor did to the device: one per request that acted (never for a refused one). */
 export interface SimEffect {
   kind: 'reboot' | 'shutdown' | 'restart' | 'purge' | 'restart-service' | 'stop-service' | 'start-service' | 'blink' | 'update';
@@ -28,8 +46,10 @@ export interface SimState {
   commit: string;
   releaseId: number;
   version: string;
-  /** Each with its current status (`Running` unless stopped) and the id of its current container. */
-  services: Array<Required<SimService> & { containerId: string }>;
+  /** Each with its current status (`Running` unless stopped), the id of its current container and its faults. */
+  services: SimServiceState[];
+  /** The app's `updateStatus` in `GET /v2/applications/state`: `done` unless an update is being applied. */
+  updateStatus: string;
   /** How many containers were ever created (container ids derive from it). */
   created: number;
   deviceName: string;
@@ -79,11 +99,21 @@ function containerId(n: number): string {
   return `c${n.toString(16).padStart(11, '0')}`.padEnd(64, '0');
 }
 
-/** Removes and creates a service's container again (restart, purge, restart-service): a new container id. */
-export function recreate(state: SimState, service: SimState['services'][number]): void {
+/** Removes and creates a service's container again (restart, purge, restart-service): a new container id, started afresh. */
+export function recreate(state: SimState, service: SimServiceState): void {
   state.created += 1;
   service.containerId = containerId(state.created);
-  service.status = 'Running';
+  startAfresh(service);
+}
+
+/**
+ * Starts a service's process anew in the same container (start-service of a stopped one, a
+ * reboot): its status becomes what it restarts to (`exited` again for a crash loop) and a hang
+ * that is not sticky is gone.
+ */
+export function startAfresh(service: SimServiceState): void {
+  service.status = service.restartsTo;
+  if (service.hang?.sticky !== true) service.hang = null;
 }
 
 /** A fresh simulated device: one app, its services running, no lock, healthy, a few journal lines. */
@@ -99,8 +129,11 @@ export function createSimState(
     appUuid: opts.appUuid ?? 'f1ee7a99f1ee7a99f1ee7a99f1ee7a99',
     commit: 'c0ffee0c0ffee0c0ffee0c0ffee0c0ff',
     releaseId: 77,
+    updateStatus: 'done',
     version: opts.version ?? '19.0.5',
-    services: (opts.services ?? DEFAULT_SERVICES).map((s, i) => ({ ...s, status: s.status ?? 'Running', containerId: containerId(i + 1) })),
+    services: (opts.services ?? DEFAULT_SERVICES).map((s, i) => ({
+      ...s, status: s.status ?? 'Running', containerId: containerId(i + 1), restartsTo: 'Running', hang: null,
+    })),
     created: (opts.services ?? DEFAULT_SERVICES).length,
     deviceName: opts.deviceName ?? 'quiet-river',
     instantUpdates: opts.instantUpdates ?? true,

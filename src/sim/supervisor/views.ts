@@ -2,7 +2,10 @@
 import semver from 'semver';
 import type { SimService, SimState } from './state.js';
 
-/** `GET /v2/applications/state`; `appUuid`, `updateStatus` and `image` appear from 17.7.0. */
+/**
+ * `GET /v2/applications/state`; `appUuid`, `updateStatus` and `image` appear from 17.7.0.
+ * `updateStatus` is `done` unless the simulator says an update is being applied.
+ */
 export function appsState(state: SimState) {
   const recent = semver.gte(state.version, '17.7.0');
   const service = (s: Required<SimService>) => ({
@@ -16,17 +19,17 @@ export function appsState(state: SimState) {
       appId: state.appId,
       ...(recent ? { appUuid: state.appUuid } : {}),
       commit: state.commit,
-      ...(recent ? { updateStatus: 'done' } : {}),
+      ...(recent ? { updateStatus: state.updateStatus } : {}),
       services: Object.fromEntries(state.services.map((s) => [s.name, service(s)])),
     },
   };
 }
 
-/** `GET /v2/state/status`: every service of the one app, settled. */
+/** `GET /v2/state/status`: every service of the one app; `appState` is `applying` while an update is. */
 export function stateStatus(state: SimState) {
   return {
     status: 'success',
-    appState: 'applied',
+    appState: state.updateStatus === 'done' ? 'applied' : 'applying',
     overallDownloadProgress: null,
     containers: state.services.map((s) => ({
       status: s.status,
