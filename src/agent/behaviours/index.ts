@@ -2,6 +2,8 @@
 import type { Behaviour } from './behaviour.js';
 import { offlineReboot } from './offline-reboot.js';
 import { operator } from './operator.js';
+import { rebootSchedule } from './reboot-schedule.js';
+import { watchdog } from './watchdog.js';
 
 /** All behaviours. */
-export const BEHAVIOURS: readonly Behaviour[] = [operator, offlineReboot];
+export const BEHAVIOURS: readonly Behaviour[] = [operator, watchdog, rebootSchedule, offlineReboot];
