@@ -88,8 +88,9 @@ function resumed(snapshot: Snapshot, all: readonly Proposed[]): Proposed[] {
 /** Decides what may run now, from every behaviour's proposals. */
 export function admit(snapshot: Snapshot, proposed: readonly Proposed[]): Action[] {
   const { config, journal, inProgress, budget } = snapshot;
+  // Judged on what the behaviours asked for: a resumed intent must not shield itself from a newer one.
+  const actions: Action[] = superseded(snapshot, proposed);
   const all = resumed(snapshot, proposed);
-  const actions: Action[] = superseded(snapshot, all);
   const closing = new Set(actions.map((a) => entryKey(a.command, a.token)));
   const find = (command: string, token: string) => journal.find((e) => e.command === command && e.token === token);
   // Reboots and shutdowns accepted but not yet sent hold a place in the budget (no stamp yet).

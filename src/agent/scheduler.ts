@@ -78,19 +78,22 @@ export class Scheduler {
    * before every sleep, so a live change applies; null: none now) — `nextFiring` turns a cron
    * schedule into one. It sleeps at most AT_RECHECK_MS at a time and fires once the wall clock has
    * reached the instant it waited for: a clock stepped forward fires it (once, however many
-   * instants were skipped); one stepped back may fire it again (tasks must be idempotent — the
-   * journal makes intents so).
+   * instants were skipped); one stepped back never fires an instant it already fired.
    */
   at(name: string, when: () => number | null, task: Task): void {
     let due: number | null = null;
+    let fired = -Infinity;
     const delay = (): number => {
       const wall = this.opts.clock.wall();
       due = when();
+      // An instant already fired (asked again, e.g. by a `when` that lags the clock) is not a new one.
+      if (due !== null && due <= fired) due = null;
       return due === null ? AT_RECHECK_MS : Math.max(0, Math.min(due - wall, AT_RECHECK_MS));
     };
     this.every(name, { initialDelayMs: delay(), intervalMs: delay }, async (signal) => {
       // Woken for a recheck, not a firing: nothing to run yet.
       if (due === null || this.opts.clock.wall() < due) return;
+      fired = due;
       due = null;
       await task(signal);
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Scheduler } from '../../src/agent/scheduler.js';
+import { AT_RECHECK_MS, nextFiring, Scheduler } from '../../src/agent/scheduler.js';
 import { ManualClock } from '../../src/lib/clock.js';
 
 describe('scheduler', () => {
@@ -97,5 +97,62 @@ describe('scheduler', () => {
     assert.equal(runs, 3);
     assert.equal(warnings.length, 3);
     await s.stop();
+  });
+
+  it('at(): fires at the instant asked, once; a clock stepped forward past it fires it once; back, it waits for the next', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const s = new Scheduler({ clock });
+    const fired: string[] = [];
+    let next: number | null = Date.UTC(2026, 0, 1, 3, 0);
+    s.at('t', () => next, () => Promise.resolve(void fired.push(new Date(clock.wall()).toISOString())));
+    await clock.advance(3 * 3_600_000 - 1);
+    await s.idle();
+    assert.deepEqual(fired, [], 'not a millisecond early');
+    next = Date.UTC(2026, 0, 2, 3, 0);
+    await clock.advance(1);
+    await s.idle();
+    assert.deepEqual(fired, ['2026-01-01T03:00:00.000Z']);
+    // NTP steps the wall clock a day forward: the 03:00 of the next day is passed by: it fires once.
+    next = Date.UTC(2026, 0, 2, 3, 0);
+    clock.stepWall(30 * 3_600_000);
+    next = Date.UTC(2026, 0, 2, 3, 0);
+    await clock.advance(AT_RECHECK_MS);
+    await s.idle();
+    assert.equal(fired.length, 2, 'the step forward fired the passed instant once');
+    next = null;
+    await clock.advance(10 * AT_RECHECK_MS);
+    await s.idle();
+    assert.equal(fired.length, 2, 'nothing asked: nothing fires');
+    await s.stop();
+  });
+  it('nextFiring(): a cron schedule in a time zone, shifted by an offset', () => {
+    const wall = Date.UTC(2026, 5, 1, 12, 0);
+    assert.equal(nextFiring({ cron: '0 3 * * *', timeZone: 'Europe/Berlin', offsetMs: 0 }, wall), Date.UTC(2026, 5, 2, 1, 0));
+    assert.equal(nextFiring({ cron: '0 3 * * *', timeZone: 'UTC', offsetMs: 90_000 }, wall), Date.UTC(2026, 5, 2, 3, 1, 30));
+    assert.equal(nextFiring({ cron: '0 12 * * *', timeZone: 'UTC', offsetMs: 60_000 }, wall), Date.UTC(2026, 5, 1, 12, 1), 'within the offset of a past occurrence');
+  });
+  it('service(): a long-lived task that idle() does not wait for, started again with a backoff when it ends, aborted by stop', async () => {
+    const clock = new ManualClock();
+    const s = new Scheduler({ clock });
+    const starts: number[] = [];
+    let failNext = true;
+    s.service('stream', async (signal) => {
+      starts.push(clock.now());
+      if (failNext) {
+        failNext = false;
+        throw new Error('connection reset');
+      }
+      await clock.sleep(3_600_000, signal).catch(() => undefined);
+    }, { baseMs: 1_000, maxMs: 1_000, random: () => 0 });
+    await s.idle();
+    assert.deepEqual(starts, [0], 'idle() returns while it runs');
+    await clock.advance(999);
+    assert.deepEqual(starts, [0]);
+    await clock.advance(1);
+    assert.deepEqual(starts, [0, 1_000], 'started again after its backoff');
+    await s.stop();
+    assert.equal(clock.pending(), 0, 'stop ended its sleep');
+    await clock.advance(10_000);
+    assert.equal(starts.length, 2);
   });
 });
