@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { nodeCrypto } from '../lib/builtins.js';
 import { JournalError } from '../lib/errors.js';
 
 /** What reading the journal file found. */
@@ -35,8 +36,8 @@ export class JournalStore {
 
   /** Atomically replaces the file with `text`; throws JournalError when the disk refuses. */
   async write(text: string): Promise<void> {
-    // Unique per process and write: a stopping agent and its successor may write at the same time.
-    const tmp = `${this.path}.${process.pid}.${++this.writes}.tmp`;
+    // Unique per writer and write: a stopping agent and its successor may write at the same time.
+    const tmp = `${this.path}.${process.pid}.${++this.writes}.${nodeCrypto().randomUUID().slice(0, 8)}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
       const file = await open(tmp, 'w', 0o600);

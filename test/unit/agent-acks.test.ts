@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatAck, MAX_DETAIL, parseAck } from '../../src/agent/acks.js';
+import { ackTags, formatAck, MAX_DETAIL, parseAck } from '../../src/agent/acks.js';
 
 const AT = Date.UTC(2026, 0, 2, 3, 4, 5);
 
@@ -22,5 +22,20 @@ describe('formatAck', () => {
   it('shortens a long detail', () => {
     const ack = formatAck('t1', 'failed', AT, 'x'.repeat(1_000));
     assert.ok((parseAck(ack)?.detail.length ?? 0) <= MAX_DETAIL, ack);
+  });
+});
+
+describe('ackTags: operators\' acks and behaviours\' .last', () => {
+  it('an operator\'s entry goes to <prefix><command>.ack; a behaviour\'s to <prefix><behaviour>.last = <command>[ <services>] <state> <time>[ <detail>]', () => {
+    const base = { state: 'done' as const, updatedAt: AT, detail: '' };
+    assert.deepEqual(ackTags([
+      { ...base, command: 'reboot', token: 't1', services: [] },
+      { ...base, command: 'restart-service', token: 'watchdog@main:0.0', origin: 'watchdog', services: ['main'], detail: 'container recreated (main)' },
+      { ...base, command: 'reboot', token: 'reboot-schedule@2026-01-02T03:00Z', origin: 'reboot-schedule', services: [], state: 'running' },
+    ], 'agent.'), {
+      'agent.reboot.ack': 't1 done 2026-01-02T03:04:05.000Z',
+      'agent.watchdog.last': 'restart-service main done 2026-01-02T03:04:05.000Z container recreated (main)',
+      'agent.reboot-schedule.last': 'reboot running 2026-01-02T03:04:05.000Z',
+    });
   });
 });

@@ -248,3 +248,63 @@ describe('journal: change order, not wall time', () => {
     assert.equal(j.entries().length, 30);
   });
 });
+
+describe('journal: intents of every origin', () => {
+  it('keeps the origin and the behaviours\' state across a reload; the latest entry per report slot (command for operators, behaviour otherwise)', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const j = new Journal({ dir, clock });
+    await j.load();
+    await j.put(entry({ command: 'reboot', token: 'op1' }));
+    await j.put(entry({ command: 'reboot', token: 'watchdog@main:0.2', origin: 'watchdog' }));
+    await j.put(entry({ command: 'restart-service', token: 'watchdog@main:1.0', origin: 'watchdog', services: ['main'] }));
+    await j.setStates({ watchdog: { epochs: { main: 1 } } });
+    const again = new Journal({ dir, clock });
+    assert.equal(await again.load(), 'ok');
+    assert.equal(again.get('reboot', 'watchdog@main:0.2')?.origin, 'watchdog');
+    assert.deepEqual(again.state('watchdog'), { epochs: { main: 1 } });
+    const latest = again.latest();
+    assert.deepEqual([...latest.keys()].sort(), ['reboot', 'watchdog']);
+    assert.equal(latest.get('reboot')?.token, 'op1', 'a behaviour\'s reboot never becomes the operator\'s reboot ack');
+    assert.equal(latest.get('watchdog')?.token, 'watchdog@main:1.0');
+  });
+  it('a behaviour\'s history never pushes an operator\'s finished tokens out (kept per command and origin)', async () => {
+    const clock = new ManualClock();
+    const j = new Journal({ dir: await tempDir(), clock, keepPerCommand: 2 });
+    await j.load();
+    await j.put(entry({ command: 'reboot', token: 'op1' }));
+    for (let i = 0; i < 5; i++) await j.put(entry({ command: 'reboot', token: `reboot-schedule@${i}`, origin: 'reboot-schedule' }));
+    assert.ok(j.get('reboot', 'op1'), 'the operator\'s token is still known: it never runs again');
+    assert.equal(j.entries().filter((e) => e.origin === 'reboot-schedule').length, 2);
+  });
+  it('an unknown origin in the file makes it corrupt (kept aside), not silently an operator\'s', async () => {
+    const dir = await tempDir();
+    const bad = { version: 1, reboots: [], entries: [{ ...entry({ command: 'reboot', token: 'x' }), origin: 'martian' }] };
+    await writeFile(join(dir, 'journal.json'), JSON.stringify(bad));
+    assert.equal(await new Journal({ dir, clock: new ManualClock() }).load(), 'corrupt');
+  });
+  it('two writers on one folder (a stopping agent and its successor) never share a temp file', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const a = new Journal({ dir, clock });
+    const b = new Journal({ dir, clock });
+    await a.load();
+    await b.load();
+    const writes = [];
+    for (let i = 0; i < 20; i++) {
+      writes.push(a.put(entry({ command: 'identify', token: `a${i}` })), b.put(entry({ command: 'identify', token: `b${i}` })));
+    }
+    await Promise.all(writes);
+    assert.deepEqual(await readdir(dir), ['journal.json'], 'every write landed, no temp file left');
+  });
+  it('a temp file a killed writer left is removed at load once it is old, kept while it may be a live write', async () => {
+    const dir = await tempDir();
+    const { utimes } = await import('node:fs/promises');
+    await writeFile(join(dir, 'journal.json.1.1.tmp'), '{');
+    await writeFile(join(dir, 'journal.json.2.1.tmp'), '{');
+    const old = new Date(Date.now() - 5 * 60_000);
+    await utimes(join(dir, 'journal.json.1.1.tmp'), old, old);
+    await new Journal({ dir, clock: new ManualClock() }).load();
+    assert.deepEqual((await readdir(dir)).sort(), ['journal.json.2.1.tmp']);
+  });
+});
