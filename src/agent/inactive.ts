@@ -3,14 +3,22 @@ import { defaultValue } from '../config/load.js';
 import { SETTINGS, type Config } from '../config/schema.js';
 
 /**
- * Settings this version accepts and validates but does not act on yet (metrics sampling,
- * schedules, watchdogs, offline reboot, log forwarding). Setting one is reported, never ignored
- * silently.
+ * Settings this version accepts and validates but does not act on yet (metrics sampling, log
+ * forwarding). Setting one is reported, never ignored silently, and never shown as in effect.
  */
 export const INACTIVE_SETTINGS: readonly (keyof Config)[] = [
-  'metricsIntervalMs', 'rebootSchedule', 'scheduleSpreadMs', 'watchdog', 'checks', 'watchdogLadder',
-  'offlineRebootMs', 'logsForward', 'logsUnits', 'logsMatch', 'logsSpoolBytes',
+  'metricsIntervalMs', 'logsForward', 'logsUnits', 'logsMatch', 'logsSpoolBytes',
 ];
+
+/** The inactive settings that `config` sets, by env name, with their values as text. */
+export function notActedOn(config: Config): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of inactiveSettings(config)) {
+    const setting = SETTINGS.find((s) => s.env === name);
+    if (setting) out[name] = setting.format(config[setting.key]);
+  }
+  return out;
+}
 
 /** The env names of inactive settings that differ from their defaults in `config`. */
 export function inactiveSettings(config: Config): string[] {

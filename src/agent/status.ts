@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { AckState } from './acks.js';
 import type { RebootBudget } from './budget.js';
 import type { Health, HealthState } from './health.js';
+import { INACTIVE_SETTINGS, notActedOn } from './inactive.js';
 import { originOf, type Origin } from './intent.js';
 import type { JournalEntry } from './journal.js';
 
@@ -10,8 +11,10 @@ export interface AgentStatus {
   health: HealthState;
   reasons: string[];
   version: string;
-  /** Effective configuration; the HTTP token is shown only as set or not. */
-  config: Omit<Config, 'httpToken'> & { httpToken: 'set' | null };
+  /** The configuration in effect; the HTTP token is shown only as set or not. Settings this version does not act on are left out. */
+  config: Partial<Omit<Config, 'httpToken'>> & { httpToken: 'set' | null };
+  /** Settings that are set but not acted on by this version (env name → value): accepted, no effect. */
+  notActedOn: Record<string, string>;
   lastPoll: { at: string | null; ok: boolean; error: string | null; failures: number };
   supervisor: { reachable: boolean | null };
   /** The most recently changed intents (operators' commands and behaviours'), most recent first. */
@@ -39,6 +42,12 @@ export interface StatusInputs {
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 
+function activeConfig(config: Config): AgentStatus['config'] {
+  const shown: Partial<Config> = { ...config };
+  for (const key of INACTIVE_SETTINGS) delete shown[key];
+  return { ...shown, httpToken: config.httpToken ? 'set' : null };
+}
+
 /** Assembles the status document. */
 export function buildStatus(i: StatusInputs): AgentStatus {
   // Entries come in change order; wall times may have been stepped by NTP, so they do not sort.
@@ -47,7 +56,8 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     health: i.health.state,
     reasons: i.health.reasons,
     version: i.version,
-    config: { ...i.config, httpToken: i.config.httpToken ? 'set' : null },
+    config: activeConfig(i.config),
+    notActedOn: notActedOn(i.config),
     lastPoll: { at: iso(i.lastGoodPollWall), ok: i.failures === 0 && i.lastGoodPollWall !== undefined, error: i.lastPollError ?? null, failures: i.failures },
     supervisor: { reachable: i.supervisorReachable ?? null },
     recentActions: recent.map((e) => ({
