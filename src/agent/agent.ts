@@ -10,7 +10,7 @@ import { ackTags } from './acks.js';
 import type { Activity } from './activity.js';
 import type { Behaviour } from './behaviours/behaviour.js';
 import { rebootBudget } from './budget.js';
-import type { Decider } from './decider.js';
+import { DECIDE_IDLE_MS, type Decider } from './decider.js';
 import type { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, healthzVerdict, type Health, type Healthz } from './health.js';
 import { intentOf } from './intent.js';
@@ -53,6 +53,8 @@ export interface AgentParts {
   decider: Decider;
   behaviours: readonly Behaviour[];
   ownService: string | undefined;
+  /** The app whose services the agent reads (undefined while unknown). */
+  appId: () => number | undefined;
 }
 
 /** The agent: polls the cloud, runs intents exactly once, reports its health. */
@@ -101,7 +103,8 @@ export class Agent {
     scheduler.every('report', { initialDelayMs: spread, intervalMs: () => this.p.reporter.delayMs(REPORT_IDLE_MS) }, () => this.report());
     // Behaviours decide on their own too (offline, between polls), not only after a good poll.
     scheduler.every('decide', { initialDelayMs: 0, intervalMs: () => decider.idleMs() }, () => this.decide());
-    scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => settings.current.watchdogIntervalMs }, (s) => this.lookAtServices(s));
+    // Off, the watchdog's loop only looks whether a live tag turned it on (a poll also wakes it).
+    scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => (settings.current.watchdog === null ? DECIDE_IDLE_MS : settings.current.watchdogIntervalMs) }, (s) => this.lookAtServices(s));
     scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
   }
 
@@ -236,7 +239,9 @@ export class Agent {
       reporter.seed(result.deviceTags);
       this.seeded = true;
     }
+    const watching = settings.current.watchdog !== null;
     settings.apply(result.deviceTags, result.fleetTags);
+    if (!watching && settings.current.watchdog !== null) scheduler.runNow('watchdog');
     // The prefix (here) and the journal (imported acks, below) may change: should the poll end
     // early, the next report rebuilds the ack tags.
     this.acksDirty = true;
@@ -260,7 +265,7 @@ export class Agent {
   private async lookAtServices(signal: AbortSignal): Promise<void> {
     const config = this.p.settings.current;
     if (config.watchdog === null) return;
-    await this.p.observer.look(this.p.poller.last?.device.appId, config, this.p.ownService, signal);
+    await this.p.observer.look(this.p.appId(), config, this.p.ownService, signal);
     await this.decide();
   }
 

@@ -38,6 +38,10 @@ export interface AgentDeps {
   version: string;
   /** BALENA_SERVICE_NAME: a restart of this service restarts the agent itself. */
   serviceName?: string;
+  /** BALENA_DEVICE_UUID: known before the first poll, so behaviours work offline from the start (else learnt from the poll). */
+  uuid?: string;
+  /** BALENA_APP_ID: the app whose services the agent reads (else learnt from the poll). */
+  appId?: number;
   /** The journal's file (default: atomic files in config.dataDir); tests inject failing writes. */
   journalFile?: JournalFile;
   random?: () => number;
@@ -80,11 +84,12 @@ export function buildAgent(deps: AgentDeps): Agent {
   const decider = new Decider({
     behaviours, journal, runner, dispatch, observer, poller, clock, log, bootId: deps.bootId, ownService: deps.serviceName,
     config: () => settings.current, startedAt: () => late.agent?.startTime ?? clock.now(),
+    device: () => ({ uuid: poller.last?.device.uuid ?? deps.uuid ?? '', appId: poller.last?.device.appId ?? deps.appId }),
   });
   const agent = new Agent({
     clock, log, cloud: deps.cloud, tags: deps.tags, bootId: deps.bootId, version: deps.version, random,
     localProblems: deps.localProblems ?? (() => []), settings, activity, scheduler, runner, journal, reporter, dispatch,
-    poller, observer, decider, behaviours, ownService: deps.serviceName,
+    poller, observer, decider, behaviours, ownService: deps.serviceName, appId: () => poller.last?.device.appId ?? deps.appId,
   });
   late.agent = agent;
   return agent;

@@ -34,6 +34,8 @@ export interface DeciderOptions {
   config: () => Config;
   /** Monotonic time the agent started. */
   startedAt: () => number;
+  /** The device's uuid ('' while unknown) and its app's id. */
+  device: () => { uuid: string; appId: number | undefined };
 }
 
 /** The longest the decider sleeps when nothing asks it to look sooner. */
@@ -67,7 +69,7 @@ export class Decider {
       inProgress: runner.active(),
       bootId: this.opts.bootId,
       budget: rebootBudget(journal.rebootStamps(), clock.wall(), config.maxRebootsPerDay),
-      uuid: poller.last?.device.uuid ?? '',
+      uuid: this.opts.device().uuid,
       ownService: this.opts.ownService,
       startedAt: this.opts.startedAt(),
       lastContactAt: poller.lastContactAt ?? null,
@@ -78,9 +80,9 @@ export class Decider {
 
   /** One round. A behaviour that throws is logged and skipped; the others go on. */
   async round(): Promise<void> {
-    const { log, observer, journal, poller } = this.opts;
+    const { log, observer, journal } = this.opts;
     let snapshot = this.snapshot();
-    if (observer.names !== null && needsImageIds(snapshot)) snapshot = this.snapshot(await observer.imageIds(poller.last?.device.appId));
+    if (observer.names !== null && needsImageIds(snapshot)) snapshot = this.snapshot(await observer.imageIds(this.opts.device().appId));
     const proposed: Proposed[] = [];
     const states: Record<string, unknown> = {};
     const problems: string[] = [];

@@ -100,6 +100,8 @@ async function runAgent(ctx: CliContext): Promise<number> {
     config, clock: ctx.clock, log, supervisor, cloud, tags, bootId, version: agentVersion(),
     localProblems: () => localProblems,
     ...(balena.serviceName !== undefined ? { serviceName: balena.serviceName } : {}),
+    ...(balena.deviceUuid !== undefined ? { uuid: balena.deviceUuid } : {}),
+    ...(balena.appId !== undefined ? { appId: balena.appId } : {}),
   });
   const stopped = new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();

@@ -292,10 +292,11 @@ describe('rebootSchedule.decide(): the persisted state', () => {
 });
 
 describe('rebootSchedule: enabled, next wake, problems', () => {
-  it('is enabled with a schedule and a uuid only', () => {
+  it('is enabled with a schedule; without a uuid yet it proposes nothing (and is not switched off: what waits is kept)', () => {
     assert.equal(rebootSchedule.enabled(look({ wall: SLOT })), true);
     assert.equal(rebootSchedule.enabled(look({ wall: SLOT, pattern: null })), false);
-    assert.equal(rebootSchedule.enabled(look({ wall: SLOT, uuid: '' })), false);
+    assert.equal(rebootSchedule.enabled(look({ wall: SLOT, uuid: '' })), true);
+    assert.deepEqual(rebootSchedule.decide(look({ wall: SLOT, uuid: '' })), { proposals: [] });
     assert.deepEqual(rebootSchedule.decide(look({ wall: SLOT, uuid: '' })), { proposals: [] });
   });
   it('is not a level behaviour', () => assert.equal(rebootSchedule.level, false));

@@ -210,8 +210,9 @@ function readState(raw: unknown): ScheduleState | null {
   return { pattern, zone, since };
 }
 
+/** On when a schedule is set (while the uuid is unknown, decide waits: what it left deferred is kept). */
 function enabled(s: Snapshot): boolean {
-  return s.config.rebootSchedule !== null && s.uuid !== '';
+  return s.config.rebootSchedule !== null;
 }
 
 function decide(s: Snapshot): Decision {
