@@ -49,7 +49,7 @@ async function sample(pid: number): Promise<Sample> {
   return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: ticks * 10 };
 }
 
-async function measure(flags: string[]): Promise<void> {
+async function measure(flags: string[], behaviours = false): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-agent-bench-'));
   const bootIdPath = join(dir, 'boot_id');
   await writeFile(bootIdPath, 'bench-boot\n');
@@ -75,6 +75,10 @@ async function measure(flags: string[]): Promise<void> {
       AGENT_HTTP_PORT: String(await freePort()),
       AGENT_DATA_DIR: join(dir, 'data'),
       AGENT_BOOT_ID_PATH: bootIdPath,
+      // Every behaviour on: the watchdog looks every 5 s (asking a check URL), a nightly schedule, an offline reboot.
+      ...(behaviours
+        ? { AGENT_WATCHDOG: 'all', AGENT_WATCHDOG_INTERVAL: '5s', AGENT_CHECK_MAIN: supervisor.checkUrl('main'), AGENT_REBOOT_SCHEDULE: '0 3 * * *', AGENT_OFFLINE_REBOOT: '6h' }
+        : {}),
     },
   });
   const pid = child.pid ?? 0;
@@ -93,7 +97,8 @@ async function measure(flags: string[]): Promise<void> {
     const pollsDone = polls();
     const after = await sample(pid);
     const cpuPerPoll = (after.cpuMs - afterFirst.cpuMs) / Math.max(1, pollsDone - 1);
-    console.log(`\nfleet-agent run ${flags.join(' ') || '(no Node flags)'} against the simulators (poll every 10 s), from /proc`);
+    const what = `${flags.join(' ') || '(no Node flags)'}${behaviours ? ', every behaviour on' : ''}`;
+    console.log(`\nfleet-agent run ${what} against the simulators (poll every 10 s), from /proc`);
     console.log('| measure | value |');
     console.log('|---|---|');
     console.log(`| start → first poll | ${firstPollMs} ms |`);
@@ -112,9 +117,24 @@ async function measure(flags: string[]): Promise<void> {
   }
 }
 
-const variants: string[][] = [[], imageFlags()];
+/** A bare Node process with the same flags, idle: what the agent adds is measured against it. */
+async function bare(flags: string[]): Promise<void> {
+  const child = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const s = await sample(child.pid ?? 0);
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+  console.log(`\nbare node ${flags.join(' ') || '(no Node flags)'}, idle: RSS ${(s.rssKb / 1024).toFixed(1)} MiB`);
+}
+
+// `--image`: the image's flags only (a quicker run).
+const variants: string[][] = process.argv.includes('--image') ? [imageFlags()] : [[], imageFlags()];
 if (process.argv.includes('--matrix')) {
   for (const c of CANDIDATES) if (!variants.some((v) => v.join(' ') === c.join(' '))) variants.push(c);
 }
 console.log(`Node ${process.versions.node}; the image's flags: ${imageFlags().join(' ') || '(none)'}`);
-for (const flags of variants) await measure(flags);
+for (const flags of variants) {
+  await bare(flags);
+  await measure(flags);
+}
+if (!process.argv.includes('--image')) await measure(imageFlags(), true);

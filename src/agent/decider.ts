@@ -45,6 +45,7 @@ export const DECIDE_IDLE_MS = 5 * 60_000;
 export class Decider {
   /** Problems the behaviours reported at the last round (health reasons). */
   problems: readonly string[] = [];
+  private last: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: DeciderOptions) {}
 
@@ -78,8 +79,18 @@ export class Decider {
     });
   }
 
-  /** One round. A behaviour that throws is logged and skipped; the others go on. */
-  async round(): Promise<void> {
+  /**
+   * One round, after any round in progress (the poll, the watchdog's look and the decider's own
+   * timer all ask for rounds): two rounds never judge the same snapshot twice. A behaviour that
+   * throws is logged and skipped; the others go on.
+   */
+  round(): Promise<void> {
+    const next = this.last.then(() => this.once());
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+
+  private async once(): Promise<void> {
     const { log, observer, journal } = this.opts;
     let snapshot = this.snapshot();
     if (observer.names !== null && needsImageIds(snapshot)) snapshot = this.snapshot(await observer.imageIds(this.opts.device().appId));

@@ -1,6 +1,5 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { nodeCrypto } from '../lib/builtins.js';
 import { JournalError } from '../lib/errors.js';
 
 /** What reading the journal file found. */
@@ -13,8 +12,9 @@ export type StoreRead = { status: 'ok'; text: string } | { status: 'missing' } |
  */
 export class JournalStore {
   readonly path: string;
-  /** Numbers this process' temp files: each write has its own, so two writers never share one. */
+  /** Numbers this writer's temp files: each write has its own, so two writers never share one. */
   private writes = 0;
+  private readonly id = Math.random().toString(36).slice(2, 10);
 
   constructor(readonly dir: string, name = 'journal.json') {
     this.path = join(dir, name);
@@ -37,7 +37,8 @@ export class JournalStore {
   /** Atomically replaces the file with `text`; throws JournalError when the disk refuses. */
   async write(text: string): Promise<void> {
     // Unique per writer and write: a stopping agent and its successor may write at the same time.
-    const tmp = `${this.path}.${process.pid}.${++this.writes}.${nodeCrypto().randomUUID().slice(0, 8)}.tmp`;
+    // (Not node:crypto: loading it costs megabytes of RSS for a name.)
+    const tmp = `${this.path}.${process.pid}.${++this.writes}.${this.id}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
       const file = await open(tmp, 'w', 0o600);

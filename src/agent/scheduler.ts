@@ -1,28 +1,14 @@
-import { Cron } from 'croner';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { fullJitter, type BackoffOptions } from '../lib/backoff.js';
 import { AgentError } from '../lib/errors.js';
 import { Activity } from './activity.js';
 
-/** A cron schedule: each occurrence of `cron` in `timeZone`, shifted later by `offsetMs`. */
-export interface At {
-  cron: string;
-  timeZone: string;
-  offsetMs: number;
-}
-
 /**
  * The longest an `at` task sleeps before it looks at the wall clock again: a clock stepped by NTP
  * (either way) or a schedule changed by a live tag is noticed within this.
  */
 export const AT_RECHECK_MS = 60_000;
-
-/** The wall time of the next occurrence of `at` (offset included) strictly after `wall`; null when the pattern never fires again. */
-export function nextFiring(at: At, wall: number): number | null {
-  const next = new Cron(at.cron, { timezone: at.timeZone, paused: true }).nextRun(new Date(wall - at.offsetMs));
-  return next === null ? null : next.getTime() + at.offsetMs;
-}
 
 /** When a periodic task runs: the interval is read before every sleep, so live settings apply. */
 export interface Every {
@@ -75,10 +61,11 @@ export class Scheduler {
 
   /**
    * Registers a task that runs at wall-clock instants: `when()` gives the next one (asked again
-   * before every sleep, so a live change applies; null: none now) — `nextFiring` turns a cron
-   * schedule into one. It sleeps at most AT_RECHECK_MS at a time and fires once the wall clock has
-   * reached the instant it waited for: a clock stepped forward fires it (once, however many
-   * instants were skipped); one stepped back never fires an instant it already fired.
+   * before every sleep, so a live change applies; null: none now) — for the reboot schedule, the
+   * next cron slot in `TZ` plus the device's offset (behaviours/reboot-schedule.ts, with croner).
+   * It sleeps at most AT_RECHECK_MS at a time and fires once the wall clock has reached the
+   * instant it waited for: a clock stepped forward fires it (once, however many instants were
+   * skipped); one stepped back never fires an instant it already fired.
    */
   at(name: string, when: () => number | null, task: Task): void {
     let due: number | null = null;

@@ -151,6 +151,9 @@ export function parseCron(raw: string): string | null {
 export function parseTimeZone(raw: string): string {
   const text = raw.trim().replace(/^:/, '');
   if (text === '') throw new Error('must be an IANA time zone such as Europe/Berlin or UTC');
+  // UTC needs no time zone data: asking Intl would load ICU's zones (megabytes of RSS) on every
+  // device, most of which never set TZ.
+  if (/^(utc|etc\/utc|gmt|etc\/gmt|z|zulu|universal|etc\/universal)$/i.test(text)) return 'UTC';
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
   } catch {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AT_RECHECK_MS, nextFiring, Scheduler } from '../../src/agent/scheduler.js';
+import { AT_RECHECK_MS, Scheduler } from '../../src/agent/scheduler.js';
 import { ManualClock } from '../../src/lib/clock.js';
 
 describe('scheduler', () => {
@@ -124,12 +124,6 @@ describe('scheduler', () => {
     await s.idle();
     assert.equal(fired.length, 2, 'nothing asked: nothing fires');
     await s.stop();
-  });
-  it('nextFiring(): a cron schedule in a time zone, shifted by an offset', () => {
-    const wall = Date.UTC(2026, 5, 1, 12, 0);
-    assert.equal(nextFiring({ cron: '0 3 * * *', timeZone: 'Europe/Berlin', offsetMs: 0 }, wall), Date.UTC(2026, 5, 2, 1, 0));
-    assert.equal(nextFiring({ cron: '0 3 * * *', timeZone: 'UTC', offsetMs: 90_000 }, wall), Date.UTC(2026, 5, 2, 3, 1, 30));
-    assert.equal(nextFiring({ cron: '0 12 * * *', timeZone: 'UTC', offsetMs: 60_000 }, wall), Date.UTC(2026, 5, 1, 12, 1), 'within the offset of a past occurrence');
   });
   it('service(): a long-lived task that idle() does not wait for, started again with a backoff when it ends, aborted by stop', async () => {
     const clock = new ManualClock();
