@@ -3,13 +3,11 @@ import { defaultValue } from '../config/load.js';
 import { SETTINGS, type Config } from '../config/schema.js';
 
 /**
- * Settings this version accepts and validates but does not act on yet (metrics sampling,
- * schedules, watchdogs, offline reboot, log forwarding). Setting one is reported, never ignored
- * silently.
+ * Settings this version accepts and validates but does not act on yet (metrics sampling, log
+ * forwarding). Setting one is reported, never ignored silently.
  */
 export const INACTIVE_SETTINGS: readonly (keyof Config)[] = [
-  'metricsIntervalMs', 'rebootSchedule', 'scheduleSpreadMs', 'watchdog', 'checks', 'watchdogLadder',
-  'offlineRebootMs', 'logsForward', 'logsUnits', 'logsMatch', 'logsSpoolBytes',
+  'metricsIntervalMs', 'logsForward', 'logsUnits', 'logsMatch', 'logsSpoolBytes',
 ];
 
 /** The env names of inactive settings that differ from their defaults in `config`. */
