@@ -100,7 +100,9 @@ export class Decider {
     for (const behaviour of this.opts.behaviours) {
       if (!behaviour.enabled(snapshot)) {
         // Switched off: what it left waiting is withdrawn (the operator's tags are only unknown yet).
-        if (behaviour.name !== 'operator') proposed.push({ behaviour: { name: behaviour.name, level: true }, proposals: [] });
+        // Only once this process has read the tags: before, a behaviour switched on by a live tag,
+        // or one that needs the device's uuid, looks off, and a deferred reboot would be lost.
+        if (behaviour.name !== 'operator' && snapshot.tagsSeen) proposed.push({ behaviour: { name: behaviour.name, level: true }, proposals: [] });
         continue;
       }
       try {
@@ -128,12 +130,17 @@ export class Decider {
     if (actions.length > 0) log.debug({ actions: actions.map((a) => `${a.kind} ${a.command} ${a.token}`) }, 'decided');
   }
 
-  /** How long until the decider must look again by itself: an offline deadline, a reboot budget released; at most DECIDE_IDLE_MS. */
+  /**
+   * How long until the decider must look again by itself: an offline deadline still ahead, a
+   * reboot budget released; at most DECIDE_IDLE_MS. A deadline already passed was decided on (the
+   * period's reboot ran, or waits for the budget): it does not make every round follow at once.
+   */
   idleMs(): number {
     const s = this.snapshot();
     let wait = DECIDE_IDLE_MS;
     const limit = s.config.offlineRebootMs;
-    if (limit !== null) wait = Math.min(wait, limit - offlineFor(s));
+    const left = limit === null ? 0 : limit - offlineFor(s);
+    if (left > 0) wait = Math.min(wait, left);
     if (s.budget.releaseAtWall !== null && s.journal.some((e) => e.state === 'deferred')) wait = Math.min(wait, s.budget.releaseAtWall - s.wall);
     return Math.max(1_000, wait);
   }

@@ -12,6 +12,7 @@ import { runners as runCommand } from '../cli/run.js';
 import type { CliContext } from '../cli/types.js';
 import { describe } from '../lib/errors.js';
 import { CloudSimulator, DEMO, demoSeed } from './cloud/simulator.js';
+import { behaviourLines, DEMO_WATCHDOG, reportLine } from './demo-behaviours.js';
 import { CONSOLE_HELP, parseSwitch } from './demo-console.js';
 import { SupervisorSimulator } from './supervisor/simulator.js';
 
@@ -38,6 +39,8 @@ function demoSettings(dataDir: string, env: CliContext['env']): Record<string, s
     AGENT_LOG_LEVEL: 'warn',
     // Short enough to see a command end `blocked` while the console's lock is held.
     AGENT_LOCK_WAIT: '1m',
+    // The watchdog on, looking often: a service broken from the console is seen within seconds.
+    ...DEMO_WATCHDOG,
     AGENT_DATA_DIR: join(dataDir, 'agent'),
     AGENT_BOOT_ID_PATH: join(dataDir, 'boot_id'),
   };
@@ -121,6 +124,8 @@ export const runDemo: Runner = async (ctx) => {
   });
   info.supervisorUrl = await supervisor.start();
   info.checkUrls = Object.fromEntries(supervisor.services.map((s) => [s.name, supervisor.checkUrl(s.name)]));
+  // The watchdog also asks main's health check (a hung main is found through it).
+  if (info.checkUrls.main !== undefined) settings.AGENT_CHECK_MAIN ??= info.checkUrls.main;
   const cloud = new CloudSimulator({ seed: demoSeed(info), supervisor: { url: info.supervisorUrl, apiKey: globalKey } });
   info.cloudUrl = await cloud.start();
 
@@ -137,6 +142,7 @@ export const runDemo: Runner = async (ctx) => {
     BALENA_SERVICE_NAME: 'fleet-agent',
   };
 
+  const prefix = settings.AGENT_TAG_PREFIX ?? 'agent.';
   if (json) ctx.out(JSON.stringify(info));
   else {
     ctx.out(
@@ -150,6 +156,11 @@ export const runDemo: Runner = async (ctx) => {
         '',
         ...tryLines(info, DEMO.deviceId, settings),
         '',
+        ...behaviourLines({ cloudUrl: info.cloudUrl, operatorKey: info.operatorKey, deviceId: DEMO.deviceId }, {
+          prefix, watchdog: settings.AGENT_WATCHDOG, watchdogInterval: settings.AGENT_WATCHDOG_INTERVAL,
+          checked: settings.AGENT_CHECK_MAIN === undefined ? undefined : 'main',
+        }, ctx.clock.wall()),
+        '',
         CONSOLE_HELP,
         '',
         'Watching (Ctrl-C to stop):',
@@ -158,7 +169,8 @@ export const runDemo: Runner = async (ctx) => {
   }
 
   // Show what happens: every request the device made to the API (its polls, and the backoff
-  // after a 429 or an outage), tag changes, and every call that reached the supervisor.
+  // after a 429 or an outage), tag changes (acks and the behaviours' reports on lines of their
+  // own), and every call that reached the supervisor.
   let shown = { ...cloud.deviceTags(info.deviceUuid) };
   const offCloud = cloud.onRequest((r) => {
     if (r.auth === 'device') {
@@ -169,8 +181,13 @@ export const runDemo: Runner = async (ctx) => {
     const now = cloud.deviceTags(info.deviceUuid);
     for (const key of new Set([...Object.keys(shown), ...Object.keys(now)])) {
       if (shown[key] === now[key]) continue;
-      if (now[key] === undefined) print('tag-removed', { key }, `tag  ${key} removed`);
-      else print('tag', { key, value: now[key] }, `tag  ${key} = ${now[key]}`);
+      const value = now[key];
+      if (value === undefined) {
+        print('tag-removed', { key }, `tag  ${key} removed`);
+        continue;
+      }
+      const report = reportLine(key, value, prefix);
+      print('tag', { key, value, ...report?.fields }, report?.text ?? `tag  ${key} = ${value}`);
     }
     shown = { ...now };
   });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createInterface } from 'node:readline';
-import { MAIN, baseChildEnv, nodeCommand, runCli, until } from '../helpers/cli.js';
+import { MAIN, PATIENCE, baseChildEnv, nodeCommand, runCli, until } from '../helpers/cli.js';
 
 interface Event {
   event: string;
@@ -175,40 +175,91 @@ describe('fleet-agent demo --json', () => {
 });
 
 describe('fleet-agent demo (for a person)', () => {
-  it('prints a CLI line that reaches this demo\'s agent and names its service: health and env work as pasted', async () => {
-    const port = await freePort();
+  let child: ChildProcessWithoutNullStreams;
+  let port = 0;
+  let startedAt = 0;
+  const lines: string[] = [];
+  const waiters: Array<{ pred: (line: string) => boolean; resolve: (line: string) => void }> = [];
+
+  /** The first printed line (past or future) matching `pred`. */
+  const waitLine = (pred: (line: string) => boolean, what: string, timeoutMs = 30_000 * PATIENCE): Promise<string> => {
+    const seen = lines.find(pred);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+      waiters.push({ pred, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+    });
+  };
+
+  before(async () => {
+    port = await freePort();
     const node = nodeCommand();
-    const child = spawn(node.command, [...node.prefix, MAIN, 'demo'], { env: { ...baseChildEnv(), AGENT_HTTP_PORT: String(port) } });
-    try {
-      const lines: string[] = [];
-      const input = createInterface({ input: child.stdout });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "Watching" line: ${lines.join('\n')}`)), 30_000);
-        input.on('line', (line) => {
-          lines.push(line);
-          if (!line.startsWith('Watching')) return;
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      const at = lines.findIndex((l) => l.startsWith('Or the CLI, as the device itself:'));
-      const pasted = lines.slice(at + 1, at + 5).join(' ').replace(/\\/g, ' ');
-      const env = Object.fromEntries([...pasted.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-      assert.equal(env.AGENT_HTTP_PORT, String(port));
-      assert.equal(env.BALENA_SERVICE_NAME, 'fleet-agent');
-      assert.ok(lines.some((l) => l.includes('lock | unlock')), 'the console switches are listed');
-      const health = await until('the agent answers', async () => {
-        const r = await runCli(['health'], env);
-        return r.code === 0 ? r : undefined;
-      });
-      assert.match(health.stdout, /^(ok|degraded: .*)$/m);
-      const vars = await runCli(['env'], env);
-      assert.equal(vars.code, 0, vars.stderr);
-      assert.match(vars.stdout, /^variables for service fleet-agent$/m);
-    } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGINT');
-      await exited;
-    }
+    startedAt = Date.now();
+    child = spawn(node.command, [...node.prefix, MAIN, 'demo'], { env: { ...baseChildEnv(), AGENT_HTTP_PORT: String(port) } });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (!w.pred(line)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    });
+    await waitLine((l) => l.startsWith('Watching'), 'the "Watching" line');
+  });
+
+  after(async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
+  });
+
+  it('prints a CLI line that reaches this demo\'s agent and names its service: health and env work as pasted', async () => {
+    const at = lines.findIndex((l) => l.startsWith('Or the CLI, as the device itself:'));
+    const pasted = lines.slice(at + 1, at + 5).join(' ').replace(/\\/g, ' ');
+    const env = Object.fromEntries([...pasted.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    assert.equal(env.AGENT_HTTP_PORT, String(port));
+    assert.equal(env.BALENA_SERVICE_NAME, 'fleet-agent');
+    assert.ok(lines.some((l) => l.includes('lock | unlock')), 'the console switches are listed');
+    const health = await until('the agent answers', async () => {
+      const r = await runCli(['health'], env);
+      return r.code === 0 ? r : undefined;
+    });
+    assert.match(health.stdout, /^(ok|degraded: .*)$/m);
+    const vars = await runCli(['env'], env);
+    assert.equal(vars.code, 0, vars.stderr);
+    assert.match(vars.stdout, /^variables for service fleet-agent$/m);
+  });
+
+  it('prints how to see each behaviour: a reboot schedule for the next minute in UTC without spread, the watchdog\'s switches, the offline reboot', () => {
+    const tagLine = (key: string): { device: number; tag_key: string; value: string } => {
+      const line = lines.find((l) => l.includes(`"tag_key":"${key}"`));
+      assert.ok(line, `a line sets ${key}:\n${lines.join('\n')}`);
+      assert.match(line, /curl -s -X POST .*\/v7\/device_tag'$/);
+      return JSON.parse(/-d '(\{.*\})'/.exec(line)?.[1] ?? '{}') as { device: number; tag_key: string; value: string };
+    };
+    assert.equal(tagLine('agent.config.schedule-spread').value, '0');
+    const cron = /^(\d+) (\d+) \* \* \*$/.exec(tagLine('agent.config.reboot-schedule').value);
+    assert.ok(cron, 'a daily cron pattern');
+    const day = 24 * 60;
+    const minuteOfDay = (t: number) => Math.floor(t / 60_000) % day;
+    const due = Number(cron[2]) * 60 + Number(cron[1]);
+    const ahead = (due - minuteOfDay(startedAt) + day) % day;
+    assert.ok(ahead >= 1 && ahead <= 3, `the slot ${cron[0]} is a minute or two after the demo started (${new Date(startedAt).toISOString()})`);
+    assert.ok(lines.some((l) => l.includes(`reboot at ${cron[2]!.padStart(2, '0')}:${cron[1]!.padStart(2, '0')} UTC`)));
+    for (const sw of ['crash main', 'hang main', 'crashloop main']) assert.ok(lines.some((l) => l.trim().startsWith(sw)), `${sw} is explained`);
+    assert.ok(lines.some((l) => l.includes('Watchdog (on: AGENT_WATCHDOG=all, a look every 5s, main\'s check URL in AGENT_CHECK_MAIN)')));
+    assert.equal(tagLine('agent.config.offline-reboot').value, '10m');
+    assert.ok(lines.some((l) => /takes 10m, not a minute/.test(l)), 'says the offline reboot takes longer than a minute');
+    assert.ok(lines.some((l) => /type: cloud down/.test(l)));
+  });
+
+  it('crash main from the console: the watchdog restarts it, and the demo prints the watchdog\'s report', async () => {
+    child.stdin.write('crash main\n');
+    await waitLine((l) => l.startsWith('switch      main exited'), 'the crash switch');
+    const restart = await waitLine((l) => /^supervisor {2}POST \/v2\/applications\/\d+\/restart-service \{"serviceName":"main"/.test(l), 'the watchdog\'s restart-service');
+    const report = await waitLine((l) => l.startsWith('behaviour   watchdog: '), 'the watchdog\'s report');
+    assert.match(report, /^behaviour {3}watchdog: restart-service main done \d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    assert.ok(lines.indexOf(restart) < lines.indexOf(report));
+    assert.ok(lines.some((l) => /^ack {9}\S+: |^tag {2}agent\.health = /.test(l)), 'acks and other tags keep their lines');
   });
 });

@@ -7,6 +7,7 @@ import { Agent as Dispatcher } from 'undici';
 import { parseAck } from '../../src/agent/acks.js';
 import { buildAgent } from '../../src/agent/build.js';
 import type { Agent } from '../../src/agent/agent.js';
+import { HttpCheck } from '../../src/agent/http-check.js';
 import { CloudClient } from '../../src/cloud/client.js';
 import { CloudSimulator, demoSeed, DEMO } from '../../src/sim/cloud/simulator.js';
 import { TagWriter } from '../../src/cloud/tags.js';
@@ -39,8 +40,11 @@ export interface World {
   log: Logger;
   /** The log lines written so far (none while the level is silent). */
   logged: string[];
-  /** Starts a new Agent object (as after a process restart), stopping the old one first. */
-  restart(config?: Partial<Config>): Promise<Agent>;
+  /**
+   * Starts a new Agent object (as after a process restart), stopping the old one first;
+   * `downMs`: simulated time that passes while no agent runs (the process or the device was down).
+   */
+  restart(config?: Partial<Config>, opts?: { downMs?: number }): Promise<Agent>;
   /** Advances simulated time, waking each sleeper in turn and waiting until nothing runs after each. */
   step(ms: number): Promise<void>;
   /** Sets a device tag as an operator would, and polls now. */
@@ -51,11 +55,26 @@ export interface World {
   tags(): Record<string, string>;
   /** The command's ack tag in the cloud, parsed (undefined when absent). */
   ack(command: string): ReturnType<typeof parseAck>;
+  /** A behaviour's `agent.<behaviour>.last` tag in the cloud (undefined when absent). */
+  last(behaviour: string): string | undefined;
   close(): Promise<void>;
 }
 
+/** How a world starts. */
+export interface WorldOptions {
+  supervisorVersion?: string;
+  config?: Partial<Config>;
+  journalFile?: (dir: string) => JournalFile;
+  /** Services whose `AGENT_CHECK_<SERVICE>` points to the supervisor simulator's check URL for them. */
+  checks?: readonly string[];
+  /** BALENA_SERVICE_NAME (default `fleet-agent`; null: unset). */
+  serviceName?: string | null;
+  /** The supervisor simulator stamps its records (effects, requests, checks) with the world's clock instead of the real one. */
+  clockedSupervisor?: boolean;
+}
+
 /** Starts both simulators and an agent (start spread 0, so its first poll runs at once). */
-export async function startWorld(opts: { supervisorVersion?: string; config?: Partial<Config>; journalFile?: (dir: string) => JournalFile } = {}): Promise<World> {
+export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'agent-world-'));
   const bootIdPath = join(dir, 'boot_id');
   await writeFile(bootIdPath, 'boot-initial\n');
@@ -68,6 +87,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
     appName: 'demo-fleet',
     bootIdPath,
     ...(opts.supervisorVersion ? { version: opts.supervisorVersion } : {}),
+    ...(opts.clockedSupervisor === true ? { clock } : {}),
     onTagsPatch: (tags) => {
       for (const [k, v] of Object.entries(tags)) cloudSim.setDeviceTag(W.uuid, k, v);
     },
@@ -79,11 +99,15 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
   const tagWriter = new TagWriter({ cloud, supervisor, clock });
   const logged: string[] = [];
   const log = createLogger({ level: 'silent', destination: new Writable({ write: (chunk, _e, done) => (logged.push(String(chunk)), done()) }) });
-  let base = testConfig({ dataDir: join(dir, 'data'), bootIdPath, ...opts.config });
+  const checks = Object.fromEntries((opts.checks ?? []).map((name) => [name, sup.checkUrl(name)]));
+  let base = testConfig({ dataDir: join(dir, 'data'), bootIdPath, ...(opts.checks ? { checks } : {}), ...opts.config });
+  const serviceName = opts.serviceName === undefined ? 'fleet-agent' : opts.serviceName;
+  const checker = new HttpCheck({ dispatcher });
   const make = async (): Promise<Agent> => {
     const bootId = (await readFile(bootIdPath, 'utf8')).trim();
     const agent = buildAgent({
-      config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', serviceName: 'fleet-agent', random: () => 0.5,
+      config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', random: () => 0.5, checks: checker,
+      ...(serviceName !== null ? { serviceName } : {}),
       ...(opts.journalFile ? { journalFile: opts.journalFile(base.dataDir) } : {}),
     });
     await agent.start();
@@ -92,8 +116,9 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
   const world: World = {
     clock, sup, cloudSim, dir, bootIdPath, log, logged,
     agent: await make(),
-    async restart(config) {
+    async restart(config, restartOpts) {
       await world.agent.stop();
+      if (restartOpts?.downMs !== undefined) await clock.advance(restartOpts.downMs);
       if (config) base = { ...base, ...config };
       world.agent = await make();
       await world.agent.idle();
@@ -123,6 +148,7 @@ export async function startWorld(opts: { supervisorVersion?: string; config?: Pa
       const value = cloudSim.deviceTags(W.uuid)[`agent.${command}.ack`];
       return value === undefined ? undefined : parseAck(value);
     },
+    last: (behaviour) => cloudSim.deviceTags(W.uuid)[`agent.${behaviour}.last`],
     async close() {
       await world.agent.stop();
       await sup.stop();
