@@ -35,7 +35,7 @@ import type { Clock } from '../lib/clock.js';
 import { parseAck, TERMINAL, NO_TOKEN, type AckState } from './acks.js';
 import { clampFuture } from './budget.js';
 import { isCommand, specOf } from './commands.js';
-import { reportSlot, type Origin } from './intent.js';
+import { newEntry, reportSlot, type Intent, type Origin } from './intent.js';
 import { decode, type JournalData } from './journal-codec.js';
 import { JournalStore } from './journal-store.js';
 
@@ -298,10 +298,8 @@ export class Journal {
           detail = 'journal lost while running; not repeated';
         } else state = 'accepted';
       }
-      this.data.entries.push({
-        command, token: ack.token, state, detail, bootId, attempts: 0, sending: false, force: false, services: [],
-        createdAt: ack.atWall, updatedAt: ack.atWall,
-      });
+      const intent: Intent = { key: ack.token, origin: 'operator', command, args: { services: [] }, force: false };
+      this.data.entries.push(newEntry(intent, { bootId, wall: ack.atWall }, state, detail));
       added += 1;
     }
     const wasFresh = this.data.fresh === true;
