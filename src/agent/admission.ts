@@ -7,8 +7,10 @@
  *    is proposed again even when its behaviour no longer asks — a deferred reboot runs when the
  *    budget returns, or is replaced; it is never dropped.
  * 2. **Supersede**: an intent that never started is closed when a newer one replaces it — for a
- *    level behaviour (the operator's tags) when its key is no longer proposed; for the others when
- *    a new key of the same command is proposed. A call that may be in flight is never closed.
+ *    level behaviour (the operator's tags) when its key is no longer proposed; for the others, a
+ *    reboot or shutdown (what waits on the budget) when the behaviour proposes a new key of the
+ *    same command: the device goes down once, for the newest. Judged on what the behaviours
+ *    propose, not on what rule 1 resumes. A call that may be in flight is never closed.
  * 3. **Already settled**: a key whose entry is finished, running, or queued does nothing.
  * 4. **Refused** proposals are recorded `rejected`.
  * 5. **Allow-list**: an operator's command not in AGENT_ACTIONS is `rejected`.
@@ -47,7 +49,7 @@ function deferral(budget: Snapshot['budget'], used: number): string {
   return `reboot budget spent (${used} of ${budget.max} in 24 h); ${when}`;
 }
 
-/** Closes what newer intents replace (rule 2). */
+/** Closes what newer intents replace (rule 2), from the proposals as the behaviours made them (not resumed). */
 function superseded(snapshot: Snapshot, all: readonly Proposed[]): Action[] {
   const out: Action[] = [];
   const byOrigin = new Map<Origin, Proposed>(all.map((p) => [p.behaviour.name, p]));
@@ -64,8 +66,11 @@ function superseded(snapshot: Snapshot, all: readonly Proposed[]): Action[] {
     let detail: string | undefined;
     if (mine.behaviour.level) {
       detail = same[0] ? `superseded by ${shown(same[0].intent.key)} before it ran` : origin === 'operator' ? 'withdrawn: the tag was removed before it ran' : 'withdrawn: no longer wanted';
-    } else {
-      const newer = same.find((p) => !snapshot.journal.some((j) => j.command === p.intent.command && j.token === p.intent.key));
+    } else if (specOf(e.command)?.power === true) {
+      // Only what waits on the budget is replaced: a behaviour's other intents run at once, and
+      // may be several of one command at a time (the watchdog's restart of two services). And
+      // only by an intent that will run: a slot refused as missed replaces nothing.
+      const newer = same.find((p) => p.refuse === undefined && p.hold !== true && !snapshot.journal.some((j) => j.command === p.intent.command && j.token === p.intent.key));
       if (newer) detail = `superseded by ${newer.intent.key} before it ran`;
     }
     if (detail !== undefined) out.push({ kind: 'supersede', ...refOf(intentOf(e)), detail });
@@ -88,9 +93,9 @@ function resumed(snapshot: Snapshot, all: readonly Proposed[]): Proposed[] {
 /** Decides what may run now, from every behaviour's proposals. */
 export function admit(snapshot: Snapshot, proposed: readonly Proposed[]): Action[] {
   const { config, journal, inProgress, budget } = snapshot;
-  // Judged on what the behaviours asked for: a resumed intent must not shield itself from a newer one.
-  const actions: Action[] = superseded(snapshot, proposed);
   const all = resumed(snapshot, proposed);
+  // On the proposals as made: every open entry is among the resumed ones, so none would ever look replaced.
+  const actions: Action[] = superseded(snapshot, proposed);
   const closing = new Set(actions.map((a) => entryKey(a.command, a.token)));
   const find = (command: string, token: string) => journal.find((e) => e.command === command && e.token === token);
   // Reboots and shutdowns accepted but not yet sent hold a place in the budget (no stamp yet).

@@ -133,15 +133,20 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Comm
   const old = ctx.journal.get(action.command, action.token);
   if (old && TERMINAL.has(old.state)) return;
   const rec = recorder(ctx, newEntry(intentOfRef(action), { bootId: ctx.bootId, wall }, 'accepted', '', old));
-  // Waits; false when the job was cancelled or stopped, or its entry was closed meanwhile (superseded).
+  // False once the job was cancelled or stopped, or its entry closed meanwhile (superseded,
+  // withdrawn): then nothing may be sent, and nothing written either (it would reopen the entry).
+  const wanted = (): boolean => {
+    const now = ctx.journal.get(action.command, action.token);
+    return !ctx.signal.aborted && !(now && TERMINAL.has(now.state));
+  };
+  // Waits; false when the intent is no longer wanted.
   const pause = async (ms: number): Promise<boolean> => {
     try {
       await ctx.sleep(ms);
     } catch {
       // aborted: checked below
     }
-    const now = ctx.journal.get(action.command, action.token);
-    return !ctx.signal.aborted && !(now && TERMINAL.has(now.state));
+    return wanted();
   };
   const carried = Math.max(0, wall - rec.entry.createdAt);
   const started = ctx.clock.now();
@@ -156,12 +161,15 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Comm
     try {
       await ctx.supervisor.version();
     } catch (err) {
+      if (!wanted()) return;
       await rec.save({ state: 'running', sending: false, detail: `${describe(err)}; nothing sent, retrying` });
       if (!(await pause(Math.max(1_000, fullJitter(progress.downTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
       continue;
     }
     // Evidence to compare with, should the answer be lost (evidence.ts): read before the intent.
     const before = spec.evidence === 'containers-recreated' ? await ctx.containerIds() : spec.evidence === 'services-stopped' ? await ctx.serviceStatuses() : undefined;
+    // Every wait above and below (the supervisor, the cloud) lets a decision round close the intent.
+    if (!wanted()) return;
     if (spec.wipesData) {
       // A purge may wipe the journal: the cloud must hold the `running` ack naming this token
       // before the call, or a restarted agent could not know the purge was already asked for.
@@ -169,6 +177,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Comm
       try {
         await ctx.recordInCloud(rec.entry);
       } catch (err) {
+        if (!wanted()) return;
         await rec.save({ detail: `waiting for the cloud to record the purge before the data volume is wiped (${describe(err)})` });
         if (!(await pause(Math.max(5_000, fullJitter(cloudTries++, { ...UNREACHABLE_BACKOFF, random: ctx.random }))))) return;
         continue;
@@ -179,6 +188,7 @@ export async function runEffect(ctx: ExecContext, action: CommandRef, spec: Comm
       await rec.saveIntent({ state: 'running', sending: false, detail: `${action.command} requested` });
       await ctx.recordAck(rec.entry, POWER_ACK_WAIT_MS);
     }
+    if (!wanted()) return;
     // The intent, persisted before the call. If this write fails, nothing is sent.
     await rec.saveIntent(
       { state: 'running', sending: true, attempts: rec.entry.attempts + 1, bootId: ctx.bootId, sentAt: ctx.clock.wall(), ...(before !== undefined ? { before } : {}) },

@@ -65,3 +65,28 @@ describe('runEffect: what is known to have sent nothing is tried again; a stop l
     assert.deepEqual(e?.before, { main: 'c1' }, 'the container ids to compare with were stored with the intent');
   });
 });
+
+describe('runEffect: an intent closed while it waits before its call is not sent', () => {
+  it('a reboot superseded while its running ack is written: no call, the rejection stays, no budget stamp', async () => {
+    const clock = new ManualClock();
+    const journal = memoryJournal(clock);
+    const cancel = new AbortController();
+    let reboots = 0;
+    const ctx = {
+      ...context(clock, journal, { version: () => Promise.resolve('19.0.5'), reboot: () => ((reboots += 1), Promise.resolve()) }),
+      signal: cancel.signal,
+      // Meanwhile a decision round closes it (the operator's tag named a new token) and cancels its job.
+      recordAck: async () => {
+        const e = journal.get('reboot', 'r1');
+        if (e) await journal.put({ ...e, state: 'rejected', sending: false, detail: 'superseded by r2 before it ran' }, undefined, 'keep');
+        cancel.abort();
+      },
+    };
+    const run = runEffect(ctx, { command: 'reboot', token: 'r1', origin: 'operator', force: false, services: [] }, COMMANDS.reboot);
+    await settle();
+    assert.equal(reboots, 0);
+    await run;
+    assert.deepEqual([journal.get('reboot', 'r1')?.state, journal.get('reboot', 'r1')?.detail], ['rejected', 'superseded by r2 before it ran']);
+    assert.deepEqual(journal.rebootStamps(), []);
+  });
+});

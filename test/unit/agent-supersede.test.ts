@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { admit } from '../../src/agent/admission.js';
+import { rebootSchedule } from '../../src/agent/behaviours/reboot-schedule.js';
+import { watchdog } from '../../src/agent/behaviours/watchdog.js';
+import type { Intent } from '../../src/agent/intent.js';
 import { entryKey } from '../../src/agent/snapshot.js';
 import { decide, entry, snap, testConfig, what } from '../helpers/agent-fixtures.js';
 
@@ -51,6 +55,36 @@ describe('decide(): a newer token supersedes an older one that never started', (
     ];
     const out = decide(snap({ deviceTags: { 'agent.reboot': 'r1' }, journal, budget: { max: 3, used: 0, releaseAtWall: null } }));
     assert.deepEqual(out.map((a) => [what(a), a.token]), [['reboot', 'r1']]);
+  });
+});
+
+describe('admit(): a behaviour\'s newer reboot replaces the one that waits', () => {
+  const slot = (id: string): Intent => ({ key: `reboot-schedule@${id}`, origin: 'reboot-schedule', command: 'reboot', args: { services: [] }, force: false });
+  const step = (service: string): Intent => ({ key: `watchdog@${service}:0.0`, origin: 'watchdog', command: 'restart-service', args: { services: [service] }, force: false });
+  const spent = { max: 1, used: 1, releaseAtWall: T0 + 3_600_000 };
+
+  it('a slot deferred by the budget is closed when the next slot comes; the next one waits in its place', () => {
+    const journal = [entry({ command: 'reboot', token: slot('2026-01-01T02:00Z').key, origin: 'reboot-schedule', state: 'deferred', detail: 'x' })];
+    const out = admit(snap({ journal, budget: spent }), [{ behaviour: rebootSchedule, proposals: [{ intent: slot('2026-01-01T03:00Z') }] }]);
+    assert.deepEqual(brief(out), [
+      ['supersede', 'reboot', 'reboot-schedule@2026-01-01T02:00Z', 'superseded by reboot-schedule@2026-01-01T03:00Z before it ran'],
+      ['defer', 'reboot', 'reboot-schedule@2026-01-01T03:00Z', `reboot budget spent (1 of 1 in 24 h); runs after ${new Date(spent.releaseAtWall).toISOString()}`],
+    ]);
+  });
+  it('with no newer slot, the deferred one stays and runs once the budget has room', () => {
+    const journal = [entry({ command: 'reboot', token: slot('2026-01-01T02:00Z').key, origin: 'reboot-schedule', state: 'deferred', detail: 'x' })];
+    const out = admit(snap({ journal, budget: { max: 1, used: 0, releaseAtWall: null } }), [{ behaviour: rebootSchedule, proposals: [] }]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['reboot', 'reboot-schedule@2026-01-01T02:00Z']]);
+  });
+  it('a slot refused as missed replaces nothing', () => {
+    const journal = [entry({ command: 'reboot', token: slot('2026-01-01T02:00Z').key, origin: 'reboot-schedule', state: 'deferred', detail: 'x' })];
+    const out = admit(snap({ journal, budget: { max: 1, used: 0, releaseAtWall: null } }), [{ behaviour: rebootSchedule, proposals: [{ intent: slot('2026-01-02T02:00Z'), refuse: 'missed' }] }]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['reboot', 'reboot-schedule@2026-01-01T02:00Z'], ['reject', 'reboot-schedule@2026-01-02T02:00Z']]);
+  });
+  it('the watchdog\'s restart of one service does not close its restart of another that waits (a retry)', () => {
+    const journal = [entry({ command: 'restart-service', token: step('main').key, origin: 'watchdog', state: 'running', sending: false, services: ['main'] })];
+    const out = admit(snap({ journal, inProgress: new Set([entryKey('restart-service', step('main').key)]) }), [{ behaviour: watchdog, proposals: [{ intent: step('worker') }] }]);
+    assert.deepEqual(out.map((a) => [what(a), a.token]), [['restart-service', 'watchdog@worker:0.0']]);
   });
 });
 
