@@ -6,7 +6,7 @@
 import { COMMANDS, isCommand } from './commands.js';
 import type { CommandRef, ExecContext } from './context.js';
 import { runEffect, watchEffect } from './effect.js';
-import { newEntry, type Intent } from './intent.js';
+import { intentOfRef, newEntry, type Intent } from './intent.js';
 import type { JournalEntry } from './journal.js';
 
 export type { CommandRef, ExecContext } from './context.js';
@@ -46,8 +46,7 @@ export type Executors = { [K in Action['kind']]: (action: Extract<Action, { kind
 /** A record-only action's outcome as a journal entry, and where it goes (a closed old token keeps its place). */
 export function recordOf(action: RecordOnly, old: JournalEntry | undefined, bootId: string, wall: number): { entry: JournalEntry; place: 'latest' | 'keep' } {
   const state = action.kind === 'defer' ? 'deferred' : 'rejected';
-  const intent: Intent = { key: action.token, origin: action.origin, command: action.command as Intent['command'], args: { services: action.services }, force: action.force };
-  const entry = { ...newEntry(intent, { bootId, wall }, state, action.detail, old), createdAt: old?.createdAt ?? wall };
+  const entry = { ...newEntry(intentOfRef(action), { bootId, wall }, state, action.detail, old), createdAt: old?.createdAt ?? wall };
   return { entry, place: action.kind === 'supersede' ? 'keep' : 'latest' };
 }
 

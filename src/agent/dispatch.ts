@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { TERMINAL } from './acks.js';
 import { execute, isRecordOnly, recordOf, type Action, type ExecContext } from './actions.js';
 import { recreatesContainers, type Observation } from './evidence.js';
-import { newEntry } from './intent.js';
+import { intentOfRef, newEntry } from './intent.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { SupervisorPort } from './ports.js';
 import { PRIORITY, type JobContext, type Runner } from './runner.js';
@@ -94,8 +94,7 @@ export class CommandDispatch {
     }
     const old = journal.get(action.command, action.token);
     // A deferred intent is accepted only now: its lock wait starts here, not when it was deferred.
-    const intent = { key: action.token, origin: action.origin, command: action.command as never, args: { services: action.services }, force: action.force };
-    const entry = { ...newEntry(intent, { bootId: this.opts.bootId, wall: this.opts.clock.wall() }, 'accepted', '', old), force: action.force, services: action.services };
+    const entry = { ...newEntry(intentOfRef(action), { bootId: this.opts.bootId, wall: this.opts.clock.wall() }, 'accepted', '', old), force: action.force, services: action.services };
     try {
       await journal.put(entry);
     } catch (err) {

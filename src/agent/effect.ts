@@ -19,16 +19,12 @@ import { TERMINAL } from './acks.js';
 import type { CommandSpec } from './commands.js';
 import type { CommandRef, ExecContext } from './context.js';
 import { graceMs, judge, WATCH_EVERY_MS } from './evidence.js';
-import { newEntry, type Intent } from './intent.js';
+import { intentOfRef, newEntry } from './intent.js';
 import type { JournalEntry } from './journal.js';
 import { nextStep, UNREACHABLE_BACKOFF, type Outcome } from './policy.js';
 
 export { LOCK_BACKOFF, SERVER_ERROR_TRIES, UNREACHABLE_BACKOFF } from './policy.js';
 
-/** The intent an action names. */
-function intentOfRef(a: CommandRef): Intent {
-  return { key: a.token, origin: a.origin, command: a.command as Intent['command'], args: { services: a.services }, force: a.force };
-}
 
 /** First and longest pause between attempts to record an outcome while the journal cannot be written. */
 export const JOURNAL_RETRY = { baseMs: 2_000, maxMs: 60_000 } as const;

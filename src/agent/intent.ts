@@ -85,6 +85,11 @@ export function newEntry(
   };
 }
 
+/** The intent an action names (actions are made from intents: `refOf` in actions.ts). */
+export function intentOfRef(ref: { command: string; token: string; origin: Origin; force: boolean; services: readonly string[] }): Intent {
+  return { key: ref.token, origin: ref.origin, command: ref.command as CommandName, args: { services: ref.services }, force: ref.force };
+}
+
 /** The intent a journal entry records (to resume or watch it). */
 export function intentOf(entry: JournalEntry): Intent {
   return {
