@@ -24,12 +24,12 @@ export interface Effect {
   origin: string;
 }
 
-/** How a service misbehaves: once (exits, a restart heals it), or in a loop (relapses after each restart until healed). */
+/** How a service misbehaves: once (it exits; a restart heals it), or in a loop (it exits again after each start, until the loop ends). */
 interface ServiceModel {
   status: 'Running' | 'exited';
   containerId: string;
   fault: 'none' | 'exit' | 'loop';
-  /** Wall time a loop heals (a restart after it holds). */
+  /** Wall time a loop ends (the engine then starts the service for good). */
   healWall: number;
   /** Wall time the looping service exits again after its last restart. */
   relapseWall: number | null;

@@ -45,7 +45,7 @@ const SEED = Number(process.env.BEHAVIOURS_PROPERTY_SEED ?? 20261202);
 /** Under an emulator (the arm64 run) every step is many times slower: fewer cases, same properties. */
 const EMULATED = (process.env.FLEET_AGENT_TEST_LAUNCHER ?? '') !== '';
 const WORKERS = Math.max(1, Number(process.env.BEHAVIOURS_PROPERTY_WORKERS ?? (EMULATED ? 1 : Math.min(2, availableParallelism()))));
-const RUNS = Number(process.env.BEHAVIOURS_PROPERTY_RUNS ?? (EMULATED ? 1 : 10));
+const RUNS = Number(process.env.BEHAVIOURS_PROPERTY_RUNS ?? (EMULATED ? 1 : 8));
 /** Days of trouble per case (`min-max`), before the quiet end; a case with a reboot schedule has half as many (see runCase). */
 const [MIN_DAYS, MAX_DAYS] = (process.env.BEHAVIOURS_PROPERTY_DAYS ?? (EMULATED ? '2-3' : '3-7')).split('-').map(Number) as [number, number];
 const SHRINK = process.env.BEHAVIOURS_PROPERTY_SHRINK === '1';
