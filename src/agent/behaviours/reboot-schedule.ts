@@ -186,6 +186,28 @@ function latest(s: Schedule, first: number, target: number): Slots {
  * first that holds an occurrence. Throws on a pattern or zone croner does not take.
  */
 export function slots(pattern: string, timeZone: string, offsetMs: number, wall: number): Slots {
+  // The answer holds for every `wall` in [last + offset, next + offset): asked again inside that
+  // span (every decision round, every minute), it is not computed again.
+  const key = `${pattern}\n${timeZone}\n${offsetMs}`;
+  const known = REMEMBERED.get(key);
+  if (known && known.from <= wall && wall < known.to) return known.slots;
+  const found = search(pattern, timeZone, offsetMs, wall);
+  if (REMEMBERED.size >= 8) REMEMBERED.clear();
+  REMEMBERED.set(key, {
+    slots: found,
+    from: found.last === null ? wall : found.last + offsetMs,
+    to: found.next === null ? wall + 1 : found.next + offsetMs,
+  });
+  return found;
+}
+
+/**
+ * The last answer of `slots` per pattern, zone and offset, with the span of walls it holds for.
+ * A memo of a pure function (a device asks about one schedule), bounded to a few entries.
+ */
+const REMEMBERED = new Map<string, { slots: Slots; from: number; to: number }>();
+
+function search(pattern: string, timeZone: string, offsetMs: number, wall: number): Slots {
   const s = schedule(pattern, timeZone);
   const target = wall - offsetMs;
   let next: number | null = null;
