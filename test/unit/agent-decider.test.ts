@@ -14,12 +14,8 @@ import { CloudPoller } from '../../src/agent/poller.js';
 import type { CloudPort, SupervisorPort } from '../../src/agent/ports.js';
 import { Runner } from '../../src/agent/runner.js';
 import type { Config } from '../../src/config/schema.js';
-import { ManualClock } from '../../src/lib/clock.js';
+import { ManualClock, settle } from '../../src/lib/clock.js';
 import { entry, silentLog, testConfig } from '../helpers/agent-fixtures.js';
-import { after } from 'node:test';
-import { buildAgent } from '../../src/agent/build.js';
-import type { TagsPort } from '../../src/agent/ports.js';
-import { AgentError } from '../../src/lib/errors.js';
 
 const MINUTE = 60_000;
 const UUID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -31,7 +27,7 @@ afterEach(async () => {
 });
 
 /** A decider over real parts that make no call (nothing here reaches a supervisor or a cloud). */
-async function decider(over: Partial<Config>) {
+async function decider(over: Partial<Config>, dispatchAll?: (actions: readonly Action[]) => Promise<void>) {
   dir = await mkdtemp(join(tmpdir(), 'decider-'));
   const clock = new ManualClock();
   const log = silentLog();
@@ -41,7 +37,7 @@ async function decider(over: Partial<Config>) {
   const observer = new Observer({ supervisor: {} as SupervisorPort, clock, log });
   const poller = new CloudPoller({ cloud: {} as CloudPort, clock, log, random: () => 0.5, intervalMs: () => config.pollIntervalMs });
   const dispatched: Action[] = [];
-  const dispatch = { dispatchAll: (actions: readonly Action[]) => (dispatched.push(...actions), Promise.resolve()) } as unknown as CommandDispatch;
+  const dispatch = { dispatchAll: dispatchAll ?? ((actions: readonly Action[]) => (dispatched.push(...actions), Promise.resolve())) } as unknown as CommandDispatch;
   const d = new Decider({
     behaviours: BEHAVIOURS, journal, runner, dispatch, observer, poller, clock, log, bootId: 'boot-1', ownService: 'fleet-agent',
     config: () => config, startedAt: () => 0, device: () => ({ uuid: poller.last?.device.uuid ?? '', appId: poller.last?.device.appId }),
@@ -106,44 +102,20 @@ describe('Decider.round: a behaviour that looks off', () => {
   });
 });
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-describe('decider: rounds from every source, one at a time', () => {
-  it('the watchdog\'s look and the decider\'s own timer due at the same instant → one offline reboot, not two', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'agent-decider-'));
-    dirs.push(dir);
-    const clock = new ManualClock();
-    let reboots = 0;
-    const supervisor: SupervisorPort = {
-      ping: () => Promise.resolve(),
-      version: () => Promise.resolve('19.0.5'),
-      blink: () => Promise.resolve(),
-      reboot: () => Promise.resolve(void (reboots += 1)),
-      shutdown: () => Promise.resolve(),
-      update: () => Promise.resolve('triggered'),
-      restartApp: () => Promise.resolve(),
-      purge: () => Promise.resolve(),
-      serviceAction: () => Promise.resolve(),
-      applicationsState: () => Promise.resolve({ app: { appId: 1, services: { main: { status: 'Running' }, 'fleet-agent': { status: 'Running' } } } }),
-      stateStatus: () => Promise.resolve({ images: [], containers: [] }),
-      containerIds: () => Promise.resolve({ main: 'c1', 'fleet-agent': 'c2' }),
-    };
-    const offline: CloudPort = { poll: () => Promise.reject(new AgentError('UNREACHABLE', 'cloud down')) };
-    const tags: TagsPort = { set: () => Promise.resolve(), setInCloud: () => Promise.resolve() };
-    const config = testConfig({ dataDir: dir, offlineRebootMs: 10 * 60_000, watchdog: 'all', watchdogIntervalMs: 10 * 60_000, pollIntervalMs: 60 * 60_000 });
-    const agent = buildAgent({ config, clock, log: silentLog(), supervisor, cloud: offline, tags, bootId: 'boot-1', version: '0', serviceName: 'fleet-agent', uuid: 'u1', appId: 1, random: () => 0.5 });
-    await agent.start();
-    await agent.idle();
-    await clock.advance(10 * 60_000);
-    await agent.idle();
-    await clock.advance(5_000);
-    await agent.idle();
-    const intents = agent.status().recentActions.filter((a) => a.origin === 'offline-reboot');
-    assert.equal(intents.length, 1, JSON.stringify(intents));
-    assert.equal(reboots, 1);
-    await agent.stop();
+describe('Decider.round: rounds from every source, one at a time', () => {
+  it('a round asked for while one dispatches waits for it (the poll, a watchdog look and the timer never judge one snapshot twice)', async () => {
+    let gate: () => void = () => undefined;
+    let calls = 0;
+    const { d } = await decider({}, () => {
+      calls += 1;
+      return calls === 1 ? new Promise<void>((release) => (gate = release)) : Promise.resolve();
+    });
+    const first = d.round();
+    const second = d.round();
+    await settle();
+    assert.equal(calls, 1, 'the second round has not started while the first dispatches');
+    gate();
+    await Promise.all([first, second]);
+    assert.equal(calls, 2);
   });
 });
