@@ -292,6 +292,14 @@ describe('watchdog: which services', () => {
       proposals: [], problems: ['watchdog: cannot watch its own service fleet-agent'],
     });
   });
+  it('a check URL of a service it does not watch (not listed, or its own): a problem naming it, never silently unasked', () => {
+    const s = world({ watchdog: ['main'], looks: { main: ok, 'fleet-agent': ok } });
+    const checks = { main: 'http://127.0.0.1:1/', worker: 'http://127.0.0.1:2/', 'fleet-agent': 'http://127.0.0.1:3/' };
+    assert.deepEqual(decide({ ...s, config: { ...s.config, checks } }).problems, [
+      'watchdog: the check URL of fleet-agent is not asked (fleet-agent is not watched)',
+      'watchdog: the check URL of worker is not asked (worker is not watched)',
+    ]);
+  });
   it('a listed name the supervisor does not report: a problem; the others are still watched', () => {
     assert.deepEqual(decide(world({ watchdog: ['nope', 'main'] })), {
       proposals: [{ intent: { key: 'watchdog@main:0.0', origin: 'watchdog', command: 'restart-service', args: { services: ['main'] }, force: false } }],

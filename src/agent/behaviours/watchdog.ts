@@ -29,6 +29,7 @@
  */
 import { LADDER_STEPS, type LadderStep } from '../../config/schema.js';
 import { TERMINAL } from '../acks.js';
+import { specOf } from '../commands.js';
 import { behaviourKey, entryKey, originOf, type Intent, type Proposal } from '../intent.js';
 import type { JournalEntry } from '../journal.js';
 import type { ServiceLook, Snapshot } from '../snapshot.js';
@@ -83,22 +84,26 @@ export function watched(s: Snapshot): { services: string[]; problems: string[] }
   const list = s.config.watchdog;
   const looks = s.looks;
   if (list === null || looks === null) return { services: [], problems: [] };
-  if (list === 'all') return { services: Object.keys(looks).filter((n) => n !== s.ownService).sort(), problems: [] };
   const services: string[] = [];
   const problems: string[] = [];
-  for (const name of new Set(list)) {
-    if (name === s.ownService) problems.push(`watchdog: cannot watch its own service ${name}`);
-    else if (!Object.hasOwn(looks, name)) problems.push(`watchdog: no service named ${name}`);
-    else services.push(name);
+  if (list === 'all') services.push(...Object.keys(looks).filter((n) => n !== s.ownService).sort());
+  else {
+    for (const name of new Set(list)) {
+      if (name === s.ownService) problems.push(`watchdog: cannot watch its own service ${name}`);
+      else if (!Object.hasOwn(looks, name)) problems.push(`watchdog: no service named ${name}`);
+      else services.push(name);
+    }
+  }
+  // A check URL nobody asks is a setting without effect: said, not ignored.
+  for (const name of Object.keys(s.config.checks).sort()) {
+    if (!services.includes(name)) problems.push(`watchdog: the check URL of ${name} is not asked (${name} is not watched)`);
   }
   return { services, problems };
 }
 
-const SERVICE_COMMANDS: ReadonlySet<string> = new Set(['stop-service', 'start-service', 'restart-service']);
-
 /** True when the operator's newest service command naming it is a stop-service done or running. */
 export function stoppedOnPurpose(journal: readonly JournalEntry[], service: string): boolean {
-  const last = journal.findLast((e) => originOf(e) === 'operator' && SERVICE_COMMANDS.has(e.command) && e.services.includes(service));
+  const last = journal.findLast((e) => originOf(e) === 'operator' && specOf(e.command)?.serviceVerb != null && e.services.includes(service));
   return last?.command === 'stop-service' && (last.state === 'done' || last.state === 'running');
 }
 
