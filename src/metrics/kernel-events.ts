@@ -9,7 +9,7 @@ import type { JournalLogsOptions } from '../supervisor/types.js';
 import { isUnderVoltageLine } from './power.js';
 
 /** The journal follow the counter reads (the supervisor client's `journalLogs`). */
-export type JournalFollow = (opts: JournalLogsOptions, signal: AbortSignal) => AsyncIterable<string>;
+export type JournalFollow = (opts: JournalLogsOptions, signal: AbortSignal) => AsyncIterable<string> | Iterable<string>;
 
 /** How many kernel lines the first open reads back (the boot's kernel lines so far). */
 export const KERNEL_BACKLOG = 5_000;

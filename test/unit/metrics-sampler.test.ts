@@ -101,10 +101,10 @@ describe('kernel under-voltage counter', () => {
     ];
     const counter = new UnderVoltageCounter({
       bootId: 'abcdef01-2345-6789-abcd-ef0123456789',
-      journal: async function* (opts) {
+      journal: (opts) => {
         assert.equal(opts.containerId, 'kernel');
         assert.equal(opts.follow, true);
-        yield* batches[opened++] ?? [];
+        return batches[opened++] ?? [];
       },
     });
     assert.equal(counter.events, undefined);
