@@ -6,6 +6,7 @@
  */
 import { fromJournalJson, type LogLine } from '../logs/line.js';
 import type { JournalFollow } from '../metrics/kernel-events.js';
+import { JournalResume } from '../supervisor/journal-resume.js';
 
 /** A connected client: its filter and where its lines go. */
 export interface LogClient {
@@ -25,7 +26,7 @@ export class LogHub {
   private readonly ring: { line: LogLine; bytes: number }[] = [];
   private ringBytes = 0;
   private readonly clients = new Set<LogClient>();
-  private lastUs = -1;
+  private readonly resume = new JournalResume();
   private waiting: (() => void) | undefined;
   private following: AbortController | undefined;
   private closed = false;
@@ -76,6 +77,7 @@ export class LogHub {
     const follow = new AbortController();
     this.following = follow;
     const stop = (): void => follow.abort();
+    this.resume.reopened();
     signal.addEventListener('abort', stop, { once: true });
     try {
       // Enough lines to fill the ring at first; a reopened stream repeats lines already kept (skipped by time).
@@ -88,9 +90,7 @@ export class LogHub {
 
   private take(text: string): void {
     const entry = fromJournalJson(text);
-    if (entry instanceof Error || entry.atUs < this.lastUs) return;
-    if (entry.atUs === this.lastUs && this.ring.some((r) => r.line.message === entry.line.message && r.line.unit === entry.line.unit && r.line.time === entry.line.time)) return;
-    this.lastUs = entry.atUs;
+    if (entry instanceof Error || !this.resume.fresh(entry.atUs)) return;
     const bytes = JSON.stringify(entry.line).length;
     this.ring.push({ line: entry.line, bytes });
     this.ringBytes += bytes;

@@ -55,24 +55,8 @@ export class LogsSocket {
 
   private attach(ws: WebSocket, wants: (line: LogLine) => boolean): void {
     const { hub } = this.opts;
-    const limit = this.opts.sendQueueBytes ?? SEND_QUEUE_BYTES;
-    const hide = this.opts.redact ?? ((t: string) => t);
-    let dropped = 0;
     this.sockets.add(ws);
-    const client: LogClient = {
-      wants,
-      push: (line) => {
-        if (ws.readyState !== ws.OPEN) return;
-        if (ws.bufferedAmount > limit) {
-          dropped += 1;
-          return;
-        }
-        const message = { ...line, message: hide(line.message), ...(dropped > 0 ? { dropped } : {}) };
-        dropped = 0;
-        ws.send(JSON.stringify(message));
-      },
-      close: () => ws.close(1001, 'agent stopping'),
-    };
+    const client = socketClient(ws, wants, this.opts.sendQueueBytes ?? SEND_QUEUE_BYTES, this.opts.redact ?? ((t) => t));
     ws.on('close', () => {
       this.sockets.delete(ws);
       hub.remove(client);
@@ -81,6 +65,31 @@ export class LogsSocket {
     // Messages from the client are not part of the protocol: ignored.
     for (const line of hub.add(client)) client.push(line);
   }
+}
+
+/** What a client needs of its socket. */
+export type SendingSocket = Pick<WebSocket, 'send' | 'close' | 'bufferedAmount' | 'readyState' | 'OPEN'>;
+
+/**
+ * A hub client on a socket: a line is sent only while the socket holds at most `limit` unsent
+ * bytes, else dropped and counted; the next line sent carries the count as `dropped`.
+ */
+export function socketClient(ws: SendingSocket, wants: (line: LogLine) => boolean, limit: number, hide: (text: string) => string): LogClient {
+  let dropped = 0;
+  return {
+    wants,
+    push: (line) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > limit) {
+        dropped += 1;
+        return;
+      }
+      const message = { ...line, message: hide(line.message), ...(dropped > 0 ? { dropped } : {}) };
+      dropped = 0;
+      ws.send(JSON.stringify(message));
+    },
+    close: () => ws.close(1001, 'agent stopping'),
+  };
 }
 
 /** Answers an upgrade with a plain HTTP error and closes the socket. */

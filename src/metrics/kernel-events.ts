@@ -5,6 +5,7 @@
  * supervisor drops the stream, the scheduler opens it again and lines already counted are skipped.
  */
 import { fromJournalJson } from '../logs/line.js';
+import { JournalResume } from '../supervisor/journal-resume.js';
 import type { JournalLogsOptions } from '../supervisor/types.js';
 import { isUnderVoltageLine } from './power.js';
 
@@ -18,8 +19,8 @@ export const KERNEL_BACKLOG = 5_000;
 export class UnderVoltageCounter {
   private count = 0;
   private read = false;
-  /** `__REALTIME_TIMESTAMP` of the last line looked at: a reopened stream repeats lines up to it. */
-  private lastUs = -1;
+  /** A reopened stream repeats lines already looked at. */
+  private readonly resume = new JournalResume();
   private readonly bootId: string;
 
   /** `bootId`: the kernel's boot id (lines of other boots in a persistent journal are not counted). */
@@ -34,6 +35,7 @@ export class UnderVoltageCounter {
 
   /** Follows the kernel's lines until `signal` aborts or the stream ends. */
   async run(signal: AbortSignal): Promise<void> {
+    this.resume.reopened();
     const stream = this.opts.journal({ follow: true, format: 'json', containerId: 'kernel', count: KERNEL_BACKLOG }, signal);
     for await (const text of stream) this.take(text);
   }
@@ -43,8 +45,7 @@ export class UnderVoltageCounter {
     const entry = fromJournalJson(text);
     if (entry instanceof Error) return;
     this.read = true;
-    if (entry.atUs <= this.lastUs) return;
-    this.lastUs = entry.atUs;
+    if (!this.resume.fresh(entry.atUs)) return;
     if (!isUnderVoltageLine(entry.line.message)) return;
     const boot = /"_BOOT_ID"\s*:\s*"([0-9a-f]+)"/i.exec(text)?.[1]?.toLowerCase();
     if (boot === undefined || this.bootId === '' || boot === this.bootId) this.count += 1;
