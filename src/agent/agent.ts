@@ -281,8 +281,11 @@ export class Agent {
       this.seeded = true;
     }
     const watching = settings.current.watchdog !== null;
+    const sampling = settings.current.metricsIntervalMs;
     settings.apply(result.deviceTags, result.fleetTags);
     if (!watching && settings.current.watchdog !== null) scheduler.runNow('watchdog');
+    // A new metrics interval applies now, not after the sleep the old one started.
+    if (settings.current.metricsIntervalMs !== sampling) scheduler.runNow('metrics');
     // The prefix (here) and the journal (imported acks, below) may change: should the poll end
     // early, the next report rebuilds the ack tags.
     this.acksDirty = true;

@@ -7,6 +7,7 @@
  */
 import { readFile, readdir, statfs } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import type * as SystemInformation from 'systeminformation';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -39,8 +40,18 @@ export function systemSource(opts: { root?: string } = {}): MetricsSource {
       return mem.total > 0 ? { totalBytes: mem.total, availableBytes: mem.available } : undefined;
     },
     async filesystem(path) {
-      const s = await statfs(path);
-      return { mountpoint: await mountpointOf(path, root), sizeBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+      // A data folder not created yet lives on its nearest existing parent's filesystem.
+      let at = path;
+      for (;;) {
+        try {
+          const s = await statfs(at);
+          return { mountpoint: await mountpointOf(at, root), sizeBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+        } catch (err) {
+          const parent = dirname(at);
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === at) throw err;
+          at = parent;
+        }
+      }
     },
     async temperature() {
       const zones = (await readdir(`${root}/sys/class/thermal`).catch(() => [] as string[])).filter((z) => z.startsWith('thermal_zone')).sort();
