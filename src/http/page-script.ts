@@ -65,8 +65,14 @@ export const PAGE_SCRIPT = String.raw`(function () {
     if (!x) { m.appendChild(el('dd', 'none', 'No sample yet.')); }
     else {
       if (x.cpu.usageRatio !== undefined) row(m, 'CPU', pct(x.cpu.usageRatio) + (x.cpu.load1 !== undefined ? ' · load ' + x.cpu.load1.toFixed(2) : ''));
-      if (x.memory.totalBytes !== undefined) row(m, 'Memory', bytes(x.memory.totalBytes - x.memory.availableBytes) + ' of ' + bytes(x.memory.totalBytes) + ' used');
-      x.filesystems.forEach(function (f) { row(m, 'Disk ' + f.mountpoint, bytes(f.sizeBytes - f.freeBytes) + ' of ' + bytes(f.sizeBytes) + ' used'); });
+      if (x.memory.totalBytes !== undefined) {
+        var used = 1 - x.memory.availableBytes / x.memory.totalBytes;
+        row(m, 'Memory', pct(used) + ' · ' + bytes(x.memory.totalBytes - x.memory.availableBytes) + ' of ' + bytes(x.memory.totalBytes), used >= 0.9);
+      }
+      x.filesystems.forEach(function (f) {
+        var full = 1 - f.freeBytes / Math.max(1, f.sizeBytes);
+        row(m, 'Disk ' + f.mountpoint, pct(full) + ' · ' + bytes(f.sizeBytes - f.freeBytes) + ' of ' + bytes(f.sizeBytes), full >= 0.9);
+      });
       if (x.cpu.temperatureCelsius !== undefined) row(m, 'Temperature', x.cpu.temperatureCelsius.toFixed(1) + ' °C', x.cpu.temperatureCelsius >= 80);
       var p = x.power, power = [];
       if (p.undervoltage !== undefined) power.push(p.undervoltage ? 'UNDER-VOLTAGE now' : 'voltage ok');

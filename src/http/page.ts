@@ -19,7 +19,7 @@ h1{font-size:1.25rem;margin:0}h2{font-size:1rem;margin:0 0 .5rem;color:#57606a;t
 section{background:#fff;border:1px solid #d0d7de;border-radius:.5rem;padding:.8rem 1rem;margin:.8rem 0}
 .state{color:#fff;background:#57606a;padding:.1rem .7rem;border-radius:1rem;font-weight:600}.state.ok{background:#1a7f37}
 .state.degraded{background:#9a6700}.state.failing{background:#cf222e}#version{color:#57606a;font-size:.85rem}
-ul{margin:0;padding-left:1.2rem}.none{color:#57606a;list-style:none;margin-left:-1.2rem}#reasons li{margin:.2rem 0}
+ul{margin:0;padding-left:1.2rem}.none{color:#57606a;list-style:none}#reasons li{margin:.2rem 0}#reasons li.none{margin-left:-1.2rem}
 #actions{list-style:none;padding:0}.action{border-top:1px solid #eaeef2;padding:.4rem 0}.action:first-child{border-top:0}
 .head{display:flex;justify-content:space-between;gap:.5rem}.cmd{font-weight:600;overflow-wrap:anywhere}.meta{color:#57606a;font-size:.85rem;overflow-wrap:anywhere}
 .st{font-size:.8rem;padding:0 .5rem;border-radius:1rem;background:#eaeef2;white-space:nowrap}.st.done{background:#dafbe1}.st.failed,.st.rejected{background:#ffebe9}
@@ -28,7 +28,7 @@ dt{color:#57606a}dd{margin:0;overflow-wrap:anywhere}dd.warn{color:#cf222e;font-w
 #log{background:#0d1117;color:#e6edf3;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;height:18rem;overflow:auto;padding:.5rem;border-radius:.4rem}
 #log div{white-space:pre-wrap;overflow-wrap:anywhere}#log .p0,#log .p1,#log .p2,#log .p3{color:#ff7b72}#log .p4{color:#e3b341}#log .dropped{color:#8b949e;font-style:italic}
 form{display:flex;flex-wrap:wrap;gap:.4rem;margin-bottom:.5rem}input{font:inherit;padding:.2rem .4rem;border:1px solid #d0d7de;border-radius:.3rem;min-width:0;flex:1 1 8rem}
-button{font:inherit;padding:.2rem .8rem}#tailstate{color:#57606a;font-size:.85rem}#stale{color:#cf222e}
+button{font:inherit;padding:.2rem .8rem}#tailstate{color:#57606a;font-size:.8rem;font-weight:400;text-transform:none;letter-spacing:0;margin-left:.4rem}#stale{color:#cf222e}
 details pre{font-size:12px;overflow:auto;background:#f6f8fa;padding:.5rem;border-radius:.4rem}summary{cursor:pointer;font-weight:600}
 footer{color:#57606a;font-size:.85rem;margin:1rem 0}a{color:#0969da}`;
 
