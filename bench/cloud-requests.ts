@@ -68,7 +68,7 @@ async function day(drift: boolean): Promise<{ requests: number; polls: number; w
     const end = s.clock.now() + DAY;
     for (let t = s.clock.now(); t < end; t += config.pollIntervalMs) {
       if (t >= 10.5 * HOUR && t < 10.5 * HOUR + config.pollIntervalMs) s.sim.setDeviceTag(DEMO.deviceUuid, `${prefix}reboot`, 'cmd-1');
-      for (let m = 0; m < config.pollIntervalMs / config.metricsIntervalMs; m++) {
+      for (let m = 0; m < config.pollIntervalMs / (config.metricsIntervalMs ?? config.pollIntervalMs); m++) {
         jitter(values, samples++);
         if (drift) values.temperature = (values.temperature ?? 50) + (Math.floor(t / (2 * HOUR)) % 3) * 5;
         await metrics.sample();

@@ -122,7 +122,9 @@ export class Agent {
     if (logHub) scheduler.service('logs', (s) => logHub.run(s), { baseMs: 1_000, maxMs: 30_000, random: this.p.random });
     if (kernelPower) scheduler.service('kernel-power', (s) => kernelPower.run(s), { baseMs: 5_000, maxMs: 300_000, random: this.p.random });
     if (metrics) {
-      scheduler.every('metrics', { initialDelayMs: 0, intervalMs: () => settings.current.metricsIntervalMs }, async () => {
+      // Off, the loop only looks whether a live tag turned sampling on (a poll with a new interval also wakes it).
+      scheduler.every('metrics', { initialDelayMs: 0, intervalMs: () => settings.current.metricsIntervalMs ?? DECIDE_IDLE_MS }, async () => {
+        if (settings.current.metricsIntervalMs === null) return metrics.clear();
         await metrics.sample();
         if (settings.current.report) scheduler.runNow('report');
       });

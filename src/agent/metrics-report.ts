@@ -25,6 +25,11 @@ export class MetricsReport {
     this.edge = nextPowerEdge(this.edge, powerCondition(powerStateOf(s)), this.opts.clock.wall());
   }
 
+  /** Forgets the last sample (sampling turned off: nothing stale is shown or reported). */
+  clear(): void {
+    this.opts.sampler.last = undefined;
+  }
+
   /** The tags to report: `<prefix>metrics`, and `<prefix>power` only on a board that says something about its power. */
   tags(prefix: string): Record<string, string> {
     const s = this.last;

@@ -53,7 +53,7 @@ describe('agent: metrics samples and their tags', () => {
     assert.equal(world.tags()['agent.power'], 'ok');
   });
 
-  it('samples at the live metrics interval', async () => {
+  it('samples at the live metrics interval, and not at all when it is off', async () => {
     let samples = 0;
     const source = scriptedSource(steadyValues());
     world = await startWorld({ metricsSource: { ...source, load1: () => (samples++, source.load1()) } });
@@ -61,5 +61,11 @@ describe('agent: metrics samples and their tags', () => {
     await world.tag('agent.config.metrics-interval', '10s');
     await world.step(MINUTE);
     assert.ok(samples - before >= 6, `${samples - before} samples in a minute at 10 s`);
+    await world.tag('agent.config.metrics-interval', 'off');
+    await world.step(10_000);
+    const off = samples;
+    await world.step(10 * MINUTE);
+    assert.equal(samples, off, 'no sample while off');
+    assert.equal(world.agent.status().metrics, null, 'no stale sample shown');
   });
 });
