@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/lib/clock.js';
 import { UnderVoltageCounter } from '../../src/metrics/kernel-events.js';
-import { Sampler, systemSource, THROTTLED_PATHS } from '../../src/metrics/sampler.js';
+import { parseMeminfo, parseProcStat, Sampler, systemSource, THROTTLED_PATHS } from '../../src/metrics/sampler.js';
 import { scriptedSource, steadyValues } from '../helpers/metrics-source.js';
 
 function sampler(values = steadyValues(), events?: () => number | undefined) {
@@ -79,8 +79,26 @@ describe('systemSource: the kernel\'s files', () => {
     assert.equal(await source.throttled(), undefined);
   });
 
-  it('takes CPU usage and memory from systeminformation', async () => {
-    const source = systemSource();
+  it('takes CPU usage between two samples from /proc/stat and memory from /proc/meminfo', async () => {
+    await mkdir(join(root, 'proc'), { recursive: true });
+    await writeFile(join(root, 'proc/meminfo'), 'MemTotal:        3884096 kB\nMemFree:          211112 kB\nMemAvailable:    2516328 kB\n');
+    await writeFile(join(root, 'proc/stat'), 'cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3 4\n');
+    const source = systemSource({ root });
+    assert.deepEqual(await source.memory(), { totalBytes: 3884096 * 1024, availableBytes: 2516328 * 1024 });
+    assert.equal(await source.cpuUsage(), undefined, 'one reading is no usage yet');
+    // 100 more jiffies: 30 busy (user 20, system 10), 70 idle or waiting.
+    await writeFile(join(root, 'proc/stat'), 'cpu  120 0 110 760 110 0 0 0 0 0\n');
+    assert.equal(await source.cpuUsage(), 0.3);
+  });
+
+  it('reads /proc as the kernel writes it (recorded on a Raspberry Pi 4)', () => {
+    assert.deepEqual(parseProcStat('cpu  41094 1063 21394 3125587 2541 0 1101 0 0 0\ncpu0 10335 240 5601 780706 622 0 893 0 0 0\n'), { busy: 41094 + 1063 + 21394 + 1101, total: 41094 + 1063 + 21394 + 3125587 + 2541 + 1101 });
+    assert.equal(parseProcStat('intr 1 2 3\n'), undefined);
+    assert.equal(parseMeminfo('MemTotal:        3884096 kB\n'), undefined, 'a kernel without MemAvailable gives no memory value');
+  });
+
+  it('falls back to systeminformation where the kernel\'s files are not there', async () => {
+    const source = systemSource({ root: join(root, 'nothing-here') });
     const mem = await source.memory();
     assert.ok(mem && mem.totalBytes > 0 && mem.availableBytes <= mem.totalBytes);
     const usage = await source.cpuUsage();
