@@ -3,6 +3,8 @@
  * the first scrape (prom-client is loaded then, not at start). Every value is read from the
  * agent's providers in `collect()`, so nothing is counted twice and nothing runs between scrapes.
  */
+import { createRequire } from 'node:module';
+import type { Registry as PromRegistry } from 'prom-client';
 import type { LogStats } from '../logs/stats.js';
 import type { MetricsSample } from './sample.js';
 
@@ -52,13 +54,21 @@ interface Series {
 type Read = (set: (value: number, labels?: Record<string, string>) => void) => void;
 
 /**
+ * prom-client's registry, which formats the exposition, loaded alone: the package's index also
+ * loads every metric type, the cluster aggregator and the push gateway client (none used here).
+ */
+function loadRegistry(): typeof PromRegistry {
+  return createRequire(import.meta.url)('prom-client/lib/registry.js') as typeof PromRegistry;
+}
+
+/**
  * Builds the registry with every family; loads prom-client. Each family is a metric object that
  * the registry formats; its series are read at every scrape, and a value the device cannot give
  * has no series (prom-client's own Gauge would print 0 for an unlabelled family never set).
  */
-export async function buildRegistry(src: RegistrySources): Promise<MetricsRegistry> {
-  const prom = await import('prom-client');
-  const registry = new prom.Registry();
+export function buildRegistry(src: RegistrySources): Promise<MetricsRegistry> {
+  const Registry = loadRegistry();
+  const registry = new Registry();
   const family = (type: 'gauge' | 'counter') => (name: string, help: string, _labelNames: string[], read: Read): void => {
     const get = (): { name: string; help: string; type: string; aggregator: string; values: Series[] } => {
       const values: Series[] = [];
@@ -117,7 +127,7 @@ export async function buildRegistry(src: RegistrySources): Promise<MetricsRegist
     const cpu = process.cpuUsage();
     set((cpu.user + cpu.system) / 1e6);
   });
-  return { contentType: registry.contentType, metrics: () => registry.metrics() };
+  return Promise.resolve({ contentType: registry.contentType, metrics: () => registry.metrics() });
 }
 
 function setIf(value: number | undefined, set: (value: number) => void): void {
