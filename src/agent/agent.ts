@@ -28,6 +28,7 @@ import type { Scheduler } from './scheduler.js';
 import type { MetricsReport } from './metrics-report.js';
 import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
+import { registrySources, scheduleSurfaces } from './surfaces.js';
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 6_000;
@@ -118,17 +119,7 @@ export class Agent {
     // Off, the watchdog's loop only looks whether a live tag turned it on (a poll also wakes it).
     scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => (settings.current.watchdog === null ? DECIDE_IDLE_MS : settings.current.watchdogIntervalMs) }, (s) => this.lookAtServices(s));
     scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
-    const { metrics, kernelPower, logHub } = this.p;
-    if (logHub) scheduler.service('logs', (s) => logHub.run(s), { baseMs: 1_000, maxMs: 30_000, random: this.p.random });
-    if (kernelPower) scheduler.service('kernel-power', (s) => kernelPower.run(s), { baseMs: 5_000, maxMs: 300_000, random: this.p.random });
-    if (metrics) {
-      // Off, the loop only looks whether a live tag turned sampling on (a poll with a new interval also wakes it).
-      scheduler.every('metrics', { initialDelayMs: 0, intervalMs: () => settings.current.metricsIntervalMs ?? DECIDE_IDLE_MS }, async () => {
-        if (settings.current.metricsIntervalMs === null) return metrics.clear();
-        await metrics.sample();
-        if (settings.current.report) scheduler.runNow('report');
-      });
-    }
+    scheduleSurfaces(this.p);
   }
 
   /**
@@ -223,15 +214,10 @@ export class Agent {
 
   /** What /metrics reads; `logStats`: the log forwarder's counters (undefined: the log families have no series). */
   registrySources(logStats: RegistrySources['logStats']): RegistrySources {
-    const { poller, journal, tally, cloud } = this.p;
-    return {
-      version: this.p.version, logStats,
-      health: () => this.health().state,
-      actions: () => (tally.observe(journal.entries()), tally.list()),
-      cloudRequests: () => cloud.requestOutcomes?.() ?? { ok: 0, error: 0, rate_limited: 0 },
-      lastContactWall: () => poller.lastContactWall,
-      sample: () => this.p.metrics?.last,
-    };
+    const { poller, journal, tally, cloud, metrics, version } = this.p;
+    return registrySources({
+      version, tally, cloud, metrics, logStats, entries: () => journal.entries(), health: () => this.health().state, lastContactWall: () => poller.lastContactWall,
+    });
   }
 
   /** The status document of /status (no secrets). */
