@@ -33,7 +33,7 @@ export interface MetricsSample {
 
 /** Where a sample's raw values come from: systeminformation and sysfs on a device, scripted values in tests and benches. */
 export interface MetricsSource {
-  /** CPU busy ratio since the previous call (undefined on the first call or when unknown). */
+  /** CPU busy ratio since the previous call (the first call: since boot; undefined when unknown). */
   cpuUsage(): Promise<number | undefined>;
   load1(): Promise<number | undefined>;
   memory(): Promise<{ totalBytes: number; availableBytes: number } | undefined>;

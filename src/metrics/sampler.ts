@@ -65,9 +65,10 @@ export function systemSource(opts: { root?: string } = {}): MetricsSource {
         return Number.isFinite(load.currentLoad) ? load.currentLoad / 100 : undefined;
       }
       const now = parseProcStat(text);
-      const before = previous;
+      // The first reading gives the average since boot (as systeminformation's first does).
+      const before = previous ?? { busy: 0, total: 0 };
       previous = now;
-      if (!now || !before || now.total <= before.total) return undefined;
+      if (!now || now.total <= before.total) return undefined;
       return Math.min(1, Math.max(0, (now.busy - before.busy) / (now.total - before.total)));
     },
     load1: () => Promise.resolve(loadavg()[0]),

@@ -85,7 +85,7 @@ describe('systemSource: the kernel\'s files', () => {
     await writeFile(join(root, 'proc/stat'), 'cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3 4\n');
     const source = systemSource({ root });
     assert.deepEqual(await source.memory(), { totalBytes: 3884096 * 1024, availableBytes: 2516328 * 1024 });
-    assert.equal(await source.cpuUsage(), undefined, 'one reading is no usage yet');
+    assert.equal(await source.cpuUsage(), 0.2, 'the first reading: the average since boot');
     // 100 more jiffies: 30 busy (user 20, system 10), 70 idle or waiting.
     await writeFile(join(root, 'proc/stat'), 'cpu  120 0 110 760 110 0 0 0 0 0\n');
     assert.equal(await source.cpuUsage(), 0.3);
