@@ -9,7 +9,10 @@ import { CloudSimulator, DEMO, demoSeed, type CloudRequest } from '../src/sim/cl
 import { TagWriter } from '../src/cloud/tags.js';
 import { loadConfig } from '../src/config/load.js';
 import { ManualClock } from '../src/lib/clock.js';
+import { MetricsReport } from '../src/agent/metrics-report.js';
+import { Sampler } from '../src/metrics/sampler.js';
 import { drive } from '../test/helpers/cloud-mock.js';
+import { jitter, scriptedSource, steadyValues } from '../test/helpers/metrics-source.js';
 import { mulberry32 } from '../test/helpers/random.js';
 
 const KEY = 'bench-device-key-7e6d5c4b3a291807';
@@ -44,29 +47,39 @@ async function setup(seed: number): Promise<Setup> {
   return { clock, sim, client, writer, close: async () => (await sim.stop(), await dispatcher.close()) };
 }
 
-/** The agent's report for a poll: changes only when the (bucketed) state changes. */
-function reportAt(t: number, prefix: string): Record<string, string> {
-  const twoHourBucket = Math.floor(t / (2 * HOUR));
-  return { [`${prefix}health`]: 'ok', [`${prefix}temp-bucket`]: String(40 + (twoHourBucket % 3) * 5) };
-}
-
-/** One simulated day: a poll every interval, report tags written only when they change, one operator command acked. */
-async function day(): Promise<{ requests: number; polls: number; writes: number }> {
+/**
+ * One simulated day: a poll every interval, a metrics sample every metrics interval (the agent's
+ * own sampler and tags on a scripted source: values that move inside their buckets; with `drift`
+ * the temperature also crosses a 5 °C step every 2 h), report tags written only when they
+ * change, one operator command acked.
+ */
+async function day(drift: boolean): Promise<{ requests: number; polls: number; writes: number }> {
   const config = loadConfig({});
   const s = await setup(1);
   const prefix = config.tagPrefix;
+  const values = steadyValues();
+  const metrics = new MetricsReport({ clock: s.clock, sampler: new Sampler({ source: scriptedSource(values), clock: s.clock, log: { warn: () => undefined }, dataDir: '/data' }) });
   let polls = 0;
   let writes = 0;
+  let samples = 0;
   let last: Record<string, string> = {};
   try {
     await s.clock.advance(Math.floor(mulberry32(7)() * config.startSpreadMs));
     const end = s.clock.now() + DAY;
     for (let t = s.clock.now(); t < end; t += config.pollIntervalMs) {
       if (t >= 10.5 * HOUR && t < 10.5 * HOUR + config.pollIntervalMs) s.sim.setDeviceTag(DEMO.deviceUuid, `${prefix}reboot`, 'cmd-1');
+      for (let m = 0; m < config.pollIntervalMs / (config.metricsIntervalMs ?? config.pollIntervalMs); m++) {
+        jitter(values, samples++);
+        if (drift) values.temperature = (values.temperature ?? 50) + (Math.floor(t / (2 * HOUR)) % 3) * 5;
+        await metrics.sample();
+      }
       await s.clock.advance(t - s.clock.now());
       const snap = await drive(s.clock, s.client.poll({ tagPrefix: prefix }));
       polls += 1;
-      const report = { ...reportAt(t, prefix), ...(snap.deviceTags[`${prefix}reboot`] ? { [`${prefix}ack`]: 'cmd-1:done' } : {}) };
+      const report = {
+        [`${prefix}health`]: 'ok', ...metrics.tags(prefix),
+        ...(snap.deviceTags[`${prefix}reboot`] ? { [`${prefix}ack`]: 'cmd-1:done' } : {}),
+      };
       const changed = Object.fromEntries(Object.entries(report).filter(([k, v]) => last[k] !== v));
       if (Object.keys(changed).length > 0) {
         await drive(s.clock, s.writer.set(changed));
@@ -117,13 +130,14 @@ function table(rows: readonly (readonly string[])[]): string {
   return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
-const d = await day();
+const d = await day(false);
 const perHour = d.requests / 24;
+const drifting = await day(true);
 const withAfter = await storm(120);
 const without = await storm(undefined);
 const ok = perHour <= 13 && withAfter.inside === 0 && without.inside === 0;
 
-console.log('cloud requests over a simulated day (defaults: 5 min poll, 60 req/min ceiling; tags written to the cloud directly)');
+console.log('cloud requests over a simulated day (defaults: 5 min poll, 60 s metrics samples, 60 req/min ceiling; tags written to the cloud directly; agent.metrics from a steady device)');
 console.log(
   table([
     ['measure', 'value', 'goal'],
@@ -131,6 +145,8 @@ console.log(
     ['tag writes (on change only)', String(d.writes), '-'],
     ['cloud requests', String(d.requests), '-'],
     ['requests per device-hour', perHour.toFixed(2), '<= 13'],
+    ['with the temperature crossing a 5 °C step every 2 h: tag writes', String(drifting.writes), '-'],
+    ['with the temperature crossing a 5 °C step every 2 h: requests per device-hour', (drifting.requests / 24).toFixed(2), '-'],
   ]),
 );
 console.log('\n429 storms (25 consecutive 429s; a poll and a tag write every 5 min; each 429 starts a hold)');

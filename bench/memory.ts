@@ -2,8 +2,12 @@
  * What `fleet-agent run` costs a device: resident memory and CPU time of the real process
  * against both simulators, at start, after the first poll, and over polls with commands.
  * Measured with no Node flags and with the image's (read from Dockerfile.template's CMD);
- * `--matrix` adds the other candidate flags, to choose them by measurement. Prints figures;
- * not a test. Takes about 40 s of real time per variant (the shortest poll interval is 10 s).
+ * `--matrix` adds the other candidate flags, to choose them by measurement. `--surfaces`: in one
+ * run with the image's flags, a bare Node process, the agent with commands only (sampling off)
+ * and the agent with everything an operator looks at (samples every 10 s, a `/logs` client
+ * connected, the page and `/metrics` loaded), steady and peak RSS, and their ratios to the bare
+ * process. Prints figures; not a test. About 40 s of real time per variant (the shortest poll
+ * interval is 10 s).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { CloudSimulator, DEMO, demoSeed } from '../src/sim/cloud/simulator.js';
 import { SupervisorSimulator } from '../src/sim/supervisor/simulator.js';
 import { freePort } from '../test/helpers/agent-child.js';
@@ -49,7 +54,20 @@ async function sample(pid: number): Promise<Sample> {
   return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: ticks * 10 };
 }
 
-async function measure(flags: string[], behaviours = false): Promise<void> {
+/** What runs besides commands: every behaviour, or the operator's surfaces (samples, the page, /metrics, a /logs client), or sampling off. */
+type Extra = 'none' | 'behaviours' | 'surfaces' | 'commands-only';
+
+/** Opens what an operator looks at: the page, /metrics, and a /logs client that stays connected (closed by the returned function). */
+async function lookAt(base: string): Promise<() => void> {
+  await (await fetch(`${base}/`)).text();
+  await (await fetch(`${base}/metrics`)).text();
+  const ws = new WebSocket(`${base.replace('http:', 'ws:')}/logs`);
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  return () => ws.close();
+}
+
+async function measure(flags: string[], extra: Extra = 'none'): Promise<{ steady: Sample } | undefined> {
+  const behaviours = extra === 'behaviours';
   const dir = await mkdtemp(join(tmpdir(), 'fleet-agent-bench-'));
   const bootIdPath = join(dir, 'boot_id');
   await writeFile(bootIdPath, 'bench-boot\n');
@@ -58,6 +76,7 @@ async function measure(flags: string[], behaviours = false): Promise<void> {
   const cloud = new CloudSimulator({ seed: demoSeed({ deviceKey: 'benchdevicekey0000' }) });
   const cloudUrl = await cloud.start();
 
+  const port = await freePort();
   const child = spawn(process.execPath, [...flags, MAIN, 'run'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -72,7 +91,8 @@ async function measure(flags: string[], behaviours = false): Promise<void> {
       AGENT_POLL_INTERVAL: '10s',
       AGENT_START_SPREAD: '0s',
       AGENT_LOG_LEVEL: 'warn',
-      AGENT_HTTP_PORT: String(await freePort()),
+      AGENT_HTTP_PORT: String(port),
+      ...(extra === 'commands-only' ? { AGENT_METRICS_INTERVAL: 'off' } : extra === 'surfaces' ? { AGENT_METRICS_INTERVAL: '10s' } : {}),
       AGENT_DATA_DIR: join(dir, 'data'),
       AGENT_BOOT_ID_PATH: bootIdPath,
       // Every behaviour on: the watchdog looks every 5 s (asking a check URL), a nightly schedule, an offline reboot.
@@ -90,14 +110,20 @@ async function measure(flags: string[], behaviours = false): Promise<void> {
     const firstPollMs = Date.now() - started;
     await supervisor.waitFor((r) => r.path === '/v2/device/tags' && r.method === 'PATCH', 30_000);
     const afterFirst = await sample(pid);
+    const close = extra === 'surfaces' ? await lookAt(`http://127.0.0.1:${port}`) : () => undefined;
     for (let i = 1; i <= POLLS; i++) {
       cloud.setDeviceTag(DEMO.deviceUuid, 'agent.identify', `bench-${i}`);
       await supervisor.waitFor((r) => r.path === '/v1/blink' && supervisor.counts.blinks >= i, 30_000);
+      if (extra === 'surfaces') {
+        supervisor.pushJournal({ message: `bench line ${i}`, unit: 'main.service' });
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      }
     }
+    close();
     const pollsDone = polls();
     const after = await sample(pid);
     const cpuPerPoll = (after.cpuMs - afterFirst.cpuMs) / Math.max(1, pollsDone - 1);
-    const what = `${flags.join(' ') || '(no Node flags)'}${behaviours ? ', every behaviour on' : ''}`;
+    const what = `${flags.join(' ') || '(no Node flags)'}${{ none: '', behaviours: ', every behaviour on', surfaces: ', samples every 10 s, the page, /metrics and a /logs client', 'commands-only': ', commands only (sampling off)' }[extra]}`;
     console.log(`\nfleet-agent run ${what} against the simulators (poll every 10 s), from /proc`);
     console.log('| measure | value |');
     console.log('|---|---|');
@@ -108,6 +134,7 @@ async function measure(flags: string[], behaviours = false): Promise<void> {
     console.log(`| CPU time to start and first poll | ${afterFirst.cpuMs} ms |`);
     console.log(`| CPU time per later poll (with one command each) | ${cpuPerPoll.toFixed(0)} ms |`);
     console.log(`| cloud requests in all | ${cloud.requests.length} |`);
+    return { steady: after };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -118,15 +145,37 @@ async function measure(flags: string[], behaviours = false): Promise<void> {
 }
 
 /** A bare Node process with the same flags, idle: what the agent adds is measured against it. */
-async function bare(flags: string[]): Promise<void> {
+async function bare(flags: string[]): Promise<number> {
   const child = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const s = await sample(child.pid ?? 0);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   console.log(`\nbare node ${flags.join(' ') || '(no Node flags)'}, idle: RSS ${(s.rssKb / 1024).toFixed(1)} MiB`);
+  return s.rssKb;
 }
 
+/** The ratios of `--surfaces`: each agent's steady and peak RSS against the bare process's. */
+async function surfaces(): Promise<void> {
+  const flags = imageFlags();
+  const bareKb = await bare(flags);
+  const rows: string[] = [];
+  for (const extra of ['commands-only', 'surfaces'] as const) {
+    const m = await measure(flags, extra);
+    if (!m) continue;
+    const mib = (kb: number): string => (kb / 1024).toFixed(1);
+    rows.push(`| ${extra === 'surfaces' ? 'metrics, page, /metrics, /logs client' : 'commands only'} | ${mib(m.steady.rssKb)} MiB | ${(m.steady.rssKb / bareKb).toFixed(2)}× | ${mib(m.steady.hwmKb)} MiB | ${(m.steady.hwmKb / bareKb).toFixed(2)}× |`);
+  }
+  console.log(`\nagainst a bare idle node (${(bareKb / 1024).toFixed(1)} MiB), Node ${process.versions.node}, ${flags.join(' ')}; goals: steady <= 1.6×, peak <= 1.8×`);
+  console.log('| agent | steady RSS | ratio | peak RSS (VmHWM) | ratio |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}
+
+if (process.argv.includes('--surfaces')) {
+  await surfaces();
+  process.exit(0);
+}
 // `--image`: the image's flags only (a quicker run).
 const variants: string[][] = process.argv.includes('--image') ? [imageFlags()] : [[], imageFlags()];
 if (process.argv.includes('--matrix')) {
@@ -137,4 +186,4 @@ for (const flags of variants) {
   await bare(flags);
   await measure(flags);
 }
-if (!process.argv.includes('--image')) await measure(imageFlags(), true);
+if (!process.argv.includes('--image')) await measure(imageFlags(), 'behaviours');

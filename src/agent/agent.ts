@@ -6,6 +6,10 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Config } from '../config/schema.js';
+import type { LogHub } from '../http/log-hub.js';
+import type { UnderVoltageCounter } from '../metrics/kernel-events.js';
+import type { RegistrySources } from '../metrics/registry.js';
+import type { ActionTally } from './action-tally.js';
 import { ackTags } from './acks.js';
 import type { Activity } from './activity.js';
 import type { Behaviour } from './behaviours/behaviour.js';
@@ -21,8 +25,10 @@ import type { CloudPort, TagsPort } from './ports.js';
 import type { Reporter } from './reporter.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
+import type { MetricsReport } from './metrics-report.js';
 import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
+import { registrySources, scheduleSurfaces } from './surfaces.js';
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 6_000;
@@ -55,6 +61,13 @@ export interface AgentParts {
   ownService: string | undefined;
   /** The app whose services the agent reads (undefined while unknown). */
   appId: () => number | undefined;
+  /** Samples on the scheduler and their tags; undefined: no sampling (tests without a metrics source). */
+  metrics: MetricsReport | undefined;
+  /** The kernel's under-voltage lines, from an always-on journal follow; undefined: not followed. */
+  kernelPower: UnderVoltageCounter | undefined;
+  tally: ActionTally;
+  /** The one journal follow behind `/logs`; undefined: no journal to follow. */
+  logHub: LogHub | undefined;
 }
 
 /** The agent: polls the cloud, runs intents exactly once, reports its health. */
@@ -106,6 +119,7 @@ export class Agent {
     // Off, the watchdog's loop only looks whether a live tag turned it on (a poll also wakes it).
     scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => (settings.current.watchdog === null ? DECIDE_IDLE_MS : settings.current.watchdogIntervalMs) }, (s) => this.lookAtServices(s));
     scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
+    scheduleSurfaces(this.p);
   }
 
   /**
@@ -115,6 +129,7 @@ export class Agent {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.p.logHub?.close();
       await this.within(STOP_TIMEOUT_MS, Promise.allSettled([this.p.scheduler.stop(), this.p.runner.stop()]));
       if (!this.started) return;
       if (this.acksDirty) this.refreshAcks();
@@ -145,6 +160,11 @@ export class Agent {
       (err: unknown) => this.p.log.warn({ err }, 'could not write the ack before the call; it follows later'),
     ));
     if (written) this.p.reporter.markWritten(acks);
+  }
+
+  /** The hub of `/logs` clients (undefined without a journal to follow). */
+  get logHub(): LogHub | undefined {
+    return this.p.logHub;
   }
 
   /** Polls now instead of waiting for the interval. */
@@ -192,6 +212,14 @@ export class Agent {
     return healthzVerdict(this.health(), overdueMs, this.p.settings.current.pollIntervalMs);
   }
 
+  /** What /metrics reads; `logStats`: the log forwarder's counters (undefined: the log families have no series). */
+  registrySources(logStats: RegistrySources['logStats']): RegistrySources {
+    const { poller, journal, tally, cloud, metrics, version } = this.p;
+    return registrySources({
+      version, tally, cloud, metrics, logStats, entries: () => journal.entries(), health: () => this.health().state, lastContactWall: () => poller.lastContactWall,
+    });
+  }
+
   /** The status document of /status (no secrets). */
   status(): AgentStatus {
     const { clock, poller, observer, journal, settings, decider } = this.p;
@@ -209,6 +237,7 @@ export class Agent {
       journalPath: journal.path,
       journalWritable: journal.writable,
       budget: rebootBudget(journal.rebootStamps(), wall, settings.current.maxRebootsPerDay),
+      metrics: this.p.metrics?.last ?? null,
       behaviours: this.p.behaviours.filter((b) => b.name !== 'operator').map((b) => ({
         name: b.name,
         active: b.enabled(snapshot),
@@ -240,8 +269,11 @@ export class Agent {
       this.seeded = true;
     }
     const watching = settings.current.watchdog !== null;
+    const sampling = settings.current.metricsIntervalMs;
     settings.apply(result.deviceTags, result.fleetTags);
     if (!watching && settings.current.watchdog !== null) scheduler.runNow('watchdog');
+    // A new metrics interval applies now, not after the sleep the old one started.
+    if (settings.current.metricsIntervalMs !== sampling) scheduler.runNow('metrics');
     // The prefix (here) and the journal (imported acks, below) may change: should the poll end
     // early, the next report rebuilds the ack tags.
     this.acksDirty = true;
@@ -271,6 +303,7 @@ export class Agent {
 
   /** Called after every persisted change of an entry; `dropped`: outcomes the journal did not keep. */
   changed(dropped: readonly JournalEntry[] = []): void {
+    this.p.tally.observe(this.p.journal.entries());
     this.refreshAcks();
     // Acks whose entries the journal did not keep: the ack tag is their only record.
     if (dropped.length > 0) this.p.reporter.update(ackTags(dropped, this.p.settings.current.tagPrefix));
@@ -289,7 +322,7 @@ export class Agent {
     if (config.report) {
       const h = this.health();
       const p = config.tagPrefix;
-      this.p.reporter.update({ [`${p}health`]: h.state, [`${p}health.detail`]: healthDetail(h.reasons) || 'ok', [`${p}version`]: this.p.version });
+      this.p.reporter.update({ [`${p}health`]: h.state, [`${p}health.detail`]: healthDetail(h.reasons) || 'ok', [`${p}version`]: this.p.version, ...this.p.metrics?.tags(p) });
     }
     await this.p.reporter.flush();
   }

@@ -7,6 +7,11 @@ import type { Clock } from '../lib/clock.js';
 import { createDispatcher } from '../lib/http.js';
 import type { Logger } from '../lib/logger.js';
 import type { Config } from '../config/schema.js';
+import { LogHub } from '../http/log-hub.js';
+import { UnderVoltageCounter, type JournalFollow } from '../metrics/kernel-events.js';
+import type { MetricsSource } from '../metrics/sample.js';
+import { Sampler } from '../metrics/sampler.js';
+import { ActionTally } from './action-tally.js';
 import { Activity } from './activity.js';
 import { Agent } from './agent.js';
 import type { Behaviour } from './behaviours/behaviour.js';
@@ -21,6 +26,7 @@ import type { CheckPort, CloudPort, SupervisorPort, TagsPort } from './ports.js'
 import { Reporter } from './reporter.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
+import { MetricsReport } from './metrics-report.js';
 import { LiveSettings } from './settings.js';
 
 /** What the agent is built from. */
@@ -51,6 +57,10 @@ export interface AgentDeps {
   checks?: CheckPort;
   /** The behaviours (default: all of them). */
   behaviours?: readonly Behaviour[];
+  /** Where metrics samples come from (the device: systemSource()); without one the agent does not sample. */
+  metricsSource?: MetricsSource;
+  /** A journal follow (the supervisor's): for `/logs` and the kernel's under-voltage lines; without one neither runs. */
+  journal?: JournalFollow;
 }
 
 /** A check port that builds its HTTP client only when a check URL is first asked (most devices set none). */
@@ -72,6 +82,10 @@ export function buildAgent(deps: AgentDeps): Agent {
   const poller = new CloudPoller({ cloud: deps.cloud, clock, log, random, intervalMs: () => settings.current.pollIntervalMs });
   const observer = new Observer({ supervisor: deps.supervisor, clock, log, checks: deps.checks ?? lazyChecks() });
   const behaviours = deps.behaviours ?? BEHAVIOURS;
+  const kernelPower = deps.journal ? new UnderVoltageCounter({ journal: deps.journal, bootId: deps.bootId }) : undefined;
+  const metrics = deps.metricsSource
+    ? new MetricsReport({ clock, sampler: new Sampler({ source: deps.metricsSource, clock, log, dataDir: config.dataDir, underVoltageEvents: () => kernelPower?.events }) })
+    : undefined;
   // The agent is created last; the dispatcher reports changes to it (late-bound).
   const late: { agent?: Agent } = {};
   const dispatch = new CommandDispatch({
@@ -90,6 +104,7 @@ export function buildAgent(deps: AgentDeps): Agent {
     clock, log, cloud: deps.cloud, tags: deps.tags, bootId: deps.bootId, version: deps.version, random,
     localProblems: deps.localProblems ?? (() => []), settings, activity, scheduler, runner, journal, reporter, dispatch,
     poller, observer, decider, behaviours, ownService: deps.serviceName, appId: () => poller.last?.device.appId ?? deps.appId,
+    metrics, kernelPower, tally: new ActionTally(), logHub: deps.journal ? new LogHub({ journal: deps.journal }) : undefined,
   });
   late.agent = agent;
   return agent;

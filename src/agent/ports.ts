@@ -55,6 +55,8 @@ export interface CloudPort {
   poll(opts: { tagPrefix?: string; signal?: AbortSignal }): Promise<PollResult>;
   /** The monotonic instant before which the cloud asked for no requests (Retry-After); 0 when none. */
   notBefore?(): number;
+  /** Requests sent, by outcome (the real client counts them; fakes may not). */
+  requestOutcomes?(): { ok: number; error: number; rate_limited: number };
 }
 
 /** Writes the device's own tags (through the supervisor when it can, else to the cloud). */

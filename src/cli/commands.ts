@@ -4,7 +4,7 @@ import type { CliContext } from './types.js';
 export type Runner = (ctx: CliContext) => Promise<number>;
 
 /** The module that holds a command's code, loaded only when that command runs. */
-export type Group = 'supervisor' | 'cloud' | 'doctor' | 'run' | 'local' | 'demo';
+export type Group = 'supervisor' | 'cloud' | 'doctor' | 'run' | 'local' | 'demo' | 'metrics';
 
 interface CommandInfo {
   group: Group;
@@ -79,6 +79,11 @@ export const COMMANDS = {
     group: 'doctor',
     summary: 'checks environment, supervisor, keys, cloud, data dir and clock; says how to fix what is wrong',
     usage: 'fleet-agent doctor [--json]',
+  },
+  metrics: {
+    group: 'metrics',
+    summary: 'one metrics sample of this device: CPU, load, memory, the data folder\'s disk, temperature, power state',
+    usage: 'fleet-agent metrics [--json]',
   },
   version: { group: 'local', summary: "print fleet-agent's version (also --version)", usage: 'fleet-agent version [--json]' },
   run: { group: 'run', summary: 'run the agent: poll tags, carry out commands exactly once, report health', usage: 'fleet-agent run' },

@@ -12,6 +12,7 @@ const GROUPS: { [G in Group]: () => Promise<RunnersOf<G>> } = {
   run: async () => (await import('./run.js')).runners,
   local: async () => (await import('./local.js')).runners,
   demo: async () => (await import('./demo.js')).runners,
+  metrics: async () => (await import('./metrics.js')).runners,
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);

@@ -8,7 +8,11 @@ import { loadConfig } from '../config/load.js';
 import { SETTINGS, type Config } from '../config/schema.js';
 import { CloudClient } from '../cloud/client.js';
 import { TagWriter } from '../cloud/tags.js';
+import { LogsSocket } from '../http/logs-socket.js';
 import { startHttpServer } from '../http/server.js';
+import type { JournalFollow } from '../metrics/kernel-events.js';
+import { buildRegistry, type MetricsRegistry } from '../metrics/registry.js';
+import { systemSource } from '../metrics/sampler.js';
 import type { Clock } from '../lib/clock.js';
 import { ConfigError, describe } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -96,9 +100,10 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   const tags = new TagWriter({ cloud, supervisor, clock: ctx.clock, log, redact });
   const localProblems: string[] = [];
+  const journal: JournalFollow = (opts, signal) => supervisor.journalLogs(opts, signal);
   const agent = buildAgent({
     config, clock: ctx.clock, log, supervisor, cloud, tags, bootId, version: agentVersion(),
-    localProblems: () => localProblems,
+    localProblems: () => localProblems, metricsSource: systemSource(), journal,
     ...(balena.serviceName !== undefined ? { serviceName: balena.serviceName } : {}),
     ...(balena.deviceUuid !== undefined ? { uuid: balena.deviceUuid } : {}),
     ...(balena.appId !== undefined ? { appId: balena.appId } : {}),
@@ -107,10 +112,21 @@ async function runAgent(ctx: CliContext): Promise<number> {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  // The log forwarder's counters are wired here when it exists; until then the log families have no series.
+  const sources = agent.registrySources(undefined);
+  let registry: Promise<MetricsRegistry> | undefined;
+  const metrics = async (): Promise<string> => {
+    registry ??= buildRegistry(sources).catch((err: unknown) => {
+      registry = undefined;
+      throw err;
+    });
+    return (await registry).metrics();
+  };
   // Without its local server the agent still does its work; health says what is missing.
   const server = await startHttpServer({
     port: config.httpPort, bind: config.httpBind, token: config.httpToken, log, redact,
-    healthz: () => agent.healthz(), status: () => agent.status(),
+    healthz: () => agent.healthz(), status: () => agent.status(), metrics,
+    ...(agent.logHub ? { logs: new LogsSocket({ hub: agent.logHub, redact }) } : {}),
   }).catch((err: unknown) => {
     const code = (err as { code?: unknown }).code;
     const why = code === 'EADDRINUSE' ? 'port in use' : code === 'EADDRNOTAVAIL' ? 'address not on this device' : describe(err);

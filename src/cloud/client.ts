@@ -38,6 +38,11 @@ export class CloudClient {
     return this.transport.requestsSent();
   }
 
+  /** Requests sent, by outcome (for `fleet_agent_cloud_requests_total`). */
+  requestOutcomes(): { ok: number; error: number; rate_limited: number } {
+    return this.transport.requestOutcomes();
+  }
+
   /** The monotonic instant before which no request is sent (0 when there is no hold). */
   notBefore(): number {
     return this.transport.notBefore();

@@ -54,6 +54,7 @@ export class CloudTransport {
   // the injected clock, so the request ceiling and Retry-After holds live in RequestBudget.
   private readonly queue = new PQueue({ concurrency: 2 });
   private sent = 0;
+  private readonly outcomes = { ok: 0, error: 0, rate_limited: 0 };
   private worked = false;
   private revokedUntil = 0;
   private serverDate: number | undefined;
@@ -73,6 +74,11 @@ export class CloudTransport {
   /** Requests actually sent (retries included). */
   requestsSent(): number {
     return this.sent;
+  }
+
+  /** Requests sent, by outcome: 2xx, rate limited (429, or 503 with Retry-After), anything else (network errors too). */
+  requestOutcomes(): { ok: number; error: number; rate_limited: number } {
+    return { ...this.outcomes };
   }
 
   /** The monotonic instant before which no request is sent (0 when there is no hold). */
@@ -166,7 +172,12 @@ export class CloudTransport {
       headers: { authorization: `Bearer ${this.opts.apiKey}`, accept: 'application/json' },
       ...(call.json !== undefined ? { json: call.json } : {}),
       ...(call.signal ? { signal: call.signal } : {}),
+    }).catch((err: unknown) => {
+      this.outcomes.error += 1;
+      throw err;
     });
+    const limited = reply.status === 429 || (reply.status === 503 && reply.headers['retry-after'] !== undefined);
+    this.outcomes[reply.status >= 200 && reply.status < 300 ? 'ok' : limited ? 'rate_limited' : 'error'] += 1;
     const date = reply.headers.date ? Date.parse(reply.headers.date) : NaN;
     if (!Number.isNaN(date)) this.serverDate = date;
     return reply;

@@ -36,7 +36,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   pollIntervalMs: number;
   startSpreadMs: number;
-  metricsIntervalMs: number;
+  /** Null: no sampling. */
+  metricsIntervalMs: number | null;
   report: boolean;
   actions: readonly CommandName[];
   maxRebootsPerDay: number;
@@ -104,8 +105,8 @@ export const SETTINGS: readonly Setting[] = Object.freeze(([
     doc: 'random delay before the first cloud call (boot storms)',
     parse: (raw) => parseDuration(raw) },
   { key: 'metricsIntervalMs', env: 'AGENT_METRICS_INTERVAL', tag: 'metrics-interval', default: '60s', format: duration,
-    doc: 'metrics sampling; at least `10s`',
-    parse: (raw) => parseDuration(raw, { min: 10 * SECOND }) },
+    doc: 'metrics sampling (`off`: none, no metrics tags, no device values in `/metrics`); at least `10s`',
+    parse: (raw) => parseOptionalDuration(raw, { min: 10 * SECOND }) },
   { key: 'report', env: 'AGENT_REPORT', tag: 'report', default: 'on', format: onOff,
     doc: 'write health/metrics tags',
     parse: parseBoolean },

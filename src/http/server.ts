@@ -1,33 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isLoopback } from '../config/net.js';
 import { nodeCrypto, nodeHttp } from '../lib/builtins.js';
 import type { Logger } from '../lib/logger.js';
-import { redactDeep } from '../lib/redact.js';
-import { renderStatusPage } from './page.js';
+import { refuse, type LogsSocket } from './logs-socket.js';
+import { routeTable, type Route, type RouteSources } from './routes.js';
 
-/** What /healthz answers: ok, or the reasons it is not. */
-export interface Healthz {
-  ok: boolean;
-  /** ok | degraded | failing; derived from `ok` when absent. */
-  state?: string;
-  reasons: readonly string[];
-}
+export type { Healthz } from './routes.js';
 
-/** What the local server needs from the agent; every provider is cheap and synchronous. */
-export interface HttpServerOptions {
+/** What the local server needs: where to listen, the token, the routes' sources and the `/logs` socket. */
+export interface HttpServerOptions extends RouteSources {
   port: number;
   bind: string;
-  /** Bearer token; when set every route but /healthz on loopback requires it. */
+  /** Bearer token; when set every route (the WebSocket too) but /healthz on loopback requires it. */
   token: string | null;
   log?: Logger;
-  healthz: () => Healthz;
-  /** The JSON document of /status (must hold no secrets). */
-  status: () => unknown;
-  /** Prometheus text exposition for /metrics. */
-  metrics?: () => string;
-  /** Hides secrets in every string of /healthz, /status and the page (error text may echo a key). */
-  redact?: (text: string) => string;
+  /** The `/logs` WebSocket; without it `/logs` is 404. */
+  logs?: LogsSocket;
 }
 
 /** A running local server. */
@@ -37,71 +27,75 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  if (!match?.[1]) return false;
-  const given = Buffer.from(match[1]);
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && nodeCrypto().timingSafeEqual(given, wanted);
+function same(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && nodeCrypto().timingSafeEqual(a, b);
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+/**
+ * Whether a request carries the token: `Authorization: Bearer <token>`, or `?token=<token>` (what
+ * a browser can send when an operator opens the page, and on the WebSocket upgrade).
+ */
+export function authorised(req: IncomingMessage, url: URL, token: string | null, route: Pick<Route, 'openOnLoopback'> | undefined): boolean {
+  if (token === null) return true;
+  if (route?.openOnLoopback === true && isLoopback(req.socket.remoteAddress ?? '')) return true;
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer !== undefined) return same(bearer, token);
+  const query = url.searchParams.get('token');
+  return query !== null && same(query, token);
+}
+
+const UNAUTHORISED = 'unauthorised: send Authorization: Bearer <AGENT_HTTP_TOKEN> (or ?token= from a browser)';
+
+function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
 
-/** A document as served: every string passed through the redactor, when there is one. */
-function shown<T>(opts: HttpServerOptions, doc: T): T {
-  return opts.redact ? redactDeep(doc, opts.redact) : doc;
-}
-
-/** Routes one request. */
-function handle(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): void {
+/** Routes one request through the table. */
+async function handle(opts: HttpServerOptions, table: Readonly<Record<string, Route>>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, 'text/plain', 'method not allowed\n');
     return;
   }
-  // The image's HEALTHCHECK calls /healthz over loopback without a token.
-  const open = url.pathname === '/healthz' && isLoopback(req.socket.remoteAddress ?? '');
-  if (opts.token && !open && !tokenMatches(req.headers.authorization, opts.token)) {
-    res.setHeader('www-authenticate', 'Bearer');
-    send(res, 401, 'text/plain', 'unauthorised: send Authorization: Bearer <AGENT_HTTP_TOKEN>\n');
+  const route = Object.hasOwn(table, url.pathname) ? table[url.pathname] : undefined;
+  if (!authorised(req, url, opts.token, route)) {
+    send(res, 401, 'text/plain', `${UNAUTHORISED}\n`, { 'www-authenticate': 'Bearer' });
     return;
   }
-  switch (url.pathname) {
-    case '/healthz': {
-      const health = shown(opts, opts.healthz());
-      send(res, health.ok ? 200 : 503, 'application/json', `${JSON.stringify(health)}\n`);
-      return;
-    }
-    case '/status':
-      send(res, 200, 'application/json', `${JSON.stringify(shown(opts, opts.status()), null, 2)}\n`);
-      return;
-    case '/metrics':
-      send(res, 200, 'text/plain; version=0.0.4', opts.metrics?.() ?? '');
-      return;
-    case '/': {
-      const health = shown(opts, opts.healthz());
-      const state = health.state ?? (health.ok ? 'ok' : 'failing');
-      send(res, 200, 'text/html; charset=utf-8', renderStatusPage({ state, reasons: health.reasons }, shown(opts, opts.status())));
-      return;
-    }
-    default:
-      send(res, 404, 'text/plain', 'not found\n');
+  if (!route) {
+    send(res, url.pathname === '/logs' && opts.logs ? 426 : 404, 'text/plain', url.pathname === '/logs' && opts.logs ? 'upgrade required: /logs is a WebSocket\n' : 'not found\n');
+    return;
   }
+  const reply = await route.answer();
+  send(res, reply.status, reply.type, reply.body);
 }
 
-/** Starts the local HTTP server (/healthz, /status, /metrics, /). */
+/** Routes one upgrade: only `/logs`, with the token when one is set. */
+function upgrade(opts: HttpServerOptions, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  socket.on('error', () => socket.destroy());
+  if (url.pathname !== '/logs' || !opts.logs) return refuse(socket, 404, 'not found');
+  if (!authorised(req, url, opts.token, undefined)) return refuse(socket, 401, UNAUTHORISED, { 'www-authenticate': 'Bearer' });
+  opts.logs.upgrade(req, socket, head, url.searchParams).catch((err: unknown) => {
+    opts.log?.error({ err }, 'local WebSocket upgrade failed');
+    socket.destroy();
+  });
+}
+
+/** Starts the local HTTP server (/healthz, /status, /metrics, /, and the /logs WebSocket). */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
+  const table = routeTable(opts);
   const server = nodeHttp().createServer((req, res) => {
-    try {
-      handle(opts, req, res);
-    } catch (err) {
+    handle(opts, table, req, res).catch((err: unknown) => {
       opts.log?.error({ err }, 'local HTTP request failed');
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
-    }
+      else res.destroy();
+    });
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(opts, req, socket, head));
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
@@ -119,6 +113,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        opts.logs?.closeAll();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -76,11 +76,13 @@ export class SupervisorClient {
    */
   version(signal?: AbortSignal): Promise<string> {
     // The probe in flight is shared, so concurrent callers send one request; a failure is not kept.
-    this.versionProbe ??= this.probeVersion(signal).catch((err: unknown) => {
+    // It runs without any caller's signal: one caller giving up (a stream stopped) must not cancel it
+    // for the others; each caller stops waiting when its own signal aborts.
+    this.versionProbe ??= this.probeVersion(undefined).catch((err: unknown) => {
       this.versionProbe = undefined;
       throw err;
     });
-    return this.versionProbe;
+    return signal ? untilAborted(this.versionProbe, signal) : this.versionProbe;
   }
 
   /**
@@ -283,6 +285,17 @@ export class SupervisorClient {
 
 function forceBody(force: boolean | undefined): { force?: true } {
   return force ? { force: true } : {};
+}
+
+/** `work`, or an ABORTED error as soon as `signal` aborts (the work itself goes on for its other waiters). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  const aborted = (): UnreachableError => new UnreachableError('supervisor', 'ABORTED', 'GET /v2/version to supervisor was cancelled', { mayHaveArrived: false });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function journalBody(opts: Omit<JournalLogsOptions, 'format'> & { format: JournalLogsOptions['format'] | undefined }): Record<string, unknown> {

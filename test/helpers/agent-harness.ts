@@ -17,6 +17,7 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { SupervisorClient } from '../../src/supervisor/client.js';
 import { SupervisorSimulator } from '../../src/sim/supervisor/simulator.js';
+import type { MetricsSource } from '../../src/metrics/sample.js';
 import { testConfig } from './agent-fixtures.js';
 
 /** Credentials of the simulated device. */
@@ -71,6 +72,8 @@ export interface WorldOptions {
   serviceName?: string | null;
   /** The supervisor simulator stamps its records (effects, requests, checks) with the world's clock instead of the real one. */
   clockedSupervisor?: boolean;
+  /** Where the agent's metrics samples come from (default: none, the agent does not sample). */
+  metricsSource?: MetricsSource;
 }
 
 /** Starts both simulators and an agent (start spread 0, so its first poll runs at once). */
@@ -109,6 +112,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', random: () => 0.5, checks: checker,
       ...(serviceName !== null ? { serviceName } : {}),
       ...(opts.journalFile ? { journalFile: opts.journalFile(base.dataDir) } : {}),
+      ...(opts.metricsSource ? { metricsSource: opts.metricsSource } : {}),
     });
     await agent.start();
     return agent;

@@ -14,7 +14,7 @@ describe('local HTTP server', () => {
       bind: '127.0.0.1',
       healthz: () => health,
       status: () => ({ health: health.state, note: '<script>x</script>' }),
-      metrics: () => 'fleet_agent_up 1\n',
+      metrics: () => Promise.resolve('fleet_agent_up 1\n'),
     };
     open = await startHttpServer({ ...common, token: null });
     guarded = await startHttpServer({ ...common, token });

@@ -8,23 +8,24 @@ describe('settings accepted but not active yet', () => {
   it('none are reported at their defaults', () => {
     assert.deepEqual(inactiveSettings(loadConfig({})), []);
   });
-  it('each one set is named by its variable; the behaviours\' settings are active now', () => {
+  it('each one set is named by its variable; the behaviours\' settings and the metrics interval are active now', () => {
     const config = loadConfig({
       AGENT_WATCHDOG: 'all', AGENT_REBOOT_SCHEDULE: '0 3 * * *', AGENT_CHECK_MAIN: 'http://127.0.0.1:80/health', AGENT_OFFLINE_REBOOT: '6h',
       AGENT_POLL_INTERVAL: '1m', AGENT_LOGS_FORWARD: 'cloud', AGENT_METRICS_INTERVAL: '30s',
     });
-    assert.deepEqual(inactiveSettings(config).sort(), ['AGENT_LOGS_FORWARD', 'AGENT_METRICS_INTERVAL']);
-    assert.deepEqual(notActedOn(config), { AGENT_METRICS_INTERVAL: '30s', AGENT_LOGS_FORWARD: 'cloud' });
+    assert.deepEqual(inactiveSettings(config).sort(), ['AGENT_LOGS_FORWARD']);
+    assert.deepEqual(notActedOn(config), { AGENT_LOGS_FORWARD: 'cloud' });
   });
   it('/status lists them under notActedOn and never among the settings in effect', () => {
     const config = loadConfig({ AGENT_LOGS_FORWARD: 'cloud', AGENT_WATCHDOG: 'main' });
     const status = buildStatus({
       health: { state: 'ok', reasons: [] }, version: '1', config, lastGoodPollWall: undefined, lastPollError: undefined, failures: 0,
       supervisorReachable: true, entries: [], journalPath: '/data/j', journalWritable: true, budget: { max: 3, used: 0, releaseAtWall: null }, behaviours: [],
+      metrics: null,
     });
     assert.deepEqual(status.notActedOn, { AGENT_LOGS_FORWARD: 'cloud' });
     assert.equal('logsForward' in status.config, false);
-    assert.equal('metricsIntervalMs' in status.config, false);
+    assert.equal(status.config.metricsIntervalMs, 60_000);
     assert.deepEqual(status.config.watchdog, ['main']);
   });
 });

@@ -155,7 +155,7 @@ describe('loadConfig problems', () => {
     });
     assert.deepEqual(problems, [
       'AGENT_POLL_INTERVAL="3s": must be at least 10s',
-      'AGENT_METRICS_INTERVAL="often": must be a duration like 90s, 5m, 2h, 1d or 1h30m (a bare number is seconds)',
+      'AGENT_METRICS_INTERVAL="often": must be a duration like 90s, 5m, 2h, 1d or 1h30m (a bare number is seconds), or off',
       'AGENT_REPORT="maybe": must be a boolean: 1/true/on/yes or 0/false/off/no',
       'AGENT_ACTIONS="reboot,explode": unknown command "explode"; expected a comma list of reboot, shutdown, restart, restart-service, stop-service, start-service, purge, identify, update',
       'AGENT_MAX_REBOOTS_PER_DAY="101": must be a whole number from 0 to 100',

@@ -112,6 +112,13 @@ describe('docker-compose.yml', () => {
     assert.match(compose, /^\s+io\.balena\.features\.supervisor-api: '1'$/m);
     assert.match(compose, /^\s+io\.balena\.features\.balena-api: '1'$/m);
   });
+  it('binds the host\'s /sys, where the agent reads the Raspberry Pi firmware\'s power bits, and says so in the README', () => {
+    assert.match(compose, /^\s+io\.balena\.features\.sysfs: '1'$/m);
+    assert.match(compose, /get_throttled/);
+    const readme = read('README.md');
+    assert.match(readme, /io\.balena\.features\.sysfs: '1'/);
+    assert.match(readme, /\/sys\/devices\/platform\/soc\/soc:firmware\/get_throttled/);
+  });
   it('keeps the data directory on a named volume', () => {
     assert.match(compose, /^\s+- fleet-agent-data:\/data$/m);
     assert.match(compose, /^volumes:\n\s+fleet-agent-data:/m);
