@@ -39,6 +39,10 @@ const CANDIDATES = [
   ['--liftoff-only', '--max-semi-space-size=1'],
   ['--liftoff-only', '--optimize-for-size'],
   ['--liftoff-only', '--max-semi-space-size=1', '--optimize-for-size'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=2'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=1'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=0'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=1', '--single-threaded-gc'],
 ];
 
 interface Sample {
