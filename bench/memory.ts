@@ -2,7 +2,8 @@
  * What `fleet-agent run` costs a device: resident memory and CPU time of the real process
  * against both simulators, at start, after the first poll, and over polls with commands.
  * Measured with no Node flags and with the image's (read from Dockerfile.template's CMD);
- * `--matrix` adds the other candidate flags, to choose them by measurement. `--surfaces`: in one
+ * `--matrix` adds the other candidate flags, to choose them by measurement; `--try='WORDS'` measures
+ * only the given variant (Node flags and NAME=value environment words) with the operator's surfaces on. `--surfaces`: in one
  * run with the image's flags, a bare Node process, the agent with commands only (sampling off)
  * and the agent with everything an operator looks at (samples every 10 s, a `/logs` client
  * connected, the page and `/metrics` loaded), steady and peak RSS, and their ratios to the bare
@@ -38,6 +39,10 @@ const CANDIDATES = [
   ['--liftoff-only', '--max-semi-space-size=1'],
   ['--liftoff-only', '--optimize-for-size'],
   ['--liftoff-only', '--max-semi-space-size=1', '--optimize-for-size'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=2'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=1'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=0'],
+  ['--liftoff-only', '--optimize-for-size', '--max-opt=1', '--single-threaded-gc'],
 ];
 
 interface Sample {
@@ -66,7 +71,15 @@ async function lookAt(base: string): Promise<() => void> {
   return () => ws.close();
 }
 
-async function measure(flags: string[], extra: Extra = 'none'): Promise<{ steady: Sample } | undefined> {
+/** Words of a `--try=` variant: `NAME=value` ones go to the environment, the others are Node flags. */
+function splitTry(words: string[]): { flags: string[]; env: Record<string, string> } {
+  const env: Record<string, string> = {};
+  for (const w of words.filter((x) => /^[A-Z_]+=/.test(x))) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  return { flags: words.filter((x) => !/^[A-Z_]+=/.test(x)), env };
+}
+
+async function measure(words: string[], extra: Extra = 'none'): Promise<{ steady: Sample } | undefined> {
+  const { flags, env } = splitTry(words);
   const behaviours = extra === 'behaviours';
   const dir = await mkdtemp(join(tmpdir(), 'fleet-agent-bench-'));
   const bootIdPath = join(dir, 'boot_id');
@@ -81,6 +94,7 @@ async function measure(flags: string[], extra: Extra = 'none'): Promise<{ steady
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       PATH: process.env.PATH ?? '',
+      ...env,
       BALENA_SUPERVISOR_ADDRESS: supervisorUrl,
       BALENA_SUPERVISOR_API_KEY: 'benchsupervisorkey',
       BALENA_APP_ID: String(DEMO.fleetId),
@@ -123,7 +137,7 @@ async function measure(flags: string[], extra: Extra = 'none'): Promise<{ steady
     const pollsDone = polls();
     const after = await sample(pid);
     const cpuPerPoll = (after.cpuMs - afterFirst.cpuMs) / Math.max(1, pollsDone - 1);
-    const what = `${flags.join(' ') || '(no Node flags)'}${{ none: '', behaviours: ', every behaviour on', surfaces: ', samples every 10 s, the page, /metrics and a /logs client', 'commands-only': ', commands only (sampling off)' }[extra]}`;
+    const what = `${words.join(' ') || '(no Node flags)'}${{ none: '', behaviours: ', every behaviour on', surfaces: ', samples every 10 s, the page, /metrics and a /logs client', 'commands-only': ', commands only (sampling off)' }[extra]}`;
     console.log(`\nfleet-agent run ${what} against the simulators (poll every 10 s), from /proc`);
     console.log('| measure | value |');
     console.log('|---|---|');
@@ -145,13 +159,14 @@ async function measure(flags: string[], extra: Extra = 'none'): Promise<{ steady
 }
 
 /** A bare Node process with the same flags, idle: what the agent adds is measured against it. */
-async function bare(flags: string[]): Promise<number> {
-  const child = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
+async function bare(words: string[]): Promise<number> {
+  const { flags, env } = splitTry(words);
+  const child = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore', env: { ...process.env, ...env } });
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const s = await sample(child.pid ?? 0);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
-  console.log(`\nbare node ${flags.join(' ') || '(no Node flags)'}, idle: RSS ${(s.rssKb / 1024).toFixed(1)} MiB`);
+  console.log(`\nbare node ${words.join(' ') || '(no Node flags)'}, idle: RSS ${(s.rssKb / 1024).toFixed(1)} MiB`);
   return s.rssKb;
 }
 
@@ -177,13 +192,15 @@ if (process.argv.includes('--surfaces')) {
   process.exit(0);
 }
 // `--image`: the image's flags only (a quicker run).
-const variants: string[][] = process.argv.includes('--image') ? [imageFlags()] : [[], imageFlags()];
+// `--try=WORDS`: only these variants (Node flags and NAME=value environment words, space-separated; repeatable).
+const tries = process.argv.filter((a) => a.startsWith('--try=')).map((a) => a.slice('--try='.length).split(' ').filter(Boolean));
+const variants: string[][] = tries.length > 0 ? tries : process.argv.includes('--image') ? [imageFlags()] : [[], imageFlags()];
 if (process.argv.includes('--matrix')) {
   for (const c of CANDIDATES) if (!variants.some((v) => v.join(' ') === c.join(' '))) variants.push(c);
 }
 console.log(`Node ${process.versions.node}; the image's flags: ${imageFlags().join(' ') || '(none)'}`);
 for (const flags of variants) {
   await bare(flags);
-  await measure(flags);
+  await measure(flags, tries.length > 0 ? 'surfaces' : 'none');
 }
-if (!process.argv.includes('--image')) await measure(imageFlags(), 'behaviours');
+if (!process.argv.includes('--image') && tries.length === 0) await measure(imageFlags(), 'behaviours');

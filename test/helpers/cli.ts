@@ -6,11 +6,13 @@ export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
 
 /**
  * The command that starts a Node child process: the test's own Node, behind an optional launcher
- * (FLEET_AGENT_TEST_LAUNCHER, e.g. an emulator command when the suite runs for another architecture).
+ * (FLEET_AGENT_TEST_LAUNCHER, e.g. an emulator command when the suite runs for another architecture),
+ * with optional Node flags (FLEET_AGENT_TEST_NODE_FLAGS, e.g. the image's CMD flags, so the suite
+ * checks the agent as the image runs it).
  */
 export function nodeCommand(): { command: string; prefix: string[] } {
-  const launcher = (process.env.FLEET_AGENT_TEST_LAUNCHER ?? '').split(' ').filter(Boolean);
-  const [command, ...rest] = [...launcher, process.execPath];
+  const words = (name: string): string[] => (process.env[name] ?? '').split(' ').filter(Boolean);
+  const [command, ...rest] = [...words('FLEET_AGENT_TEST_LAUNCHER'), process.execPath, ...words('FLEET_AGENT_TEST_NODE_FLAGS')];
   return { command: command ?? process.execPath, prefix: rest };
 }
 

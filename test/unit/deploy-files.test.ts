@@ -59,7 +59,7 @@ describe('Dockerfiles', () => {
         const healthcheck = steps.find((s) => s.keyword === 'HEALTHCHECK');
         const cmd = steps.filter((s) => s.keyword === 'CMD').at(-1);
         assert.match(healthcheck?.args ?? '', /^--interval=60s --timeout=10s --start-period=60s --retries=3 CMD \["node", "dist\/src\/healthcheck\.js"\]$/);
-        assert.deepEqual(JSON.parse(cmd?.args ?? '[]'), ['node', '--liftoff-only', '--optimize-for-size', 'dist/src/main.js', 'run']);
+        assert.deepEqual(JSON.parse(cmd?.args ?? '[]'), ['node', '--liftoff-only', '--optimize-for-size', '--max-opt=1', 'dist/src/main.js', 'run']);
         // Both scripts are compiled by the image's build (tsconfig.build.json) and listed in package.json files.
         for (const script of ['healthcheck', 'main']) assert.ok(existsSync(new URL(`src/${script}.ts`, root)), `src/${script}.ts exists`);
         const build = JSON.parse(read('tsconfig.build.json')) as { include: string[]; exclude?: string[] };
