@@ -23,6 +23,8 @@ import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
 import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
+import type { Forwarder } from '../logs/forwarder.js';
+import type { LogStats } from '../logs/stats.js';
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 6_000;
@@ -55,6 +57,8 @@ export interface AgentParts {
   ownService: string | undefined;
   /** The app whose services the agent reads (undefined while unknown). */
   appId: () => number | undefined;
+  /** Log forwarding, when the agent was built with its facilities. */
+  logs?: Forwarder;
 }
 
 /** The agent: polls the cloud, runs intents exactly once, reports its health. */
@@ -105,6 +109,7 @@ export class Agent {
     scheduler.every('decide', { initialDelayMs: 0, intervalMs: () => decider.idleMs() }, () => this.decide());
     // Off, the watchdog's loop only looks whether a live tag turned it on (a poll also wakes it).
     scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => (settings.current.watchdog === null ? DECIDE_IDLE_MS : settings.current.watchdogIntervalMs) }, (s) => this.lookAtServices(s));
+    this.p.logs?.start();
     scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
   }
 
@@ -117,6 +122,7 @@ export class Agent {
     this.stopping ??= (async () => {
       await this.within(STOP_TIMEOUT_MS, Promise.allSettled([this.p.scheduler.stop(), this.p.runner.stop()]));
       if (!this.started) return;
+      await this.within(FINAL_FLUSH_MS, this.p.logs?.close().catch(() => undefined) ?? Promise.resolve());
       if (this.acksDirty) this.refreshAcks();
       await this.within(FINAL_FLUSH_MS, this.p.reporter.flush({ now: true }).catch(() => false));
     })();
@@ -180,7 +186,7 @@ export class Agent {
       supervisorProblem: observer.supervisorProblem,
       journalWritable: journal.writable,
       configProblems: settings.problems,
-      localProblems: [...this.p.localProblems(), ...this.p.decider.problems],
+      localProblems: [...this.p.localProblems(), ...this.p.decider.problems, ...(this.p.logs?.problems() ?? [])],
       deviceKeyRejected: poller.deviceKeyRejected,
       cloudHoldMs: Math.max(0, (this.p.cloud.notBefore?.() ?? 0) - clock.now()),
     });
@@ -190,6 +196,11 @@ export class Agent {
   healthz(): Healthz {
     const overdueMs = this.started ? this.p.clock.now() - this.p.poller.dueAt : 0;
     return healthzVerdict(this.health(), overdueMs, this.p.settings.current.pollIntervalMs);
+  }
+
+  /** Log forwarding's counters (what /metrics reads); undefined when the agent forwards no logs. */
+  logStats(): LogStats | undefined {
+    return this.p.logs?.stats();
   }
 
   /** The status document of /status (no secrets). */
@@ -209,6 +220,7 @@ export class Agent {
       journalPath: journal.path,
       journalWritable: journal.writable,
       budget: rebootBudget(journal.rebootStamps(), wall, settings.current.maxRebootsPerDay),
+      ...(this.p.logs ? { logs: this.p.logs.status() } : {}),
       behaviours: this.p.behaviours.filter((b) => b.name !== 'operator').map((b) => ({
         name: b.name,
         active: b.enabled(snapshot),
@@ -242,6 +254,7 @@ export class Agent {
     const watching = settings.current.watchdog !== null;
     settings.apply(result.deviceTags, result.fleetTags);
     if (!watching && settings.current.watchdog !== null) scheduler.runNow('watchdog');
+    this.p.logs?.wake();
     // The prefix (here) and the journal (imported acks, below) may change: should the poll end
     // early, the next report rebuilds the ack tags.
     this.acksDirty = true;

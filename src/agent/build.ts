@@ -22,6 +22,7 @@ import { Reporter } from './reporter.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 import { LiveSettings } from './settings.js';
+import { Forwarder, type ForwarderDeps } from '../logs/forwarder.js';
 
 /** What the agent is built from. */
 export interface AgentDeps {
@@ -51,6 +52,11 @@ export interface AgentDeps {
   checks?: CheckPort;
   /** The behaviours (default: all of them). */
   behaviours?: readonly Behaviour[];
+  /**
+   * Log forwarding's facilities (the journal, an HTTP dispatcher, the cloud's URL and device key);
+   * without them the agent forwards no logs whatever AGENT_LOGS_FORWARD says.
+   */
+  logs?: Pick<ForwarderDeps, 'journal' | 'dispatcher' | 'cloudApi' | 'bootTimeMs' | 'fs' | 'onSent' | 'sinkBackoff'>;
 }
 
 /** A check port that builds its HTTP client only when a check URL is first asked (most devices set none). */
@@ -86,10 +92,19 @@ export function buildAgent(deps: AgentDeps): Agent {
     config: () => settings.current, startedAt: () => late.agent?.startTime ?? clock.now(),
     device: () => ({ uuid: poller.last?.device.uuid ?? deps.uuid ?? '', appId: poller.last?.device.appId ?? deps.appId }),
   });
+  // Built whenever its facilities are given (it idles while AGENT_LOGS_FORWARD is none): a live tag may set sinks.
+  const logs = deps.logs && new Forwarder({
+    ...deps.logs, clock, log, scheduler, config: () => settings.current,
+    device: () => {
+      const d = poller.last?.device;
+      return { uuid: d?.uuid ?? deps.uuid ?? '', fleet: d?.appName ?? String(d?.appId ?? deps.appId ?? '') };
+    },
+  });
   const agent = new Agent({
     clock, log, cloud: deps.cloud, tags: deps.tags, bootId: deps.bootId, version: deps.version, random,
     localProblems: deps.localProblems ?? (() => []), settings, activity, scheduler, runner, journal, reporter, dispatch,
     poller, observer, decider, behaviours, ownService: deps.serviceName, appId: () => poller.last?.device.appId ?? deps.appId,
+    ...(logs ? { logs } : {}),
   });
   late.agent = agent;
   return agent;

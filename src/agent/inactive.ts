@@ -3,12 +3,10 @@ import { defaultValue } from '../config/load.js';
 import { SETTINGS, type Config } from '../config/schema.js';
 
 /**
- * Settings this version accepts and validates but does not act on yet (metrics sampling, log
- * forwarding). Setting one is reported, never ignored silently, and never shown as in effect.
+ * Settings this version accepts and validates but does not act on yet (metrics sampling). Setting
+ * one is reported, never ignored silently, and never shown as in effect.
  */
-export const INACTIVE_SETTINGS: readonly (keyof Config)[] = [
-  'metricsIntervalMs', 'logsForward', 'logsUnits', 'logsMatch', 'logsSpoolBytes',
-];
+export const INACTIVE_SETTINGS: readonly (keyof Config)[] = ['metricsIntervalMs'];
 
 /** The inactive settings that `config` sets, by env name, with their values as text. */
 export function notActedOn(config: Config): Record<string, string> {

@@ -5,6 +5,7 @@ import type { Health, HealthState } from './health.js';
 import { INACTIVE_SETTINGS, notActedOn } from './inactive.js';
 import { originOf, type Origin } from './intent.js';
 import type { JournalEntry } from './journal.js';
+import type { LogsStatus } from '../logs/forwarder.js';
 
 /** The agent's status document (GET /status): never holds a secret. */
 export interface AgentStatus {
@@ -22,6 +23,8 @@ export interface AgentStatus {
   /** The agent's own behaviours: whether each is on, when it next looks, and its latest intent. */
   behaviours: { name: string; active: boolean; next: string | null; last: { command: string; services: string[]; state: AckState; detail: string; at: string } | null }[];
   journal: { path: string; writable: boolean; entries: number; rebootsLast24h: number; maxRebootsPerDay: number; rebootsAllowedAgainAt: string | null };
+  /** Log forwarding: per sink, the spool, the journal position (absent when the agent forwards no logs). */
+  logs?: LogsStatus;
 }
 
 /** What buildStatus needs. */
@@ -38,6 +41,7 @@ export interface StatusInputs {
   journalWritable: boolean;
   budget: RebootBudget;
   behaviours: readonly { name: string; active: boolean; nextWall: number | null }[];
+  logs?: LogsStatus;
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -74,5 +78,6 @@ export function buildStatus(i: StatusInputs): AgentStatus {
       path: i.journalPath, writable: i.journalWritable, entries: i.entries.length, rebootsLast24h: i.budget.used,
       maxRebootsPerDay: i.budget.max, rebootsAllowedAgainAt: iso(i.budget.releaseAtWall),
     },
+    ...(i.logs ? { logs: i.logs } : {}),
   };
 }

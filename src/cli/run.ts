@@ -14,6 +14,7 @@ import { ConfigError, describe } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { redactor } from '../lib/redact.js';
 import { SupervisorClient } from '../supervisor/client.js';
+import { kernelBootTimeMs } from '../logs/boot-time.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
 import type { RunnersOf } from './commands.js';
@@ -102,6 +103,10 @@ async function runAgent(ctx: CliContext): Promise<number> {
     ...(balena.serviceName !== undefined ? { serviceName: balena.serviceName } : {}),
     ...(balena.deviceUuid !== undefined ? { uuid: balena.deviceUuid } : {}),
     ...(balena.appId !== undefined ? { appId: balena.appId } : {}),
+    logs: {
+      journal: supervisor, dispatcher, bootTimeMs: () => kernelBootTimeMs(),
+      ...(balena.apiUrl && balena.apiKey ? { cloudApi: { baseUrl: balena.apiUrl, apiKey: balena.apiKey } } : {}),
+    },
   });
   const stopped = new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
