@@ -243,7 +243,8 @@ export class Spool {
     const buf = Buffer.concat(parts);
     let segment = this.segments.at(-1);
     try {
-      if (!segment || !this.handle || (segment.bytes > 0 && segment.bytes + buf.length > this.segmentBytes)) segment = await this.roll();
+      if (!segment || (segment.bytes > 0 && segment.bytes + buf.length > this.segmentBytes)) segment = await this.roll();
+      else this.handle ??= await this.fs.open(segment.path, 'a+');
       let done = 0;
       try {
         while (done < buf.length) done += (await this.handle!.write(buf, done, buf.length - done, segment.bytes + done)).bytesWritten;
