@@ -38,7 +38,7 @@ const MAX_IDS = 1000;
 /** The supervisor calls the source makes. */
 export interface JournalPort {
   version(signal?: AbortSignal): Promise<string>;
-  journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncIterable<string>;
+  journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncIterable<string> | Iterable<string>;
 }
 
 /** What the source needs. */

@@ -77,9 +77,9 @@ describe('log filter', () => {
 
 describe('journal source', () => {
   const deps = (position: { atUs: number; ids: string[] } | undefined, boot: number | undefined) => ({
-    journal: { version: async () => '17.0.0', journalLogs: async function* () {} },
-    clock: { now: () => 0, wall: () => 0, sleep: async () => undefined }, log: { warn: () => undefined, debug: () => undefined },
-    position, bootTimeMs: () => boot, filter: () => () => true, store: async () => undefined,
+    journal: { version: () => Promise.resolve('17.0.0'), journalLogs: function* () {} },
+    clock: { now: () => 0, wall: () => 0, sleep: () => Promise.resolve() }, log: { warn: () => undefined, debug: () => undefined },
+    position, bootTimeMs: () => boot, filter: () => () => true, store: () => Promise.resolve(),
   });
   it('resumes by time on ≥ 14.7.0 (inclusive, µs), by a bounded count before; a first start reads from the boot', () => {
     assert.equal(sinceArg(1_767_225_600_000_042), '@1767225600.000042');
@@ -94,8 +94,8 @@ describe('journal source', () => {
     const src = new JournalSource({
       ...deps({ atUs: 2000, ids: ['c2a'] }, undefined),
       journal: {
-        version: async () => '17.0.0',
-        journalLogs: async function* () {
+        version: () => Promise.resolve('17.0.0'),
+        journalLogs: function* () {
           yield entry(1000, 'c1', 'old');
           yield entry(2000, 'c2a', 'taken');
           yield entry(2000, 'c2b', 'same time, not taken');
@@ -103,7 +103,7 @@ describe('journal source', () => {
           yield entry(1500, 'c4', 'clock stepped back: still new');
         },
       },
-      store: async (lines) => void stored.push(lines),
+      store: (lines) => Promise.resolve(void stored.push(lines)),
     });
     await src.run(new AbortController().signal);
     assert.deepEqual(stored.flat().map((x) => x.message), ['same time, not taken', 'new', 'clock stepped back: still new']);
