@@ -11,8 +11,8 @@
  *   most that much of the spool, and those lines are read again from the journal (they repeat, not vanish).
  * - Cursors live in `cursors.json`, replaced by temp file + rename at every commit (a killed process
  *   loses none), fsync'd with the segments.
- * - A segment goes when every sink is past it, or, oldest first, when the spool is over budget: each
- *   sink behind it counts exactly the lines it lost (`takeLost`).
+ * - A segment goes when every sink is past it, or, oldest first, when the spool is over budget: the
+ *   cursor of each sink behind it moves past it, and the sink's runner counts the lines it skipped.
  * - A refused write (ENOSPC, EDQUOT, EIO…) is cut back and its lines counted as dropped for every sink; never thrown.
  */
 import * as fsp from 'node:fs/promises';
@@ -135,7 +135,7 @@ export class Spool {
     await this.writeCursors();
   }
 
-  /** Lines a sink lost (spool over budget, refused writes, unreadable segments) since last asked. */
+  /** Lines a sink lost to refused writes (disk full) since last asked. */
   takeLost(sink: string): number {
     const n = this.lost.get(sink) ?? 0;
     this.lost.delete(sink);
@@ -169,6 +169,13 @@ export class Spool {
     const seq = Math.max(from, this.tail);
     const segment = this.segments.find((s) => s.firstSeq <= seq && seq < s.endSeq);
     if (!segment) return { lines: [], next: seq, unreadable: 0 };
+    const read = await this.readSegment(sink, segment, seq, max);
+    // A segment that went over budget while it was read: its lines are the gap the runner counts.
+    if (!this.segments.includes(segment)) return { lines: [], next: Math.max(seq, this.tail), unreadable: 0 };
+    return read;
+  }
+
+  private async readSegment(sink: string, segment: Segment, seq: number, max: number): Promise<SpoolRead> {
     const mark = this.marks.get(sink);
     const start = mark && mark.path === segment.path && mark.seq <= seq ? mark : { seq: segment.firstSeq, path: segment.path, offset: 0 };
     const lines: LogLine[] = [];
@@ -307,11 +314,8 @@ export class Spool {
   private async enforceBudget(): Promise<void> {
     while (this.segments.length > 1 && this.bytes > this.opts.budgetBytes) {
       const oldest = this.segments[0]!;
-      for (const [sink, cursor] of this.cursors) {
-        if (cursor >= oldest.endSeq) continue;
-        this.addLost(sink, oldest.endSeq - Math.max(cursor, oldest.firstSeq));
-        this.cursors.set(sink, oldest.endSeq);
-      }
+      // A sink behind it skips to the next segment; its runner counts the lines it skipped (the gap).
+      for (const [sink, cursor] of this.cursors) if (cursor < oldest.endSeq) this.cursors.set(sink, oldest.endSeq);
       await this.remove(oldest);
     }
   }

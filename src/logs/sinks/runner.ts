@@ -61,6 +61,10 @@ export class SinkRunner {
   private readonly drops: { at: number; n: number }[] = [];
   private size: number;
   private attempt = 0;
+  /** The seq after the last line this runner delivered or dropped: a cursor beyond it means the spool skipped lines. */
+  private expected: number | undefined;
+  /** A batch is being read or sent (its lines are not yet the spool's to count as skipped). */
+  private busy = false;
 
   constructor(private readonly deps: RunnerDeps) {
     this.size = deps.sink.maxBatch;
@@ -88,24 +92,33 @@ export class SinkRunner {
     while (!signal.aborted) {
       this.collect();
       const cursor = spool.cursor(this.label) ?? spool.head;
+      this.expected ??= cursor;
       if (cursor >= spool.head) {
         await spool.wait(cursor, signal);
         continue;
       }
-      const batch = await spool.read(this.label, cursor, this.size);
+      this.busy = true;
+      const batch = await spool.read(this.label, cursor, this.size).finally(() => (this.busy = false));
+      const from = batch.next - batch.lines.length - batch.unreadable;
+      this.skipTo(from);
       if (batch.unreadable > 0) this.drop(batch.unreadable);
       if (batch.lines.length === 0) {
+        this.expected = Math.max(this.expected ?? 0, batch.next);
         await spool.commit(this.label, batch.next);
         continue;
       }
+      this.busy = true;
       try {
         await sink.send(batch.lines, signal);
       } catch (err) {
+        this.busy = false;
         if (signal.aborted) return;
         await this.failed(err, batch.lines.length, batch.next, signal);
         continue;
       }
+      this.busy = false;
       this.sent += batch.lines.length;
+      this.expected = batch.next;
       this.attempt = 0;
       this.failingSince = undefined;
       this.lastError = undefined;
@@ -126,6 +139,7 @@ export class SinkRunner {
     if (step.kind === 'drop') {
       this.deps.log.warn({ sink: this.label, err: this.lastError }, 'the sink refused a line for good; dropped it');
       this.drop(1);
+      this.expected = next;
       this.size = this.deps.sink.maxBatch;
       await spool.commit(this.label, next);
       return;
@@ -143,9 +157,18 @@ export class SinkRunner {
     this.nextTryAt = undefined;
   }
 
-  /** Counts the lines the spool dropped behind this sink since last asked. */
+  /** Counts the lines the spool dropped for this sink: refused writes, and lines it skipped over budget. */
   collect(): void {
     this.drop(this.deps.spool.takeLost(this.label));
+    if (!this.busy) this.skipTo(this.deps.spool.cursor(this.label) ?? 0);
+  }
+
+  /** The spool moved this sink's reading past lines it never delivered: they are dropped. */
+  private skipTo(seq: number): void {
+    if (this.expected !== undefined && seq > this.expected) {
+      this.drop(seq - this.expected);
+      this.expected = seq;
+    }
   }
 
   private drop(n: number): void {

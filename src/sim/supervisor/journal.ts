@@ -46,7 +46,7 @@ interface Subscriber {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** `journalctl -f` without `-n` starts with the last 10 lines. */
+/** `journalctl -f` without `-n` (and without `--since`) starts with the last 10 lines. */
 const FOLLOW_DEFAULT_COUNT = 10;
 
 /** The simulated host journal: stored lines plus the open `--follow` streams. */
@@ -95,7 +95,8 @@ export class SimJournal {
     res.writeHead(200);
     res.flushHeaders();
     let selected = this.entries.filter((e) => matches(e, query));
-    const count = query.count ?? (query.follow ? FOLLOW_DEFAULT_COUNT : undefined);
+    // journalctl implies `-n 10` with --follow only when no --since is given.
+    const count = query.count ?? (query.follow && query.sinceUs === undefined ? FOLLOW_DEFAULT_COUNT : undefined);
     if (count !== undefined) selected = count > 0 ? selected.slice(-count) : [];
     for (const entry of selected) res.write(`${this.format(entry, query.format)}\n`);
     if (!query.follow) {
