@@ -46,7 +46,7 @@ export async function startLogsWorld(over: Partial<Config>, extra: Partial<Forwa
   let scheduler = new Scheduler({ clock, log });
   let counter = 0;
   const bootAt = clock.wall();
-  const make = (config: Config): Forwarder => new Forwarder({
+  const make = (): Forwarder => new Forwarder({
     clock, log, scheduler, config: () => world.config, journal: supervisor, dispatcher,
     device: () => ({ uuid: 'uuid-1', fleet: 'fleet-1' }), bootTimeMs: () => bootAt,
     sinkBackoff: { baseMs: 1_000, maxMs: 60_000, random: () => 0.5 }, ...extra,
@@ -58,7 +58,7 @@ export async function startLogsWorld(over: Partial<Config>, extra: Partial<Forwa
       await world.fwd.close();
       if (change) world.config = { ...world.config, ...change };
       scheduler = new Scheduler({ clock, log });
-      world.fwd = make(world.config);
+      world.fwd = make();
       world.fwd.start();
     },
     async until(cond, what, stepMs = 250, maxSteps = 5_000) {
@@ -89,7 +89,7 @@ export async function startLogsWorld(over: Partial<Config>, extra: Partial<Forwa
       await rm(dir, { recursive: true, force: true });
     },
   };
-  world.fwd = make(world.config);
+  world.fwd = make();
   world.fwd.start();
   return world;
 }
