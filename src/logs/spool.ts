@@ -73,6 +73,7 @@ export class Spool {
   private readonly cursors = new Map<string, number>();
   private readonly lost = new Map<string, number>();
   private readonly marks = new Map<string, Mark>();
+  private readonly buffers = new Map<string, Buffer>();
   private readonly waiters = new Set<() => void>();
   private handle: FileHandle | undefined;
   private unsynced = 0;
@@ -131,6 +132,7 @@ export class Spool {
   async detach(sink: string): Promise<void> {
     this.cursors.delete(sink);
     this.marks.delete(sink);
+    this.buffers.delete(sink);
     this.lost.delete(sink);
     await this.writeCursors();
   }
@@ -188,18 +190,25 @@ export class Spool {
       return this.unreadable(sink, segment, seq);
     }
     try {
-      let buf = Buffer.alloc(0);
+      // One buffer per sink, reused: forwarding at full rate allocates no read buffers.
+      let buf = this.buffers.get(sink) ?? Buffer.allocUnsafe(CHUNK_BYTES);
+      let len = 0;
       let base = offset;
       while (lines.length < max && at < segment.endSeq) {
-        const step = decodeAt(buf, offset - base);
+        const step = decodeAt(buf.subarray(0, len), offset - base);
         if (step === 'bad') return this.unreadable(sink, segment, at, lines);
         if (step === 'short') {
-          const rest = buf.subarray(offset - base);
-          const more = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, rest.length * 2));
-          const { bytesRead } = await file.read(more, 0, more.length, base + buf.length);
-          if (bytesRead === 0) return this.unreadable(sink, segment, at, lines);
-          buf = Buffer.concat([rest, more.subarray(0, bytesRead)]);
+          buf.copy(buf, 0, offset - base, len);
+          len -= offset - base;
           base = offset;
+          if (len === buf.length) {
+            const bigger = Buffer.allocUnsafe(buf.length * 2);
+            buf.copy(bigger, 0, 0, len);
+            buf = bigger;
+          }
+          const { bytesRead } = await file.read(buf, len, buf.length - len, base + len);
+          if (bytesRead === 0) return this.unreadable(sink, segment, at, lines);
+          len += bytesRead;
           continue;
         }
         offset = base + step.end;
@@ -207,6 +216,7 @@ export class Spool {
         if (at >= seq) lines.push(step.record.line);
         at++;
       }
+      if (buf.length === CHUNK_BYTES) this.buffers.set(sink, buf);
     } finally {
       await file.close();
     }
