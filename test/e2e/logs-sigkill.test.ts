@@ -58,13 +58,17 @@ describe('log forwarding survives SIGKILL', () => {
     const random = mulberry32(SEED);
     const produced: string[] = [];
     // The journal keeps producing: 30 lines every 10 ms (3,000 lines/s) over three units.
-    const pusher = setInterval(() => {
+    let pushing = true;
+    const push = (): void => {
+      if (!pushing) return;
       for (let i = 0; i < 30; i++) {
         const message = `line ${produced.length}`;
         sup.pushJournal({ message, unit: `u${produced.length % 3}.service` });
         produced.push(message);
       }
-    }, 10);
+      setTimeout(push, 10);
+    };
+    push();
     try {
       for (let k = 0; k < KILLS; k++) {
         const child = startAgentChild(env);
@@ -75,7 +79,7 @@ describe('log forwarding survives SIGKILL', () => {
         await child.exited;
       }
     } finally {
-      clearInterval(pusher);
+      pushing = false;
     }
     const last = startAgentChild(env);
     children.push(last);
