@@ -85,3 +85,31 @@ export async function post(spec: PostSpec): Promise<void> {
   const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header, spec.wall());
   throw new SinkError(`${where}: ${res.statusCode} ${text.slice(0, 120).replace(/\s+/g, ' ')}`, res.statusCode, retryAfterMs);
 }
+
+/** What a sink that POSTs to a URL of its own needs. */
+export interface PostingOptions {
+  dispatcher: Dispatcher;
+  deviceUuid: () => string;
+  wall: () => number;
+  timeoutMs?: number;
+}
+
+/** A sink that POSTs each batch as one body to its target (the HTTP and Loki sinks). */
+export abstract class PostingSink implements Sink {
+  readonly maxBatch = 100;
+
+  protected constructor(protected readonly opts: PostingOptions, protected readonly target: SinkTarget, readonly label: string) {}
+
+  /** The body of one batch. */
+  protected abstract body(lines: readonly LogLine[]): Buffer;
+
+  /** The content type of a body. */
+  protected abstract readonly contentType: string;
+
+  send(lines: readonly LogLine[], signal: AbortSignal): Promise<void> {
+    return post({
+      dispatcher: this.opts.dispatcher, target: this.target, headers: { 'content-type': this.contentType },
+      body: this.body(lines), timeoutMs: this.opts.timeoutMs ?? 30_000, wall: this.opts.wall, signal,
+    });
+  }
+}
