@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { redactUserinfo } from '../config/parsers.js';
 import type { AckState } from './acks.js';
 import type { RebootBudget } from './budget.js';
 import type { Health, HealthState } from './health.js';
@@ -49,6 +50,8 @@ const iso = (t: number | null | undefined): string | null => (t === null || t ==
 function activeConfig(config: Config): AgentStatus['config'] {
   const shown: Partial<Config> = { ...config };
   for (const key of INACTIVE_SETTINGS) delete shown[key];
+  // Sink URLs may carry credentials (user:pass@): shown hidden.
+  if (shown.logsForward) shown.logsForward = shown.logsForward.map(redactUserinfo);
   return { ...shown, httpToken: config.httpToken ? 'set' : null };
 }
 

@@ -71,6 +71,8 @@ export interface WorldOptions {
   serviceName?: string | null;
   /** The supervisor simulator stamps its records (effects, requests, checks) with the world's clock instead of the real one. */
   clockedSupervisor?: boolean;
+  /** Builds the agent with log forwarding's facilities (the journal through the supervisor client). */
+  logs?: boolean;
 }
 
 /** Starts both simulators and an agent (start spread 0, so its first poll runs at once). */
@@ -109,6 +111,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       config: base, clock, log, supervisor, cloud, tags: tagWriter, bootId, version: '9.9.9', random: () => 0.5, checks: checker,
       ...(serviceName !== null ? { serviceName } : {}),
       ...(opts.journalFile ? { journalFile: opts.journalFile(base.dataDir) } : {}),
+      ...(opts.logs === true ? { logs: { journal: supervisor, dispatcher, bootTimeMs: () => Date.UTC(2025, 0, 1) } } : {}),
     });
     await agent.start();
     return agent;
