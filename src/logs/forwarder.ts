@@ -179,6 +179,8 @@ export class Forwarder {
       const sink = this.makeSink(spec);
       if (sink && !wanted.has(sink.label)) wanted.set(sink.label, sink);
     }
+    // A sink no longer named (here or by an earlier process) lets go of its cursor, so it holds no segment.
+    for (const label of spool.sinks()) if (!wanted.has(label) && !this.runners.has(label)) await spool.detach(label);
     for (const [label] of this.runners) {
       if (wanted.has(label)) continue;
       await scheduler.remove(`logs-sink:${label}`);

@@ -114,6 +114,11 @@ export class Spool {
     return this.segments.reduce((sum, s) => sum + s.bytes, 0);
   }
 
+  /** The sinks the spool keeps cursors for (attached now, or stored by an earlier process). */
+  sinks(): string[] {
+    return [...this.cursors.keys()];
+  }
+
   /** A sink's committed cursor (the first seq it has not delivered). */
   cursor(sink: string): number | undefined {
     return this.cursors.get(sink);

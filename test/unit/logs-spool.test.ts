@@ -190,3 +190,28 @@ describe('spool', () => {
     await again.close();
   });
 });
+
+describe('spool corruption inside a segment', () => {
+  it('a record that fails its CRC mid-segment: the lines before it are read, the rest of that segment is counted unreadable, the next segment is read', async () => {
+    const spool = await open({ segmentBytes: 2048 });
+    spool.attach('x', 'head');
+    for (let i = 0; i < 6; i++) await spool.append(batch(i * 10, 10), pos(i * 10 + 10));
+    await spool.close();
+    const names = (await readdir(dir)).filter((n) => n.startsWith('seg-')).sort();
+    assert.ok(names.length >= 2);
+    const first = join(dir, names[0]!);
+    const buf = await readFile(first);
+    const recordBytes = lineRecord(line(0)).length;
+    buf[recordBytes * 3 + 12] = buf[recordBytes * 3 + 12]! ^ 0xff; // inside the 4th line's payload
+    await writeFile(first, buf);
+    const again = await open({ segmentBytes: 2048 });
+    const r1 = await again.read('x', 0, 100);
+    assert.deepEqual(r1.lines, batch(0, 3));
+    const r2 = await again.read('x', r1.next, 100);
+    const secondFirst = Number(/seg-(\d+)/.exec(names[1]!)![1]);
+    assert.deepEqual(r2, { lines: [], next: secondFirst, unreadable: secondFirst - 3 });
+    const r3 = await again.read('x', r2.next, 100);
+    assert.deepEqual(r3.lines[0], line(secondFirst));
+    await again.close();
+  });
+});
