@@ -19,11 +19,11 @@ import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
-import { decodeAt, lineRecord, positionRecord, type JournalPosition } from './codec.js';
+import { lineRecord, positionRecord, type JournalPosition } from './codec.js';
+import { CursorFile, loadSegments, readLines, segmentName, type Mark, type Segment, type SpoolFs } from './spool-files.js';
 import type { LogLine } from './line.js';
 
-/** The file operations the spool uses (tests inject a disk that fills up). */
-export type SpoolFs = Pick<typeof fsp, 'open' | 'readdir' | 'unlink' | 'rename' | 'writeFile' | 'readFile' | 'mkdir'>;
+export type { SpoolFs } from './spool-files.js';
 
 /** How a spool is opened. */
 export interface SpoolOptions {
@@ -39,19 +39,6 @@ export interface SpoolOptions {
   syncEveryBytes?: number;
 }
 
-interface Segment {
-  firstSeq: number;
-  endSeq: number;
-  bytes: number;
-  path: string;
-}
-
-interface Mark {
-  seq: number;
-  path: string;
-  offset: number;
-}
-
 /** What one read gave a sink. */
 export interface SpoolRead {
   lines: LogLine[];
@@ -61,10 +48,8 @@ export interface SpoolRead {
   unreadable: number;
 }
 
-const SEGMENT_NAME = /^seg-(\d{16})\.log$/;
 const CHUNK_BYTES = 64 * 1024;
 
-const segmentName = (seq: number): string => `seg-${String(seq).padStart(16, '0')}.log`;
 
 /** The append-only disk spool (see the file header). */
 export class Spool {
@@ -79,8 +64,7 @@ export class Spool {
   private unsynced = 0;
   private lastSync = 0;
   private chain: Promise<unknown> = Promise.resolve();
-  private cursorWrite: Promise<void> | undefined;
-  private cursorDirty = false;
+  private readonly cursorFile: CursorFile;
   private readonly segmentBytes: number;
   /** The journal position of the newest batch stored. */
   position: JournalPosition | undefined;
@@ -89,6 +73,7 @@ export class Spool {
 
   private constructor(private readonly opts: SpoolOptions) {
     this.fs = opts.fs ?? fsp;
+    this.cursorFile = new CursorFile(this.fs, opts.dir);
     this.segmentBytes = opts.segmentBytes ?? Math.min(4 * 1024 * 1024, Math.max(64 * 1024, Math.floor(opts.budgetBytes / 8)));
   }
 
@@ -185,48 +170,13 @@ export class Spool {
   private async readSegment(sink: string, segment: Segment, seq: number, max: number): Promise<SpoolRead> {
     const mark = this.marks.get(sink);
     const start = mark && mark.path === segment.path && mark.seq <= seq ? mark : { seq: segment.firstSeq, path: segment.path, offset: 0 };
-    const lines: LogLine[] = [];
-    let at = start.seq;
-    let offset = start.offset;
-    let file: FileHandle;
-    try {
-      file = await this.fs.open(segment.path, 'r');
-    } catch {
-      return this.unreadable(sink, segment, seq);
-    }
-    try {
-      // One buffer per sink, reused: forwarding at full rate allocates no read buffers.
-      let buf = this.buffers.get(sink) ?? Buffer.allocUnsafe(CHUNK_BYTES);
-      let len = 0;
-      let base = offset;
-      while (lines.length < max && at < segment.endSeq) {
-        const step = decodeAt(buf.subarray(0, len), offset - base);
-        if (step === 'bad') return this.unreadable(sink, segment, at, lines);
-        if (step === 'short') {
-          buf.copy(buf, 0, offset - base, len);
-          len -= offset - base;
-          base = offset;
-          if (len === buf.length) {
-            const bigger = Buffer.allocUnsafe(buf.length * 2);
-            buf.copy(bigger, 0, 0, len);
-            buf = bigger;
-          }
-          const { bytesRead } = await file.read(buf, len, buf.length - len, base + len);
-          if (bytesRead === 0) return this.unreadable(sink, segment, at, lines);
-          len += bytesRead;
-          continue;
-        }
-        offset = base + step.end;
-        if (step.record.kind !== 'line') continue;
-        if (at >= seq) lines.push(step.record.line);
-        at++;
-      }
-      if (buf.length === CHUNK_BYTES) this.buffers.set(sink, buf);
-    } finally {
-      await file.close();
-    }
-    this.marks.set(sink, { seq: at, path: segment.path, offset });
-    return { lines, next: at, unreadable: 0 };
+    // One buffer per sink, reused: forwarding at full rate allocates no read buffers.
+    const found = await readLines(this.fs, segment, start, seq, max, this.buffers.get(sink) ?? Buffer.allocUnsafe(CHUNK_BYTES));
+    if (found === 'gone') return this.unreadable(sink, segment, seq);
+    if (found.buf.length === CHUNK_BYTES) this.buffers.set(sink, found.buf);
+    if (found.bad) return this.unreadable(sink, segment, found.mark.seq, found.lines);
+    this.marks.set(sink, found.mark);
+    return { lines: found.lines, next: found.mark.seq, unreadable: 0 };
   }
 
   /** Commits a sink's cursor (written at once; a killed process repeats at most the batch in flight). */
@@ -248,7 +198,7 @@ export class Spool {
   /** Syncs and closes the current segment. */
   async close(): Promise<void> {
     await this.sync(true);
-    await this.cursorWrite;
+    await this.cursorFile.idle();
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
   }
@@ -349,89 +299,13 @@ export class Spool {
   }
 
   private writeCursors(): Promise<void> {
-    if (this.cursorWrite) {
-      this.cursorDirty = true;
-      return this.cursorWrite;
-    }
-    this.cursorWrite = (async () => {
-      do {
-        this.cursorDirty = false;
-        const text = JSON.stringify(Object.fromEntries(this.cursors));
-        const path = join(this.opts.dir, 'cursors.json');
-        const tmp = `${path}.tmp`;
-        try {
-          await this.fs.writeFile(tmp, text, { mode: 0o600 });
-          await this.fs.rename(tmp, path);
-        } catch {
-          // A cursor not written repeats lines after a restart; it never loses any.
-        }
-      } while (this.cursorDirty);
-    })().finally(() => {
-      this.cursorWrite = undefined;
-    });
-    return this.cursorWrite;
+    return this.cursorFile.write(() => JSON.stringify(Object.fromEntries(this.cursors)));
   }
 
   private async load(): Promise<void> {
-    await this.fs.mkdir(this.opts.dir, { recursive: true });
-    const names = (await this.fs.readdir(this.opts.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-    for (const name of names) {
-      const firstSeq = Number(SEGMENT_NAME.exec(name)![1]);
-      const prev = this.segments.at(-1);
-      if (prev) prev.endSeq = firstSeq;
-      this.segments.push({ firstSeq, endSeq: firstSeq, bytes: 0, path: join(this.opts.dir, name) });
-    }
-    for (let i = 0; i < this.segments.length - 1; i++) {
-      const s = this.segments[i]!;
-      s.bytes = (await this.fs.readFile(s.path).catch(() => Buffer.alloc(0))).length;
-    }
-    // The last segment is read whole: lines counted, cut after its last whole batch.
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      const s = this.segments[i]!;
-      const buf = await this.fs.readFile(s.path).catch(() => Buffer.alloc(0));
-      const found = scanBatches(buf);
-      if (i === this.segments.length - 1) {
-        s.endSeq = s.firstSeq + found.lines;
-        s.bytes = found.end;
-        if (found.end < buf.length) {
-          const file = await this.fs.open(s.path, 'r+');
-          await file.truncate(found.end).finally(() => file.close());
-        }
-      }
-      if (found.position) {
-        this.position = found.position;
-        break;
-      }
-    }
-    try {
-      const stored = JSON.parse(await this.fs.readFile(join(this.opts.dir, 'cursors.json'), 'utf8')) as Record<string, unknown>;
-      for (const [sink, seq] of Object.entries(stored)) {
-        if (typeof seq === 'number' && Number.isSafeInteger(seq)) this.cursors.set(sink, Math.min(Math.max(seq, this.tail), this.head));
-      }
-    } catch {
-      // No cursors yet (or unreadable): each sink starts where attach says.
-    }
+    const found = await loadSegments(this.fs, this.opts.dir);
+    this.segments.push(...found.segments);
+    this.position = found.position;
+    for (const [sink, seq] of Object.entries(await this.cursorFile.read())) this.cursors.set(sink, Math.min(Math.max(seq, this.tail), this.head));
   }
-}
-
-/** The lines in whole batches (each ended by a position record) at the start of `buf`, where they end, and the last position. */
-function scanBatches(buf: Buffer): { lines: number; end: number; position: JournalPosition | undefined } {
-  let offset = 0;
-  let lines = 0;
-  let pending = 0;
-  let end = 0;
-  let position: JournalPosition | undefined;
-  for (;;) {
-    const step = decodeAt(buf, offset);
-    if (typeof step === 'string') break;
-    offset = step.end;
-    if (step.record.kind === 'line') pending++;
-    else {
-      lines += pending;
-      pending = 0;
-      end = offset;
-      position = step.record.position;
-    }
-  }
-  return { lines, end, position };
 }
