@@ -10,7 +10,8 @@
  * - Writes are fsync'd at most every `syncEveryMs` or `syncEveryBytes` (SD cards): a power cut loses at
  *   most that much of the spool, and those lines are read again from the journal (they repeat, not vanish).
  * - Cursors live in `cursors.json`, replaced by temp file + rename at every commit (a killed process
- *   loses none), fsync'd with the segments.
+ *   loses none); not fsync'd on their own: after a power cut a cursor can only be older (lines
+ *   repeat), and one that is unreadable or ahead of the spool is brought back (never skips a line).
  * - A segment goes when every sink is past it, or, oldest first, when the spool is over budget: the
  *   cursor of each sink behind it moves past it, and the sink's runner counts the lines it skipped.
  * - A refused write (ENOSPC, EDQUOT, EIO…) is cut back and its lines counted as dropped for every sink; never thrown.
