@@ -48,6 +48,33 @@ export function positionRecord(position: JournalPosition): Buffer {
   return encodeRecord(KIND_POSITION, JSON.stringify(position));
 }
 
+/**
+ * Encodes a batch (its line records, then its position record) into `scratch`, grown when too
+ * small: one buffer per batch and no buffer per line. Returns the encoded bytes (a view of the buffer
+ * used) and that buffer, to reuse for the next batch once this one is written.
+ */
+export function encodeBatch(lines: readonly LogLine[], position: JournalPosition, scratch: Buffer): { bytes: Buffer; scratch: Buffer } {
+  let buf = scratch;
+  let at = 0;
+  const put = (kind: number, payload: string): void => {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const room = at + HEADER_BYTES + payload.length * 3;
+    if (room > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(room, buf.length * 2));
+      buf.copy(bigger, 0, 0, at);
+      buf = bigger;
+    }
+    const length = buf.write(payload, at + HEADER_BYTES, 'utf8');
+    buf.writeUInt32LE(length, at);
+    buf[at + 8] = kind;
+    buf.writeUInt32LE(crc32(buf.subarray(at + 8, at + HEADER_BYTES + length)), at + 4);
+    at += HEADER_BYTES + length;
+  };
+  for (const line of lines) put(KIND_LINE, JSON.stringify(line));
+  put(KIND_POSITION, JSON.stringify(position));
+  return { bytes: buf.subarray(0, at), scratch: buf };
+}
+
 /** One step of decoding: a record and the offset after it, 'short' (needs more bytes) or 'bad'. */
 export type Decoded = { record: SpoolRecord; end: number } | 'short' | 'bad';
 

@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
-import { lineRecord, positionRecord, type JournalPosition } from './codec.js';
+import { encodeBatch, type JournalPosition } from './codec.js';
 import { CursorFile, loadSegments, readLines, segmentName, type Mark, type Segment, type SpoolFs } from './spool-files.js';
 import type { LogLine } from './line.js';
 
@@ -50,6 +50,8 @@ export interface SpoolRead {
 }
 
 const CHUNK_BYTES = 64 * 1024;
+/** A write buffer grown past this (a batch of very long lines) is not kept for the next batch. */
+const KEEP_WRITE_BYTES = 256 * 1024;
 
 
 /** The append-only disk spool (see the file header). */
@@ -62,6 +64,8 @@ export class Spool {
   private readonly buffers = new Map<string, Buffer>();
   private readonly waiters = new Set<() => void>();
   private handle: FileHandle | undefined;
+  /** The buffer batches are encoded into, reused (writes are serialised on `chain`). */
+  private scratch: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   private unsynced = 0;
   private lastSync = 0;
   private chain: Promise<unknown> = Promise.resolve();
@@ -211,9 +215,9 @@ export class Spool {
   }
 
   private async write(lines: readonly LogLine[], position: JournalPosition): Promise<void> {
-    const parts = lines.map(lineRecord);
-    parts.push(positionRecord(position));
-    const buf = Buffer.concat(parts);
+    const encoded = encodeBatch(lines, position, this.scratch);
+    if (encoded.scratch.length <= KEEP_WRITE_BYTES) this.scratch = encoded.scratch;
+    const buf = encoded.bytes;
     let segment = this.segments.at(-1);
     try {
       if (!segment || (segment.bytes > 0 && segment.bytes + buf.length > this.segmentBytes)) segment = await this.roll();
