@@ -39,6 +39,8 @@ const MAX_IDS = 1000;
 export interface JournalPort {
   version(signal?: AbortSignal): Promise<string>;
   journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncIterable<string> | Iterable<string>;
+  /** The same lines, those of each chunk read in one array (used when present: one await per chunk, not per line). */
+  journalLogChunks?(opts: JournalLogsOptions, signal: AbortSignal): AsyncIterable<string[]>;
 }
 
 /** What the source needs. */
@@ -100,26 +102,34 @@ export class JournalSource {
     const boundary = this.position;
     let replaying = boundary !== undefined;
     try {
-      for await (const text of this.deps.journal.journalLogs(req, signal)) {
-        const entry = fromJournalJson(text);
-        if (entry instanceof Error) {
-          this.deps.log.debug({ err: entry }, 'skipped a journal line that is not an entry');
-          continue;
+      for await (const chunk of this.chunks(req, signal)) {
+        const filter = this.deps.filter();
+        for (const text of typeof chunk === 'string' ? [chunk] : chunk) {
+          const entry = fromJournalJson(text);
+          if (entry instanceof Error) {
+            this.deps.log.debug({ err: entry }, 'skipped a journal line that is not an entry');
+            continue;
+          }
+          this.read++;
+          const id = entry.cursor ?? `h:${crc32(text).toString(16)}`;
+          if (replaying && boundary) {
+            if (entry.atUs < boundary.atUs) continue;
+            if (entry.atUs === boundary.atUs && boundary.ids.includes(id)) continue;
+            if (entry.atUs > boundary.atUs) replaying = false;
+          }
+          this.take(entry.atUs, id);
+          if (filter(entry.line)) this.batch.push(entry.line);
+          if (this.batch.length >= BATCH_LINES) await this.flush();
         }
-        this.read++;
-        const id = entry.cursor ?? `h:${crc32(text).toString(16)}`;
-        if (replaying && boundary) {
-          if (entry.atUs < boundary.atUs) continue;
-          if (entry.atUs === boundary.atUs && boundary.ids.includes(id)) continue;
-          if (entry.atUs > boundary.atUs) replaying = false;
-        }
-        this.take(entry.atUs, id);
-        if (this.deps.filter()(entry.line)) this.batch.push(entry.line);
-        if (this.batch.length >= BATCH_LINES) await this.flush();
       }
     } finally {
       await this.flush();
     }
+  }
+
+  private chunks(req: JournalLogsOptions, signal: AbortSignal): AsyncIterable<string | string[]> | Iterable<string> {
+    const { journal } = this.deps;
+    return journal.journalLogChunks ? journal.journalLogChunks(req, signal) : journal.journalLogs(req, signal);
   }
 
   /** Stores the lines taken so far (and the position, when it moved); the forwarder's tick calls this too. */
