@@ -72,18 +72,12 @@ export interface Mark {
 }
 
 /**
- * Reads up to `max` lines from seq `seq` of a segment, starting at `start` (a mark at or before
- * it), into `buf` (grown when a record is larger). 'gone' when the file cannot be opened; `bad`
- * when a record is corrupt or missing where one should be (the lines before it are returned).
+ * Reads up to `max` lines from seq `seq` of a segment open as `file`, starting at `start` (a mark at
+ * or before it), into `buf` (grown when a record is larger). `bad` when a record is corrupt or
+ * missing where one should be (the lines before it are returned).
  */
-export async function readLines(fs: SpoolFs, segment: Segment, start: Mark, seq: number, max: number, buffer: Buffer):
-  Promise<'gone' | { lines: LogLine[]; mark: Mark; bad: boolean; buf: Buffer }> {
-  let file: FileHandle;
-  try {
-    file = await fs.open(segment.path, 'r');
-  } catch {
-    return 'gone';
-  }
+export async function readLines(file: FileHandle, segment: Segment, start: Mark, seq: number, max: number, buffer: Buffer):
+  Promise<{ lines: LogLine[]; mark: Mark; bad: boolean; buf: Buffer }> {
   const lines: LogLine[] = [];
   let buf = buffer;
   let at = start.seq;
@@ -91,39 +85,77 @@ export async function readLines(fs: SpoolFs, segment: Segment, start: Mark, seq:
   let len = 0;
   let base = offset;
   let bad = false;
-  try {
-    while (lines.length < max && at < segment.endSeq) {
-      const step = decodeAt(buf.subarray(0, len), offset - base);
-      if (step === 'bad') {
+  while (lines.length < max && at < segment.endSeq) {
+    const step = decodeAt(buf.subarray(0, len), offset - base);
+    if (step === 'bad') {
+      bad = true;
+      break;
+    }
+    if (step === 'short') {
+      buf.copy(buf, 0, offset - base, len);
+      len -= offset - base;
+      base = offset;
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const { bytesRead } = await file.read(buf, len, buf.length - len, base + len);
+      if (bytesRead === 0) {
         bad = true;
         break;
       }
-      if (step === 'short') {
-        buf.copy(buf, 0, offset - base, len);
-        len -= offset - base;
-        base = offset;
-        if (len === buf.length) {
-          const bigger = Buffer.allocUnsafe(buf.length * 2);
-          buf.copy(bigger, 0, 0, len);
-          buf = bigger;
-        }
-        const { bytesRead } = await file.read(buf, len, buf.length - len, base + len);
-        if (bytesRead === 0) {
-          bad = true;
-          break;
-        }
-        len += bytesRead;
-        continue;
-      }
-      offset = base + step.end;
-      if (step.record.kind !== 'line') continue;
-      if (at >= seq) lines.push(step.record.line);
-      at++;
+      len += bytesRead;
+      continue;
     }
-  } finally {
-    await file.close();
+    offset = base + step.end;
+    if (step.record.kind !== 'line') continue;
+    if (at >= seq) lines.push(step.record.line);
+    at++;
   }
   return { lines, mark: { seq: at, path: segment.path, offset }, bad, buf };
+}
+
+/** Each sink's read handle, kept open on the segment it reads (one open per segment, not one per batch). */
+export class SegmentReaders {
+  private readonly open = new Map<string, { path: string; file: FileHandle; busy: boolean; stale: boolean }>();
+
+  constructor(private readonly fs: SpoolFs) {}
+
+  /** Runs `use` with the sink's handle on `path` (opened when it has none there); 'gone' when the file cannot be opened. */
+  async with<T>(sink: string, path: string, use: (file: FileHandle) => Promise<T>): Promise<T | 'gone'> {
+    let reader = this.open.get(sink);
+    if (reader && reader.path !== path) {
+      this.open.delete(sink);
+      await reader.file.close().catch(() => undefined);
+      reader = undefined;
+    }
+    if (!reader) {
+      try {
+        reader = { path, file: await this.fs.open(path, 'r'), busy: false, stale: false };
+      } catch {
+        return 'gone';
+      }
+      this.open.set(sink, reader);
+    }
+    reader.busy = true;
+    try {
+      return await use(reader.file);
+    } finally {
+      reader.busy = false;
+      if (reader.stale) await reader.file.close().catch(() => undefined);
+    }
+  }
+
+  /** Closes the handles `which` picks (a removed segment's, a detached sink's); one in use closes when its read ends. */
+  async close(which: (sink: string, path: string) => boolean): Promise<void> {
+    for (const [sink, reader] of this.open) {
+      if (!which(sink, reader.path)) continue;
+      this.open.delete(sink);
+      if (reader.busy) reader.stale = true;
+      else await reader.file.close().catch(() => undefined);
+    }
+  }
 }
 
 /** The sinks' cursors in `cursors.json`: each write replaces the file (temp + rename); writes asked for meanwhile coalesce. */

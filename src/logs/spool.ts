@@ -21,7 +21,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
 import { encodeBatch, type JournalPosition } from './codec.js';
-import { CursorFile, loadSegments, readLines, segmentName, type Mark, type Segment, type SpoolFs } from './spool-files.js';
+import { CursorFile, loadSegments, readLines, SegmentReaders, segmentName, type Mark, type Segment, type SpoolFs } from './spool-files.js';
 import type { LogLine } from './line.js';
 
 export type { SpoolFs } from './spool-files.js';
@@ -70,6 +70,7 @@ export class Spool {
   private lastSync = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly cursorFile: CursorFile;
+  private readonly readers: SegmentReaders;
   private readonly segmentBytes: number;
   /** The journal position of the newest batch stored. */
   position: JournalPosition | undefined;
@@ -79,6 +80,7 @@ export class Spool {
   private constructor(private readonly opts: SpoolOptions) {
     this.fs = opts.fs ?? fsp;
     this.cursorFile = new CursorFile(this.fs, opts.dir);
+    this.readers = new SegmentReaders(this.fs);
     this.segmentBytes = opts.segmentBytes ?? Math.min(4 * 1024 * 1024, Math.max(64 * 1024, Math.floor(opts.budgetBytes / 8)));
   }
 
@@ -129,6 +131,7 @@ export class Spool {
     this.marks.delete(sink);
     this.buffers.delete(sink);
     this.lost.delete(sink);
+    await this.readers.close((s) => s === sink);
     await this.writeCursors();
   }
 
@@ -176,7 +179,8 @@ export class Spool {
     const mark = this.marks.get(sink);
     const start = mark && mark.path === segment.path && mark.seq <= seq ? mark : { seq: segment.firstSeq, path: segment.path, offset: 0 };
     // One buffer per sink, reused: forwarding at full rate allocates no read buffers.
-    const found = await readLines(this.fs, segment, start, seq, max, this.buffers.get(sink) ?? Buffer.allocUnsafe(CHUNK_BYTES));
+    const buffer = this.buffers.get(sink) ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    const found = await this.readers.with(sink, segment.path, (file) => readLines(file, segment, start, seq, max, buffer));
     if (found === 'gone') return this.unreadable(sink, segment, seq);
     if (found.buf.length === CHUNK_BYTES) this.buffers.set(sink, found.buf);
     if (found.bad) return this.unreadable(sink, segment, found.mark.seq, found.lines);
@@ -204,6 +208,7 @@ export class Spool {
   async close(): Promise<void> {
     await this.sync(true);
     await this.cursorFile.idle();
+    await this.readers.close(() => true);
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
   }
@@ -300,6 +305,7 @@ export class Spool {
   private async remove(segment: Segment): Promise<void> {
     this.segments.shift();
     for (const [sink, mark] of this.marks) if (mark.path === segment.path) this.marks.delete(sink);
+    await this.readers.close((_, path) => path === segment.path);
     await this.fs.unlink(segment.path).catch(() => undefined);
   }
 
