@@ -193,7 +193,7 @@ export class Spool {
     if (!this.cursors.has(sink)) return;
     this.cursors.set(sink, Math.max(next, this.cursors.get(sink) ?? 0));
     await this.writeCursors();
-    await this.chain;
+    // The segments every sink is past go after the writes queued now; the sink does not wait for them.
     this.chain = this.chain.then(() => this.dropConsumed()).catch(() => undefined);
   }
 
