@@ -70,6 +70,8 @@ export class JournalSource {
   private moves = 0;
   private stored = 0;
   private batch: LogLine[] = [];
+  /** The batch being stored while the next is read. */
+  private writing: Promise<void> | undefined;
   /** Lines read from the journal since start (before the filter). */
   read = 0;
   /** Connections opened. */
@@ -119,12 +121,21 @@ export class JournalSource {
           }
           this.take(entry.atUs, id);
           if (filter(entry.line)) this.batch.push(entry.line);
-          if (this.batch.length >= BATCH_LINES) await this.flush();
+          if (this.batch.length >= BATCH_LINES) await this.handOff();
         }
       }
     } finally {
+      await this.writing;
       await this.flush();
     }
+  }
+
+  /** Starts storing the batch once the one before it is stored: one batch is written while the next is read, never more. */
+  private async handOff(): Promise<void> {
+    await this.writing;
+    this.writing = this.flush();
+    // Its failure is thrown where it is awaited (the next hand-off or the end of the run), not left unhandled meanwhile.
+    this.writing.catch(() => undefined);
   }
 
   private chunks(req: JournalLogsOptions, signal: AbortSignal): AsyncIterable<string | string[]> | Iterable<string> {
