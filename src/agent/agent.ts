@@ -29,6 +29,8 @@ import type { MetricsReport } from './metrics-report.js';
 import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
 import { registrySources, scheduleSurfaces } from './surfaces.js';
+import type { Forwarder } from '../logs/forwarder.js';
+import type { LogStats } from '../logs/stats.js';
 
 /** Longest a graceful stop may take before the agent gives up waiting for a running call. */
 export const STOP_TIMEOUT_MS = 6_000;
@@ -68,6 +70,8 @@ export interface AgentParts {
   tally: ActionTally;
   /** The one journal follow behind `/logs`; undefined: no journal to follow. */
   logHub: LogHub | undefined;
+  /** Log forwarding, when the agent was built with its facilities. */
+  logs?: Forwarder;
 }
 
 /** The agent: polls the cloud, runs intents exactly once, reports its health. */
@@ -118,6 +122,7 @@ export class Agent {
     scheduler.every('decide', { initialDelayMs: 0, intervalMs: () => decider.idleMs() }, () => this.decide());
     // Off, the watchdog's loop only looks whether a live tag turned it on (a poll also wakes it).
     scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => (settings.current.watchdog === null ? DECIDE_IDLE_MS : settings.current.watchdogIntervalMs) }, (s) => this.lookAtServices(s));
+    this.p.logs?.start();
     scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
     scheduleSurfaces(this.p);
   }
@@ -132,6 +137,7 @@ export class Agent {
       this.p.logHub?.close();
       await this.within(STOP_TIMEOUT_MS, Promise.allSettled([this.p.scheduler.stop(), this.p.runner.stop()]));
       if (!this.started) return;
+      await this.within(FINAL_FLUSH_MS, this.p.logs?.close().catch(() => undefined) ?? Promise.resolve());
       if (this.acksDirty) this.refreshAcks();
       await this.within(FINAL_FLUSH_MS, this.p.reporter.flush({ now: true }).catch(() => false));
     })();
@@ -200,7 +206,7 @@ export class Agent {
       supervisorProblem: observer.supervisorProblem,
       journalWritable: journal.writable,
       configProblems: settings.problems,
-      localProblems: [...this.p.localProblems(), ...this.p.decider.problems],
+      localProblems: [...this.p.localProblems(), ...this.p.decider.problems, ...(this.p.logs?.problems() ?? [])],
       deviceKeyRejected: poller.deviceKeyRejected,
       cloudHoldMs: Math.max(0, (this.p.cloud.notBefore?.() ?? 0) - clock.now()),
     });
@@ -212,12 +218,17 @@ export class Agent {
     return healthzVerdict(this.health(), overdueMs, this.p.settings.current.pollIntervalMs);
   }
 
-  /** What /metrics reads; `logStats`: the log forwarder's counters (undefined: the log families have no series). */
-  registrySources(logStats: RegistrySources['logStats']): RegistrySources {
-    const { poller, journal, tally, cloud, metrics, version } = this.p;
+  /** What /metrics reads (without log forwarding, the log families have no series). */
+  registrySources(): RegistrySources {
+    const { poller, journal, tally, cloud, metrics, version, logs } = this.p;
     return registrySources({
-      version, tally, cloud, metrics, logStats, entries: () => journal.entries(), health: () => this.health().state, lastContactWall: () => poller.lastContactWall,
+      version, tally, cloud, metrics, logStats: logs ? () => logs.stats() : undefined, entries: () => journal.entries(), health: () => this.health().state, lastContactWall: () => poller.lastContactWall,
     });
+  }
+
+  /** Log forwarding's counters (what /metrics reads); undefined when the agent forwards no logs. */
+  logStats(): LogStats | undefined {
+    return this.p.logs?.stats();
   }
 
   /** The status document of /status (no secrets). */
@@ -238,6 +249,7 @@ export class Agent {
       journalWritable: journal.writable,
       budget: rebootBudget(journal.rebootStamps(), wall, settings.current.maxRebootsPerDay),
       metrics: this.p.metrics?.last ?? null,
+      ...(this.p.logs ? { logs: this.p.logs.status() } : {}),
       behaviours: this.p.behaviours.filter((b) => b.name !== 'operator').map((b) => ({
         name: b.name,
         active: b.enabled(snapshot),
@@ -274,6 +286,7 @@ export class Agent {
     if (!watching && settings.current.watchdog !== null) scheduler.runNow('watchdog');
     // A new metrics interval applies now, not after the sleep the old one started.
     if (settings.current.metricsIntervalMs !== sampling) scheduler.runNow('metrics');
+    this.p.logs?.wake();
     // The prefix (here) and the journal (imported acks, below) may change: should the poll end
     // early, the next report rebuilds the ack tags.
     this.acksDirty = true;

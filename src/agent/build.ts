@@ -28,6 +28,7 @@ import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
 import { MetricsReport } from './metrics-report.js';
 import { LiveSettings } from './settings.js';
+import { Forwarder, type ForwarderDeps } from '../logs/forwarder.js';
 
 /** What the agent is built from. */
 export interface AgentDeps {
@@ -61,6 +62,11 @@ export interface AgentDeps {
   metricsSource?: MetricsSource;
   /** A journal follow (the supervisor's): for `/logs` and the kernel's under-voltage lines; without one neither runs. */
   journal?: JournalFollow;
+  /**
+   * Log forwarding's facilities (the journal, an HTTP dispatcher, the cloud's URL and device key);
+   * without them the agent forwards no logs whatever AGENT_LOGS_FORWARD says.
+   */
+  logs?: Pick<ForwarderDeps, 'journal' | 'dispatcher' | 'cloudApi' | 'bootTimeMs' | 'fs' | 'onSent' | 'sinkBackoff'>;
 }
 
 /** A check port that builds its HTTP client only when a check URL is first asked (most devices set none). */
@@ -100,11 +106,20 @@ export function buildAgent(deps: AgentDeps): Agent {
     config: () => settings.current, startedAt: () => late.agent?.startTime ?? clock.now(),
     device: () => ({ uuid: poller.last?.device.uuid ?? deps.uuid ?? '', appId: poller.last?.device.appId ?? deps.appId }),
   });
+  // Built whenever its facilities are given (it idles while AGENT_LOGS_FORWARD is none): a live tag may set sinks.
+  const logs = deps.logs && new Forwarder({
+    ...deps.logs, clock, log, scheduler, config: () => settings.current,
+    device: () => {
+      const d = poller.last?.device;
+      return { uuid: d?.uuid ?? deps.uuid ?? '', fleet: d?.appName ?? String(d?.appId ?? deps.appId ?? '') };
+    },
+  });
   const agent = new Agent({
     clock, log, cloud: deps.cloud, tags: deps.tags, bootId: deps.bootId, version: deps.version, random,
     localProblems: deps.localProblems ?? (() => []), settings, activity, scheduler, runner, journal, reporter, dispatch,
     poller, observer, decider, behaviours, ownService: deps.serviceName, appId: () => poller.last?.device.appId ?? deps.appId,
     metrics, kernelPower, tally: new ActionTally(), logHub: deps.journal ? new LogHub({ journal: deps.journal }) : undefined,
+    ...(logs ? { logs } : {}),
   });
   late.agent = agent;
   return agent;

@@ -45,7 +45,7 @@ export interface CheckPort {
 
 /** What one cloud poll returns (one request). */
 export interface PollResult {
-  device: { id: number; uuid: string; appId: number };
+  device: { id: number; uuid: string; appId: number; appName?: string };
   deviceTags: Readonly<Record<string, string>>;
   fleetTags: Readonly<Record<string, string>>;
 }

@@ -27,6 +27,8 @@ interface Entry {
   again: boolean;
   wake: AbortController | null;
   loop: Promise<void> | null;
+  /** Aborted by `remove` (a service only). */
+  end?: AbortController;
 }
 
 /** Dependencies of the scheduler. */
@@ -93,10 +95,11 @@ export class Scheduler {
   service(name: string, run: Task, backoff: BackoffOptions): void {
     if (this.entries.has(name)) throw new AgentError('INTERNAL', `task ${name} is already scheduled`);
     if (this.stopper.signal.aborted) return;
-    const entry: Entry = { name, every: { initialDelayMs: 0, intervalMs: () => 0 }, task: run, running: false, again: false, wake: null, loop: null };
+    const end = new AbortController();
+    const entry: Entry = { name, every: { initialDelayMs: 0, intervalMs: () => 0 }, task: run, running: false, again: false, wake: null, loop: null, end };
     this.entries.set(name, entry);
     entry.loop = (async () => {
-      const stop = this.stopper.signal;
+      const stop = AbortSignal.any([this.stopper.signal, end.signal]);
       let tries = 0;
       while (!stop.aborted) {
         const began = this.opts.clock.now();
@@ -113,6 +116,16 @@ export class Scheduler {
         await this.nap(entry, Math.max(backoff.baseMs, fullJitter(tries++, backoff)));
       }
     })();
+  }
+
+  /** Ends a long-lived task (aborts its run and its backoff) and waits for it; the name may be used again. */
+  async remove(name: string): Promise<void> {
+    const entry = this.entries.get(name);
+    if (!entry?.end) return;
+    entry.end.abort(new AgentError('ABORTED', `task ${name} removed`));
+    entry.wake?.abort();
+    await entry.loop;
+    this.entries.delete(name);
   }
 
   /** Wakes a task now; if it is running, it runs once more right after (requests coalesce). */

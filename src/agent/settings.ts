@@ -2,7 +2,6 @@
 import type { Logger } from '../lib/logger.js';
 import { applyLive } from '../config/live.js';
 import type { Config } from '../config/schema.js';
-import { inactiveTags } from './inactive.js';
 
 /** Holds the configuration in effect and the problems of the live tags. */
 export class LiveSettings {
@@ -10,13 +9,12 @@ export class LiveSettings {
   current: Config;
   /** One line per bad or unknown live tag. */
   problems: readonly string[] = [];
-  private inactiveFromTags = '';
 
   constructor(private readonly base: Config, private readonly log: Logger) {
     this.current = base;
   }
 
-  /** Applies the tags of a poll; logs a changed log level and live tags that set settings not acted on yet. */
+  /** Applies the tags of a poll; logs a changed log level. */
   apply(deviceTags: Readonly<Record<string, string>>, fleetTags: Readonly<Record<string, string>>): void {
     const live = applyLive(this.base, deviceTags, fleetTags, this.current);
     if (live.config.logLevel !== this.current.logLevel) {
@@ -25,10 +23,5 @@ export class LiveSettings {
     }
     this.current = live.config;
     this.problems = live.problems;
-    const fromTags = inactiveTags(live.sources, this.current.tagPrefix).join(',');
-    if (fromTags !== this.inactiveFromTags && fromTags) {
-      this.log.warn({ settings: fromTags.split(',') }, `config tags set settings not active in this version (accepted, no effect): ${fromTags}`);
-    }
-    this.inactiveFromTags = fromTags;
   }
 }

@@ -1,11 +1,12 @@
 import type { Config } from '../config/schema.js';
+import { redactUserinfo } from '../config/parsers.js';
 import type { AckState } from './acks.js';
 import type { RebootBudget } from './budget.js';
 import type { Health, HealthState } from './health.js';
-import { INACTIVE_SETTINGS, notActedOn } from './inactive.js';
 import { originOf, type Origin } from './intent.js';
 import type { JournalEntry } from './journal.js';
 import type { MetricsSample } from '../metrics/sample.js';
+import type { LogsStatus } from '../logs/forwarder.js';
 
 /** The agent's status document (GET /status): never holds a secret. */
 export interface AgentStatus {
@@ -14,8 +15,6 @@ export interface AgentStatus {
   version: string;
   /** The configuration in effect; the HTTP token is shown only as set or not. Settings this version does not act on are left out. */
   config: Partial<Omit<Config, 'httpToken'>> & { httpToken: 'set' | null };
-  /** Settings that are set but not acted on by this version (env name → value): accepted, no effect. */
-  notActedOn: Record<string, string>;
   lastPoll: { at: string | null; ok: boolean; error: string | null; failures: number };
   supervisor: { reachable: boolean | null };
   /** The most recently changed intents (operators' commands and behaviours'), most recent first. */
@@ -25,6 +24,8 @@ export interface AgentStatus {
   journal: { path: string; writable: boolean; entries: number; rebootsLast24h: number; maxRebootsPerDay: number; rebootsAllowedAgainAt: string | null };
   /** The latest metrics sample (what `fleet-agent metrics --json` prints); null before the first or without sampling. */
   metrics: MetricsSample | null;
+  /** Log forwarding: per sink, the spool, the journal position (absent when the agent forwards no logs). */
+  logs?: LogsStatus;
 }
 
 /** What buildStatus needs. */
@@ -42,13 +43,15 @@ export interface StatusInputs {
   budget: RebootBudget;
   behaviours: readonly { name: string; active: boolean; nextWall: number | null }[];
   metrics: MetricsSample | null;
+  logs?: LogsStatus;
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 
 function activeConfig(config: Config): AgentStatus['config'] {
   const shown: Partial<Config> = { ...config };
-  for (const key of INACTIVE_SETTINGS) delete shown[key];
+  // Sink URLs may carry credentials (user:pass@): shown hidden.
+  if (shown.logsForward) shown.logsForward = shown.logsForward.map(redactUserinfo);
   return { ...shown, httpToken: config.httpToken ? 'set' : null };
 }
 
@@ -61,7 +64,6 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     reasons: i.health.reasons,
     version: i.version,
     config: activeConfig(i.config),
-    notActedOn: notActedOn(i.config),
     lastPoll: { at: iso(i.lastGoodPollWall), ok: i.failures === 0 && i.lastGoodPollWall !== undefined, error: i.lastPollError ?? null, failures: i.failures },
     supervisor: { reachable: i.supervisorReachable ?? null },
     recentActions: recent.map((e) => ({
@@ -79,5 +81,6 @@ export function buildStatus(i: StatusInputs): AgentStatus {
       maxRebootsPerDay: i.budget.max, rebootsAllowedAgainAt: iso(i.budget.releaseAtWall),
     },
     metrics: i.metrics,
+    ...(i.logs ? { logs: i.logs } : {}),
   };
 }

@@ -1,7 +1,6 @@
 import { buildAgent } from '../agent/build.js';
 import type { Agent } from '../agent/agent.js';
 import { readBootId } from '../agent/boot-id.js';
-import { inactiveSettings } from '../agent/inactive.js';
 import { AGENT_CLOUD_MANNERS } from '../agent/ports.js';
 import { requireBalenaEnv, type BalenaEnv } from '../config/balena-env.js';
 import { loadConfig } from '../config/load.js';
@@ -18,6 +17,7 @@ import { ConfigError, describe } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { redactor } from '../lib/redact.js';
 import { SupervisorClient } from '../supervisor/client.js';
+import { kernelBootTimeMs } from '../logs/boot-time.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import { EXIT } from './exit.js';
 import type { RunnersOf } from './commands.js';
@@ -107,13 +107,16 @@ async function runAgent(ctx: CliContext): Promise<number> {
     ...(balena.serviceName !== undefined ? { serviceName: balena.serviceName } : {}),
     ...(balena.deviceUuid !== undefined ? { uuid: balena.deviceUuid } : {}),
     ...(balena.appId !== undefined ? { appId: balena.appId } : {}),
+    logs: {
+      journal: supervisor, dispatcher, bootTimeMs: () => kernelBootTimeMs(),
+      ...(balena.apiUrl && balena.apiKey ? { cloudApi: { baseUrl: balena.apiUrl, apiKey: balena.apiKey } } : {}),
+    },
   });
   const stopped = new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  // The log forwarder's counters are wired here when it exists; until then the log families have no series.
-  const sources = agent.registrySources(undefined);
+  const sources = agent.registrySources();
   let registry: Promise<MetricsRegistry> | undefined;
   const metrics = async (): Promise<string> => {
     registry ??= buildRegistry(sources).catch((err: unknown) => {
@@ -136,8 +139,6 @@ async function runAgent(ctx: CliContext): Promise<number> {
   });
   await agent.start();
   log.info({ url: server?.url, bootId, dataDir: config.dataDir }, 'fleet-agent running');
-  const inactive = inactiveSettings(config);
-  if (inactive.length > 0) log.warn({ settings: inactive }, `set but not active in this version (accepted, no effect): ${inactive.join(', ')}`);
   await stopped;
   log.info('stopping');
   await stopAgent(agent, dispatcher, ctx.clock, log);

@@ -82,7 +82,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       row(m, 'Power', power.length ? power.join(' · ') : 'not reported by this board', !!(p.undervoltage || p.throttled || p.undervoltageEvents));
       row(m, 'Sampled', when(x.time));
     }
-    $('config').textContent = JSON.stringify({ config: s.config, notActedOn: s.notActedOn, behaviours: s.behaviours, journal: s.journal }, null, 2);
+    $('config').textContent = JSON.stringify({ config: s.config, behaviours: s.behaviours, journal: s.journal }, null, 2);
   }
   function refresh() {
     var headers = token ? { authorization: 'Bearer ' + token } : {};

@@ -41,6 +41,8 @@ function demoSettings(dataDir: string, env: CliContext['env']): Record<string, s
     AGENT_LOCK_WAIT: '1m',
     // The watchdog on, looking often: a service broken from the console is seen within seconds.
     ...DEMO_WATCHDOG,
+    // The host journal forwarded to the device's log stream in the simulated cloud.
+    AGENT_LOGS_FORWARD: 'cloud',
     AGENT_DATA_DIR: join(dataDir, 'agent'),
     AGENT_BOOT_ID_PATH: join(dataDir, 'boot_id'),
   };
@@ -173,7 +175,10 @@ export const runDemo: Runner = async (ctx) => {
   // own), and every call that reached the supervisor.
   let shown = { ...cloud.deviceTags(info.deviceUuid) };
   const offCloud = cloud.onRequest((r) => {
-    if (r.auth === 'device') {
+    if (r.auth === 'device' && r.path.endsWith('/log-stream')) {
+      const lines = Array.isArray(r.body) ? r.body.length : 0;
+      print('logs', { lines, status: r.status, at: r.at }, `logs        ${new Date(r.at).toISOString().slice(11, 19)} ${lines} journal line(s) forwarded to the cloud log stream → ${r.status}`);
+    } else if (r.auth === 'device') {
       const at = new Date(r.at).toISOString().slice(11, 19);
       const outcome = r.status === 0 ? 'connection reset' : String(r.status);
       print('cloud', { method: r.method, path: r.path, status: r.status, at: r.at }, `cloud       ${at} ${r.method} ${r.path} → ${outcome}`);
@@ -192,7 +197,7 @@ export const runDemo: Runner = async (ctx) => {
     shown = { ...now };
   });
   const offSupervisor = supervisor.onRequest((r) => {
-    if (r.method === 'GET' || r.path === '/v2/device/tags') return;
+    if (r.method === 'GET' || r.path === '/v2/device/tags' || r.path === '/v2/journal-logs') return;
     print('supervisor', { method: r.method, path: r.path, body: r.body }, `supervisor  ${r.method} ${r.path} ${JSON.stringify(r.body ?? {})}`);
   });
 
@@ -226,6 +231,13 @@ export const runDemo: Runner = async (ctx) => {
       })
     : undefined;
   startAgent();
+  // The host keeps logging: a line every 15 s, which the agent forwards (a `logs` line above).
+  const hostLog = (n: number): void => {
+    if (ctx.signal.aborted) return;
+    supervisor.pushJournal({ message: `demo host heartbeat ${n}`, unit: 'demo-host.service' });
+    setTimeout(() => hostLog(n + 1), 15_000).unref();
+  };
+  setTimeout(() => hostLog(1), 15_000).unref();
 
   // The console: switches typed into stdin (or piped by a script) inject faults.
   const known = (service: string): boolean => {

@@ -225,6 +225,11 @@ export class SupervisorClient {
    * only the wait for its head; when it expires the stream is closed with a TIMEOUT error.
    */
   async *journalLogs(opts: JournalLogsOptions, signal: AbortSignal): AsyncGenerator<string> {
+    for await (const chunk of this.journalLogChunks(opts, signal)) yield* chunk;
+  }
+
+  /** `journalLogs`, the lines of each chunk read in one array (log forwarding takes them a chunk at a time). */
+  async *journalLogChunks(opts: JournalLogsOptions, signal: AbortSignal): AsyncGenerator<string[]> {
     const version = await this.versionFirst(signal);
     requireGate(version, 'journalLogs');
     // `short` is what every supervisor prints without a format, so it needs no gate

@@ -23,12 +23,13 @@ const MAX_LINE_BYTES = 1024 * 1024;
 const WHERE = 'POST /v2/journal-logs';
 
 /**
- * Opens a streaming `POST /v2/journal-logs` and yields its lines (without the newline). The
+ * Opens a streaming `POST /v2/journal-logs` and yields its lines (without the newline), those of
+ * each chunk read in one array. The
  * target's timeout (timed with the injected clock) covers the reply head or the whole reply, as
  * `timeoutCovers` says; aborting `signal` closes the connection and ends the iteration without an error.
  * Both signals are plain controllers' (no `AbortSignal.timeout`, which can be collected before it fires).
  */
-export async function* openJournal(req: JournalRequest): AsyncGenerator<string> {
+export async function* openJournal(req: JournalRequest): AsyncGenerator<string[]> {
   if (req.signal.aborted) return;
   const timedOut = new AbortController();
   const timerDone = new AbortController();
@@ -71,24 +72,39 @@ export async function* openJournal(req: JournalRequest): AsyncGenerator<string> 
   }
 }
 
-async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal, timedOut: AbortSignal, timeoutMs: number): AsyncGenerator<string> {
-  let pending = '';
+/**
+ * The lines of a reply body, one array per chunk read: split on newline bytes and each line decoded
+ * on its own, so no string larger than a line is built and the next chunk is read only when the
+ * consumer asks for it (the socket is read no faster than the lines are taken). A line split across
+ * chunks is carried as bytes (a multi-byte character split there is decoded whole).
+ */
+async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal, timedOut: AbortSignal, timeoutMs: number): AsyncGenerator<string[]> {
+  let carry: Buffer | undefined;
   const stop = () => body.destroy(new Error('timed out'));
   timedOut.addEventListener('abort', stop, { once: true });
   try {
-    body.setEncoding('utf8');
-    for await (const chunk of body) {
-      pending += chunk as string;
-      let nl = pending.indexOf('\n');
-      while (nl >= 0) {
-        const line = pending.slice(0, nl).replace(/\r$/, '');
-        pending = pending.slice(nl + 1);
-        if (line !== '') yield line;
-        nl = pending.indexOf('\n');
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const out: string[] = [];
+      let start = 0;
+      let nl = chunk.indexOf(NL);
+      if (carry && nl >= 0) {
+        const whole = Buffer.concat([carry, chunk.subarray(0, nl)]);
+        take(out, whole, 0, whole.length);
+        carry = undefined;
+        start = nl + 1;
+        nl = chunk.indexOf(NL, start);
       }
-      if (pending.length > MAX_LINE_BYTES) {
+      while (nl >= 0) {
+        take(out, chunk, start, nl);
+        start = nl + 1;
+        nl = chunk.indexOf(NL, start);
+      }
+      // Copied, so the chunk is not kept alive by its tail.
+      if (start < chunk.length) carry = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.subarray(start));
+      if (carry && carry.length > MAX_LINE_BYTES) {
         throw new BadResponseError('supervisor', 'TOO_LARGE', `a line of ${WHERE} is longer than ${MAX_LINE_BYTES} bytes; refused`);
       }
+      if (out.length > 0) yield out;
     }
   } catch (err) {
     if (signal.aborted) return;
@@ -99,5 +115,15 @@ async function* lines(body: Dispatcher.ResponseData['body'], signal: AbortSignal
     timedOut.removeEventListener('abort', stop);
     body.destroy();
   }
-  if (pending.trim() !== '') yield pending;
+  const rest = carry?.toString('utf8') ?? '';
+  if (rest.trim() !== '') yield [rest];
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+/** Adds the line `buf[start, end)` (without a trailing CR) to `out`, unless it is empty. */
+function take(out: string[], buf: Buffer, start: number, end: number): void {
+  const stop = end > start && buf[end - 1] === CR ? end - 1 : end;
+  if (stop > start) out.push(buf.toString('utf8', start, stop));
 }

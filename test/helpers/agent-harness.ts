@@ -74,6 +74,8 @@ export interface WorldOptions {
   clockedSupervisor?: boolean;
   /** Where the agent's metrics samples come from (default: none, the agent does not sample). */
   metricsSource?: MetricsSource;
+  /** Builds the agent with log forwarding's facilities (the journal through the supervisor client). */
+  logs?: boolean;
 }
 
 /** Starts both simulators and an agent (start spread 0, so its first poll runs at once). */
@@ -113,6 +115,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       ...(serviceName !== null ? { serviceName } : {}),
       ...(opts.journalFile ? { journalFile: opts.journalFile(base.dataDir) } : {}),
       ...(opts.metricsSource ? { metricsSource: opts.metricsSource } : {}),
+      ...(opts.logs === true ? { logs: { journal: supervisor, dispatcher, bootTimeMs: () => Date.UTC(2025, 0, 1) } } : {}),
     });
     await agent.start();
     return agent;

@@ -259,17 +259,6 @@ describe('agent against the simulators: settings and tag paths', () => {
     assert.equal(w.log.level, 'info', 'back to the environment value');
   });
 
-  it('a config tag for a setting not active yet is named in a warning, once', async () => {
-    const w = (world = await startWorld());
-    w.log.level = 'warn';
-    w.cloudSim.setFleetTag(W.appId, 'agent.config.logs-forward', 'cloud');
-    await w.step(300_000);
-    await w.step(300_000);
-    const warnings = w.logged.filter((l) => l.includes('not active in this version'));
-    assert.equal(warnings.length, 1, w.logged.join(''));
-    assert.match(warnings[0] ?? '', /config tags set settings not active in this version \(accepted, no effect\): agent\.config\.logs-forward"/);
-  });
-
   it('acks go through PATCH /v2/device/tags on a supervisor ≥ 17.8.0', async () => {
     const w = (world = await startWorld());
     await w.tag('agent.identify', 'v1');

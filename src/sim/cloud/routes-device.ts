@@ -17,6 +17,8 @@ const LOG_RATE_WINDOW_MS = 10_000;
 export type LogRateState = Map<string, { windowStart: number; count: number; blockedUntil: number }>;
 
 const NDJSON = 'application/x-ndjson';
+/** The lines a log stream buffers between flushes (min(50, retention)). */
+export const LOG_STREAM_BUFFER = 50;
 
 /**
  * `PATCH /device/v3/tags`: `{"<uuid>": {"k": "v"}}`, upserting each key in one transaction. As
@@ -109,6 +111,12 @@ export async function logStream(ctx: SimContext, uuid: string): Promise<Reply> {
       }
       const line = toLog(parsed, ctx.clock.wall());
       if (line !== undefined) lines.push(line);
+    }
+    // The server parses every line of one read into its buffer; at the next flush all but the
+    // newest 50 are replaced by one warning (CONTRACT §4.7): a sender writing big chunks loses lines.
+    if (lines.length > LOG_STREAM_BUFFER) {
+      const over = lines.length - LOG_STREAM_BUFFER;
+      lines.splice(0, over, { message: `Warning: Suppressed ${over} message(s) due to rate limiting`, timestamp: ctx.clock.wall(), createdAt: ctx.clock.wall(), isSystem: true });
     }
     received.push(...lines);
     appendLogs(ctx, uuid, lines);

@@ -20,6 +20,10 @@ interface Entry {
   identifier: string;
   priority: number;
   at: number;
+  /** `__REALTIME_TIMESTAMP`: µs, distinct for entries pushed within one ms (as journald's are). */
+  atUs: number;
+  /** Position in the journal, for `__CURSOR`. */
+  seq: number;
 }
 
 /** What a journal-logs request asked for (after the supervisor's coercion). */
@@ -30,8 +34,9 @@ export interface JournalQuery {
   /** `containerId` of the request: journalctl `-t`, the syslog identifier. */
   identifier: string | undefined;
   format: string;
-  sinceMs: number | undefined;
-  untilMs: number | undefined;
+  /** `since`/`until` as epoch µs. */
+  sinceUs: number | undefined;
+  untilUs: number | undefined;
 }
 
 interface Subscriber {
@@ -41,7 +46,7 @@ interface Subscriber {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** `journalctl -f` without `-n` starts with the last 10 lines. */
+/** `journalctl -f` without `-n` (and without `--since`) starts with the last 10 lines. */
 const FOLLOW_DEFAULT_COUNT = 10;
 
 /** The simulated host journal: stored lines plus the open `--follow` streams. */
@@ -51,6 +56,9 @@ export class SimJournal {
   private readonly subscribers = new Set<Subscriber>();
   /** While true, a reply without follow writes its lines but never ends. */
   stalled = false;
+  /** While true, journal-logs requests are answered 503 (the journal is unavailable). */
+  refusing = false;
+  private lastUs = 0;
 
   constructor(opts: { clock: Clock; hostname: () => string }) {
     this.opts = opts;
@@ -58,12 +66,18 @@ export class SimJournal {
 
   /** Adds a line and writes it to every open follow stream it matches. */
   push(line: SimJournalLine): void {
+    const at = line.at ?? this.opts.clock.wall();
+    // Within one ms, later entries get later µs; a wall clock stepped back starts again from it.
+    const atUs = at * 1000 > this.lastUs || at * 1000 < this.lastUs - 999 ? at * 1000 : this.lastUs + 1;
+    this.lastUs = atUs;
     const entry: Entry = {
       message: line.message,
       unit: line.unit ?? 'balena.service',
       identifier: line.identifier ?? 'balenad',
       priority: line.priority ?? 6,
-      at: line.at ?? this.opts.clock.wall(),
+      at,
+      atUs,
+      seq: this.entries.length + 1,
     };
     this.entries.push(entry);
     for (const sub of this.subscribers) {
@@ -81,7 +95,8 @@ export class SimJournal {
     res.writeHead(200);
     res.flushHeaders();
     let selected = this.entries.filter((e) => matches(e, query));
-    const count = query.count ?? (query.follow ? FOLLOW_DEFAULT_COUNT : undefined);
+    // journalctl implies `-n 10` with --follow only when no --since is given.
+    const count = query.count ?? (query.follow && query.sinceUs === undefined ? FOLLOW_DEFAULT_COUNT : undefined);
     if (count !== undefined) selected = count > 0 ? selected.slice(-count) : [];
     for (const entry of selected) res.write(`${this.format(entry, query.format)}\n`);
     if (!query.follow) {
@@ -93,6 +108,12 @@ export class SimJournal {
     res.on('close', () => this.subscribers.delete(sub));
   }
 
+  /** Cuts every open follow stream (a supervisor restart or a dropped connection). */
+  dropFollowers(): void {
+    for (const sub of this.subscribers) sub.res.destroy();
+    this.subscribers.clear();
+  }
+
   /** Ends every follow stream (on stop). */
   closeAll(): void {
     for (const sub of this.subscribers) sub.res.destroy();
@@ -102,7 +123,8 @@ export class SimJournal {
   private format(entry: Entry, format: string): string {
     if (format === 'json') {
       return JSON.stringify({
-        __REALTIME_TIMESTAMP: String(entry.at * 1000),
+        __CURSOR: `s=sim;i=${entry.seq.toString(16)};t=${entry.atUs.toString(16)}`,
+        __REALTIME_TIMESTAMP: String(entry.atUs),
         _HOSTNAME: this.opts.hostname(),
         PRIORITY: String(entry.priority),
         SYSLOG_IDENTIFIER: entry.identifier,
@@ -137,7 +159,7 @@ export function unitMatcher(name: string): (unit: string) => boolean {
 function matches(entry: Entry, query: JournalQuery): boolean {
   if (query.unit !== undefined && !unitMatcher(query.unit)(entry.unit)) return false;
   if (query.identifier !== undefined && entry.identifier !== query.identifier) return false;
-  if (query.sinceMs !== undefined && entry.at < query.sinceMs) return false;
-  if (query.untilMs !== undefined && entry.at > query.untilMs) return false;
+  if (query.sinceUs !== undefined && entry.atUs < query.sinceUs) return false;
+  if (query.untilUs !== undefined && entry.atUs > query.untilUs) return false;
   return true;
 }

@@ -153,10 +153,12 @@ async function patchTags(req: SimRequest, state: SimState): Promise<SimReply> {
   return { status: 202, json: { status: 'success' } };
 }
 
-/** A journalctl time string as epoch ms, or undefined when absent or unreadable. */
+/** A journalctl time string (`@<seconds>[.<fraction>]` or a date) as epoch µs, or undefined when absent or unreadable. */
 function journalTime(value: unknown): number | undefined {
+  const epoch = typeof value === 'string' ? /^@(\d+)(?:\.(\d{1,6}))?$/.exec(value) : null;
+  if (epoch) return Number(epoch[1]) * 1_000_000 + Number((epoch[2] ?? '').padEnd(6, '0'));
   const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(ms) ? undefined : ms;
+  return Number.isNaN(ms) ? undefined : ms * 1000;
 }
 
 /** `POST /v2/journal-logs`: `format` is read from 10.3.0, `since`/`until` from 14.7.0 (older ones ignore them). */
@@ -169,9 +171,10 @@ function journalLogs(req: SimRequest, state: SimState): SimReply {
     unit: typeof req.body.unit === 'string' ? req.body.unit : undefined,
     identifier: typeof req.body.containerId === 'string' ? req.body.containerId : undefined,
     format: semver.gte(state.version, '10.3.0') && typeof req.body.format === 'string' ? req.body.format : 'short',
-    sinceMs: timed ? journalTime(req.body.since) : undefined,
-    untilMs: timed ? journalTime(req.body.until) : undefined,
+    sinceUs: timed ? journalTime(req.body.since) : undefined,
+    untilUs: timed ? journalTime(req.body.until) : undefined,
   };
+  if (state.journal.refusing) return { status: 503, text: 'journal unavailable' };
   return { status: 200, stream: (res) => state.journal.serve(res, query) };
 }
 

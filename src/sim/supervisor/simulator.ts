@@ -205,6 +205,17 @@ export class SupervisorSimulator {
     this.sim().journal.stalled = stalled;
   }
 
+  /** Journal outage: cuts every open follow stream; while `refusing`, journal-logs requests get 503. */
+  journalOutage(refusing: boolean): void {
+    this.sim().journal.refusing = refusing;
+    if (refusing) this.sim().journal.dropFollowers();
+  }
+
+  /** Cuts every open follow stream (the agent reconnects). */
+  dropJournalFollowers(): void {
+    this.sim().journal.dropFollowers();
+  }
+
   /** `not-json`: 2xx replies become 200 with a non-JSON body; `truncated`: 200 cut short. */
   setGarbage(mode: 'none' | 'not-json' | 'truncated'): void {
     this.garbage = mode;
