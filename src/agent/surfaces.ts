@@ -27,7 +27,7 @@ export interface SurfaceParts {
 /** Schedules the follows and the samples (after each sample the report loop looks at the tags). */
 export function scheduleSurfaces(p: SurfaceParts): void {
   const { scheduler, settings, metrics, kernelPower, logHub, random } = p;
-  if (logHub) scheduler.service('logs', (s) => logHub.run(s), { baseMs: 1_000, maxMs: 30_000, random });
+  if (logHub) scheduler.service('live-logs', (s) => logHub.run(s), { baseMs: 1_000, maxMs: 30_000, random });
   if (kernelPower) scheduler.service('kernel-power', (s) => kernelPower.run(s), { baseMs: 5_000, maxMs: 300_000, random });
   if (!metrics) return;
   // Off, the loop only looks whether a live tag turned sampling on (a poll with a new interval also wakes it).

@@ -137,7 +137,14 @@ async function runAgent(ctx: CliContext): Promise<number> {
     log.error({ err }, 'local HTTP server could not start; running without it');
     return undefined;
   });
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (err) {
+    // What did start (tasks, follows, the local server) must not keep a failed process alive.
+    await stopAgent(agent, dispatcher, ctx.clock, log);
+    await server?.close();
+    throw err;
+  }
   log.info({ url: server?.url, bootId, dataDir: config.dataDir }, 'fleet-agent running');
   await stopped;
   log.info('stopping');

@@ -56,7 +56,7 @@ describe('/logs WebSocket on the supervisor simulator\'s journal', () => {
     for (let i = 0; i < 150; i++) h.sim.pushJournal({ message: `old line ${i}`, unit: i % 2 ? 'balena.service' : 'NetworkManager.service' });
     scheduler = new Scheduler({ clock: systemClock });
     hub = new LogHub({ journal: (opts, signal) => client.journalLogs(opts, signal) });
-    scheduler.service('logs', (s) => hub.run(s), { baseMs: 50, maxMs: 200 });
+    scheduler.service('live-logs', (s) => hub.run(s), { baseMs: 50, maxMs: 200 });
     const common = { port: 0, bind: '127.0.0.1', healthz: () => ({ ok: true, reasons: [] }), status: () => ({}) };
     server = await startHttpServer({ ...common, token: null, logs: new LogsSocket({ hub, redact: (t) => t.split('SECRETKEY').join('[redacted]') }) });
     guarded = await startHttpServer({ ...common, token: TOKEN, logs: new LogsSocket({ hub }) });
