@@ -73,12 +73,12 @@ export class Forwarder {
 
   /** Schedules the tick (which starts forwarding when sinks are set). */
   start(): void {
-    this.deps.scheduler.every('logs', { initialDelayMs: 0, intervalMs: () => (this.sinkSpecs().length > 0 ? TICK_MS : IDLE_TICK_MS) }, () => this.tick());
+    this.deps.scheduler.every('log-forward', { initialDelayMs: 0, intervalMs: () => (this.sinkSpecs().length > 0 ? TICK_MS : IDLE_TICK_MS) }, () => this.tick());
   }
 
   /** Wakes the tick now (a poll changed the settings). */
   wake(): void {
-    this.deps.scheduler.runNow('logs');
+    this.deps.scheduler.runNow('log-forward');
   }
 
   /** Stores what the source holds and closes the spool (after the scheduler stopped). */
