@@ -65,6 +65,8 @@ export class Forwarder {
   private readonly filter: LiveFilter;
   private opening: Promise<void> | undefined;
   private problem: string | undefined;
+  /** Why a named sink cannot run (set at each reconcile). */
+  private unusable: string[] = [];
   private sourceOn = false;
 
   constructor(private readonly deps: ForwarderDeps) {
@@ -122,6 +124,7 @@ export class Forwarder {
     const now = this.deps.clock.now();
     const out: string[] = [];
     if (this.problem) out.push(this.problem);
+    out.push(...this.unusable);
     if (this.spool?.diskProblem) out.push(`logs: the spool cannot write (${this.spool.diskProblem}); lines are dropped`);
     for (const r of this.runners.values()) {
       r.collect();
@@ -175,10 +178,13 @@ export class Forwarder {
     const { scheduler, log } = this.deps;
     const spool = this.spool!;
     const wanted = new Map<string, Sink>();
+    const unusable: string[] = [];
     for (const spec of specs) {
       const sink = this.makeSink(spec);
-      if (sink && !wanted.has(sink.label)) wanted.set(sink.label, sink);
+      if (!sink) unusable.push(`logs: sink ${spec} not used: the cloud's address or the device key is not known (BALENA_API_URL, BALENA_API_KEY)`);
+      else if (!wanted.has(sink.label)) wanted.set(sink.label, sink);
     }
+    this.unusable = unusable;
     // A sink no longer named (here or by an earlier process) lets go of its cursor, so it holds no segment.
     for (const label of spool.sinks()) if (!wanted.has(label) && !this.runners.has(label)) await spool.detach(label);
     for (const [label] of this.runners) {

@@ -53,4 +53,11 @@ describe('the cloud sink against the cloud simulator\'s log stream', () => {
     assert.ok(v.fwd.status().sinks[0]!.pending === 3);
     assert.ok(!JSON.stringify(v.fwd.status()).includes('not-the-device-key'));
   });
+
+  it('without the cloud\'s address or the device key, `cloud` is not used and health says why', async () => {
+    const w = (world = await startLogsWorld({ logsForward: ['cloud'] }));
+    await w.until(() => w.fwd.problems().length > 0, 'a health reason');
+    assert.deepEqual(w.fwd.problems(), ['logs: sink cloud not used: the cloud\'s address or the device key is not known (BALENA_API_URL, BALENA_API_KEY)']);
+    assert.deepEqual(w.fwd.stats().sinks, []);
+  });
 });
