@@ -122,7 +122,8 @@ export function buildRegistry(src: RegistrySources): Promise<MetricsRegistry> {
   gauge('device_undervoltage', 'Firmware: under-voltage now (1) or not (0).', [], (set) => setIf(bit(sample()?.power.undervoltage), set));
   gauge('device_throttled', 'Firmware: throttled or frequency capped now (1) or not (0).', [], (set) => setIf(bit(sample()?.power.throttled), set));
   counter('device_undervoltage_events_total', 'Kernel "Under-voltage detected" lines since boot.', [], (set) => setIf(sample()?.power.undervoltageEvents, set));
-  gauge('process_resident_memory_bytes', 'Resident memory of the agent process.', [], (set) => set(process.memoryUsage.rss()));
+  // 0 means the kernel's figure could not be read (an emulated /proc gives none): left out, not faked.
+  gauge('process_resident_memory_bytes', 'Resident memory of the agent process.', [], (set) => setIf(process.memoryUsage.rss() || undefined, set));
   counter('process_cpu_seconds_total', 'CPU time of the agent process (user and system).', [], (set) => {
     const cpu = process.cpuUsage();
     set((cpu.user + cpu.system) / 1e6);
