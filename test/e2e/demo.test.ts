@@ -131,9 +131,12 @@ describe('fleet-agent demo --json', () => {
     const bad = await waitEvent((e) => e.event === 'switch-error', 'an unknown switch is named');
     assert.match(String(bad.message), /unknown switch "frobnicate"; type help/);
     await waitEvent((e) => e.event === 'switch' && e.kind === 'rate-limit', '429 switch');
-    const limited = await waitEvent((e) => e.event === 'cloud' && e.status === 429, 'a 429 seen by the device');
-    // The agent's own next request (a tag write the simulated supervisor forwards at once is the supervisor's).
-    const next = await waitEvent((e) => e.event === 'cloud' && e.method === 'GET' && Number(e.at) > Number(limited.at), 'the next poll after the 429', 40_000);
+    // The one 429 goes to whichever request reaches the API first: the agent's poll or its log
+    // stream. Each keeps its own budget, so the one that got it waits out the Retry-After.
+    const limited = await waitEvent((e) => (e.event === 'cloud' || e.event === 'logs') && e.status === 429, 'a 429 seen by the device');
+    // The same requester's next request (a tag write the simulated supervisor forwards at once is the supervisor's).
+    const sameKind = (e: Event) => (limited.event === 'logs' ? e.event === 'logs' : e.event === 'cloud' && e.method === 'GET');
+    const next = await waitEvent((e) => sameKind(e) && Number(e.at) > Number(limited.at), `the next ${String(limited.event)} request after the 429`, 40_000);
     assert.ok(Number(next.at) - Number(limited.at) >= 12_000, `waited ${Number(next.at) - Number(limited.at)} ms, Retry-After was 12 s`);
   });
 
