@@ -1,6 +1,6 @@
 /**
  * The spool's files: opening its segments after a crash (the last one cut back to its last whole
- * batch), reading lines from a segment, and the sinks' cursor file (temp file + rename, coalesced).
+ * batch) and reading lines from a segment.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -155,54 +155,6 @@ export class SegmentReaders {
       if (reader.busy) reader.stale = true;
       else await reader.file.close().catch(() => undefined);
     }
-  }
-}
-
-/** The sinks' cursors in `cursors.json`: each write replaces the file (temp + rename); writes asked for meanwhile coalesce. */
-export class CursorFile {
-  private writing: Promise<void> | undefined;
-  private dirty = false;
-
-  constructor(private readonly fs: SpoolFs, private readonly dir: string) {}
-
-  /** The stored cursors (none when the file is missing or unreadable: each sink starts where attach says). */
-  async read(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    try {
-      const stored = JSON.parse(await this.fs.readFile(join(this.dir, 'cursors.json'), 'utf8')) as Record<string, unknown>;
-      for (const [sink, seq] of Object.entries(stored)) if (typeof seq === 'number' && Number.isSafeInteger(seq)) out[sink] = seq;
-    } catch {
-      // none stored yet
-    }
-    return out;
-  }
-
-  /** Writes `text()` now, or once more after the write in progress. */
-  write(text: () => string): Promise<void> {
-    if (this.writing) {
-      this.dirty = true;
-      return this.writing;
-    }
-    this.writing = (async () => {
-      do {
-        this.dirty = false;
-        const path = join(this.dir, 'cursors.json');
-        try {
-          await this.fs.writeFile(`${path}.tmp`, text(), { mode: 0o600 });
-          await this.fs.rename(`${path}.tmp`, path);
-        } catch {
-          // A cursor not written repeats lines after a restart; it never loses any.
-        }
-      } while (this.dirty);
-    })().finally(() => {
-      this.writing = undefined;
-    });
-    return this.writing;
-  }
-
-  /** Resolves when no write is in progress. */
-  async idle(): Promise<void> {
-    await this.writing;
   }
 }
 

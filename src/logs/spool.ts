@@ -9,9 +9,10 @@
  *   tail (a crash mid-write) is cut, never misread, and a half-written batch is read again from the journal.
  * - Writes are fsync'd at most every `syncEveryMs` or `syncEveryBytes` (SD cards): a power cut loses at
  *   most that much of the spool, and those lines are read again from the journal (they repeat, not vanish).
- * - Cursors live in `cursors.json`, replaced by temp file + rename at every commit (a killed process
- *   loses none); not fsync'd on their own: after a power cut a cursor can only be older (lines
- *   repeat), and one that is unreadable or ahead of the spool is brought back (never skips a line).
+ * - Cursors live in `cursors.bin` (cursor-file.ts): every commit is one write into one of two CRC'd
+ *   slots (a killed process loses none, a torn write leaves the commit before it); not fsync'd on
+ *   their own: after a power cut a cursor can only be older (lines repeat), and one that is ahead of
+ *   the spool is brought back (never skips a line).
  * - A segment goes when every sink is past it, or, oldest first, when the spool is over budget: the
  *   cursor of each sink behind it moves past it, and the sink's runner counts the lines it skipped.
  * - A refused write (ENOSPC, EDQUOT, EIO…) is cut back and its lines counted as dropped for every sink; never thrown.
@@ -21,7 +22,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
 import { encodeBatch, type JournalPosition } from './codec.js';
-import { CursorFile, loadSegments, readLines, SegmentReaders, segmentName, type Mark, type Segment, type SpoolFs } from './spool-files.js';
+import { CursorFile } from './cursor-file.js';
+import { loadSegments, readLines, SegmentReaders, segmentName, type Mark, type Segment, type SpoolFs } from './spool-files.js';
 import type { LogLine } from './line.js';
 
 export type { SpoolFs } from './spool-files.js';
@@ -207,7 +209,7 @@ export class Spool {
   /** Syncs and closes the current segment. */
   async close(): Promise<void> {
     await this.sync(true);
-    await this.cursorFile.idle();
+    await this.cursorFile.close();
     await this.readers.close(() => true);
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;

@@ -122,7 +122,8 @@ describe('log forwarding (supervisor simulator, ManualClock)', () => {
     const w = world;
     await w.until(() => w.sup.journalFollowers > 0, 'the follow stream');
     const a = w.push(150, 'a');
-    await w.until(() => r.lines.length === 150, 'before the restart');
+    // Delivered and committed (a batch whose reply a stop cuts off is sent again: at most one batch repeats).
+    await w.until(() => r.lines.length === 150 && w.fwd.status().sinks[0]?.pending === 0, 'before the restart');
     await w.restart();
     const b = w.push(20, 'b'); // while the agent is down
     await w.until(() => w.sup.journalFollowers > 0, 'the follow stream again');

@@ -3,10 +3,10 @@ import type { LogLine } from '../line.js';
 import { PostingSink, sinkTarget, type PostingOptions } from './sink.js';
 
 /** The NDJSON body of a batch. */
-export function ndjsonBody(lines: readonly LogLine[], deviceUuid: string): Buffer {
+export function ndjsonBody(lines: readonly LogLine[], deviceUuid: string): string {
   let text = '';
   for (const l of lines) text += `${JSON.stringify({ time: l.time, unit: l.unit, priority: l.priority, message: l.message, device_uuid: deviceUuid })}\n`;
-  return Buffer.from(text, 'utf8');
+  return text;
 }
 
 /** POSTs NDJSON batches of up to 100 lines to `url`. */
@@ -18,7 +18,7 @@ export class HttpSink extends PostingSink {
     super(opts, target, target.label);
   }
 
-  protected body(lines: readonly LogLine[]): Buffer {
+  protected body(lines: readonly LogLine[]): string {
     return ndjsonBody(lines, this.opts.deviceUuid());
   }
 }

@@ -6,16 +6,16 @@ import type { LogLine } from '../line.js';
 import { PostingSink, sinkTarget, type PostingOptions } from './sink.js';
 
 /** The push body of a batch: lines grouped by unit, in their order. */
-export function lokiBody(lines: readonly LogLine[], labels: { deviceUuid: string; fleet: string }): Buffer {
+export function lokiBody(lines: readonly LogLine[], labels: { deviceUuid: string; fleet: string }): string {
   const streams = new Map<string, [string, string][]>();
   for (const l of lines) {
     const values = streams.get(l.unit) ?? [];
     values.push([`${Date.parse(l.time)}000000`, l.message]);
     streams.set(l.unit, values);
   }
-  return Buffer.from(JSON.stringify({
+  return JSON.stringify({
     streams: [...streams].map(([unit, values]) => ({ stream: { device_uuid: labels.deviceUuid, fleet: labels.fleet, unit }, values })),
-  }), 'utf8');
+  });
 }
 
 /** Pushes batches of up to 100 lines to Loki; `spec` is the sink as written, `loki+http(s)://host[:port][/path]`. */
@@ -31,7 +31,7 @@ export class LokiSink extends PostingSink {
 
   private readonly fleet: () => string;
 
-  protected body(lines: readonly LogLine[]): Buffer {
+  protected body(lines: readonly LogLine[]): string {
     return lokiBody(lines, { deviceUuid: this.opts.deviceUuid(), fleet: this.fleet() });
   }
 }

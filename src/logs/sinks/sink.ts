@@ -86,6 +86,10 @@ export async function post(spec: PostSpec): Promise<void> {
   throw new SinkError(`${where}: ${res.statusCode} ${text.slice(0, 120).replace(/\s+/g, ' ')}`, res.statusCode, retryAfterMs);
 }
 
+/** The body buffer a posting sink starts with, and the largest it keeps between batches. */
+const MIN_BODY_BYTES = 64 * 1024;
+const KEEP_BODY_BYTES = 256 * 1024;
+
 /** What a sink that POSTs to a URL of its own needs. */
 export interface PostingOptions {
   dispatcher: Dispatcher;
@@ -101,7 +105,10 @@ export abstract class PostingSink implements Sink {
   protected constructor(protected readonly opts: PostingOptions, protected readonly target: SinkTarget, readonly label: string) {}
 
   /** The body of one batch. */
-  protected abstract body(lines: readonly LogLine[]): Buffer;
+  protected abstract body(lines: readonly LogLine[]): string;
+
+  /** The buffer bodies are written into, reused: one request at a time per sink (the runner's loop). */
+  private scratch: Buffer | undefined;
 
   /** The content type of a body. */
   protected abstract readonly contentType: string;
@@ -109,7 +116,16 @@ export abstract class PostingSink implements Sink {
   send(lines: readonly LogLine[], signal: AbortSignal): Promise<void> {
     return post({
       dispatcher: this.opts.dispatcher, target: this.target, headers: { 'content-type': this.contentType },
-      body: this.body(lines), timeoutMs: this.opts.timeoutMs ?? 30_000, wall: this.opts.wall, signal,
+      body: this.encode(this.body(lines)), timeoutMs: this.opts.timeoutMs ?? 30_000, wall: this.opts.wall, signal,
     });
+  }
+
+  /** `text` as UTF-8 in the reused buffer (grown when short; one grown past KEEP_BODY_BYTES is not kept). */
+  private encode(text: string): Buffer {
+    const most = text.length * 3;
+    let buf = this.scratch;
+    if (!buf || buf.length < most) buf = Buffer.allocUnsafe(Math.max(most, MIN_BODY_BYTES));
+    if (buf.length <= KEEP_BODY_BYTES) this.scratch = buf;
+    return buf.subarray(0, buf.write(text, 0, 'utf8'));
   }
 }
