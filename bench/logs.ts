@@ -36,13 +36,21 @@ function imageFlags(): string[] {
 
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) the process has used. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
 async function peakRssKb(pid: number, field = 'VmHWM'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
 }
 
 /** One agent run; returns the seconds from start to the last line received (or a fixed time without forwarding) and its peak RSS. */
-async function runAgent(forward: boolean, holdMs: number, paced?: Paced): Promise<{ firstToLastS: number; startToLastS: number; peakKb: number; received: number; journalBytes: number }> {
+async function runAgent(forward: boolean, holdMs: number, paced?: Paced): Promise<{ firstToLastS: number; startToLastS: number; peakKb: number; anonKb: number; received: number; journalBytes: number; cpuS: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-agent-logs-bench-'));
   const supervisor = new SupervisorSimulator({ apiKey: 'benchsupervisorkey', appId: DEMO.fleetId, version: '19.0.5', journal: [] });
   await supervisor.start();
@@ -71,6 +79,8 @@ async function runAgent(forward: boolean, holdMs: number, paced?: Paced): Promis
   else await new Promise((resolve) => setTimeout(resolve, holdMs));
   const last = performance.now();
   const peakKb = await peakRssKb(child.pid!);
+  const anonKb = await peakRssKb(child.pid!, 'RssAnon');
+  const cpuS = await cpuSeconds(child.pid!);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.on('exit', resolve));
   const journalBytes = journalText(supervisor, LINES).length;
@@ -78,7 +88,7 @@ async function runAgent(forward: boolean, holdMs: number, paced?: Paced): Promis
   await supervisor.stop();
   await cloud.stop();
   await rm(dir, { recursive: true, force: true });
-  return { firstToLastS: (last - first) / 1000, startToLastS: (last - started) / 1000, peakKb, received: receiver.lines.length, journalBytes };
+  return { firstToLastS: (last - first) / 1000, startToLastS: (last - started) / 1000, peakKb, anonKb, received: receiver.lines.length, journalBytes, cpuS };
 }
 
 /** The paced phase's settings and, filled in by a run, what it saw. */
@@ -151,7 +161,10 @@ console.log(`node ${process.version}, flags ${imageFlags().join(' ') || '(none)'
 console.log(`lines: ${LINES}, journal bytes: ${(bytes.length / 1e6).toFixed(1)} MB, received ${on.received}`);
 console.log(`forwarding: ${on.startToLastS.toFixed(2)} s from process start to the last line (${Math.round(rate)} lines/s); first to last line ${on.firstToLastS.toFixed(2)} s (${Math.round(LINES / on.firstToLastS)} lines/s)  goal ≥ 20000`);
 console.log(`gzip -1 over the same bytes: ${gz.toFixed(2)} s; forwarding / gzip = ${(on.firstToLastS / gz).toFixed(2)}×  goal ≤ 2×`);
+const cpu = on.cpuS - off.cpuS;
+console.log(`agent CPU: ${on.cpuS.toFixed(2)} s forwarding, ${off.cpuS.toFixed(2)} s without over the same span; forwarding's own ${cpu.toFixed(2)} s = ${((cpu / LINES) * 1e6).toFixed(1)} µs per line, ${(cpu / gz).toFixed(1)}× gzip's time`);
 console.log(`backlog peak RSS: ${(on.peakKb / 1024).toFixed(1)} MB forwarding, ${(off.peakKb / 1024).toFixed(1)} MB without; added ${((on.peakKb - off.peakKb) / 1024).toFixed(1)} MB  goal ≤ 3 MB`);
+console.log(`  of it anonymous memory (heap, buffers) at the end: ${((on.anonKb - off.anonKb) / 1024).toFixed(1)} MB; the rest is pages of the node binary and libraries first touched by forwarding's code`);
 
 const pacedOn: Paced = { rate: 20_000, seconds: 10 };
 const pon = await runAgent(true, 0, pacedOn);
