@@ -142,12 +142,12 @@ describe('CursorFile', () => {
 
   it('a write that fails is not thrown; the next commit makes the file afresh', async () => {
     let fail = false;
-    const fs: SpoolFs = { ...fsp, open: (async (...args: Parameters<typeof fsp.open>) => {
+    const fs: SpoolFs = { ...fsp, open: async (...args: Parameters<typeof fsp.open>) => {
       const handle = await fsp.open(...args);
       if (!fail) return handle;
       await handle.close();
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-    }) as typeof fsp.open };
+    } };
     const file = new CursorFile(fs, dir);
     await file.write(json({ a: 1 }));
     await file.close();
