@@ -66,14 +66,15 @@ export function describeWaves(rows: readonly WaveRow[], token: string, rollout: 
   }[t0];
   const width = Math.max(4, ...rows.map((r) => `${r.wave}/${r.of}`.length));
   const used = new Set(rows.map((r) => r.wave)).size;
+  const n = waveCount(rollout.percent);
   return [
-    `rollout ${formatRollout(rollout)} in ${waveCount(rollout.percent)} waves, token ${token}`,
+    `rollout ${formatRollout(rollout)} in ${n} wave${n === 1 ? '' : 's'}, token ${token}`,
     t0Line,
     '',
     `${'wave'.padEnd(width)}  ${'start (UTC)'.padEnd(24)}  uuid`,
     ...rows.map((r) => `${`${r.wave}/${r.of}`.padEnd(width)}  ${r.start}  ${r.uuid}`),
     '',
-    `${rows.length} device${rows.length === 1 ? '' : 's'} in ${used} of ${waveCount(rollout.percent)} waves`,
+    `${rows.length} device${rows.length === 1 ? '' : 's'} in ${used} of ${n} wave${n === 1 ? '' : 's'}`,
   ];
 }
 

@@ -64,10 +64,9 @@ describe('rollout waves: the rule against vectors computed independently', () =>
     for (const token of ['2026-12-05', 'T-1', 'reboot:night']) {
       for (const uuid of uuids) {
         for (const percent of [1, 3, 7, 10, 25, 33, 50, 99, 100]) {
-          const { b, k } = expected(uuid, token, percent);
+          const { k } = expected(uuid, token, percent);
           assert.equal(waveOf(placeBits(uuid, token), percent), k, `${uuid} ${token} ${percent} %`);
           assert.equal(deviceSchedule(uuid, token, { percent, periodMs: HOUR }, 0).wave, k);
-          assert.ok(b < TWO_64);
           checked += 1;
         }
       }

@@ -69,6 +69,12 @@ describe('fleet-agent waves', () => {
     assert.equal(res.code, 0);
     assert.equal(res.out[1], 't0 = now, 2026-12-02T14:00:00.000Z (--from is in the past, which means now)');
     assert.equal(res.out[4], `1/4   2026-12-02T14:00:00.000Z  ${A}`);
+    assert.equal(res.out[6], '1 device in 1 of 4 waves');
+  });
+
+  it('100 % is one wave, said in the singular', async () => {
+    const res = await waves(['waves', '--rollout', '100%/1h', '--token', '2026-12-05'], `${A}\n`);
+    assert.deepEqual([res.code, res.out[0], res.out[6]], [0, 'rollout 100%/1h in 1 wave, token 2026-12-05', '1 device in 1 of 1 wave']);
   });
 
   it('a line that is not a uuid is reported with its line number on stderr; nothing is printed; exit 2', async () => {
