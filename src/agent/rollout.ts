@@ -172,6 +172,7 @@ export function parseFromValue(text: string): Parsed<number> {
   if (zone === undefined) return fail('must be UTC: end the time in Z or +00:00');
   if (zone.toUpperCase() !== 'Z' && zone !== '+00:00') return fail(`must be UTC: end the time in Z or +00:00, not ${zone}`);
   const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  if (year < 1970) return fail('the year must be 1970 or later');
   const ms = Number(frac.padEnd(3, '0').slice(0, 3));
   const at = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const back = new Date(at);

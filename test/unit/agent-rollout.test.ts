@@ -255,6 +255,7 @@ describe('parseFrom', () => {
     ['from=2026-13-01T08:00Z', 'from=2026-13-01T08:00Z: not a real calendar time (month 01–12, day within the month, hour 00–23, minute and second 00–59)'],
     ['from=2026-12-05T24:00Z', 'from=2026-12-05T24:00Z: not a real calendar time (month 01–12, day within the month, hour 00–23, minute and second 00–59)'],
     ['from=2026-12-31T23:59:60Z', 'from=2026-12-31T23:59:60Z: not a real calendar time (month 01–12, day within the month, hour 00–23, minute and second 00–59)'],
+    ['from=0099-12-05T08:00Z', 'from=0099-12-05T08:00Z: the year must be 1970 or later'],
     ['from=tomorrow', 'from=tomorrow: expected a UTC time like 2026-12-05T08:00Z'],
     ['from=1764921600', 'from=1764921600: expected a UTC time like 2026-12-05T08:00Z'],
     ['from=2026-12-5T8:00Z', 'from=2026-12-5T8:00Z: expected a UTC time like 2026-12-05T08:00Z'],
