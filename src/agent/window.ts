@@ -125,7 +125,8 @@ function parseOne(piece: string): Window {
 
 /**
  * Parses `AGENT_MAINTENANCE_WINDOW` (the module's grammar): null for `off`/`none`/empty (any
- * time), else the windows, frozen. Throws one Error naming every bad window and why.
+ * time), else the windows, frozen. Throws one Error giving every bad window's reason (with several
+ * windows, each named by its place and text).
  */
 export function parseWindows(raw: string): readonly Window[] | null {
   const text = raw.trim();
@@ -138,8 +139,8 @@ export function parseWindows(raw: string): readonly Window[] | null {
     try {
       windows.push(parseOne(piece));
     } catch (err) {
-      const which = pieces.length > 1 ? `window ${i + 1} "${clipText(piece)}"` : `window "${clipText(piece)}"`;
-      problems.push(`${which}: ${(err as Error).message}`);
+      // One window: the caller shows the whole value; several: name the one at fault.
+      problems.push(pieces.length > 1 ? `window ${i + 1} "${clipText(piece)}": ${(err as Error).message}` : (err as Error).message);
     }
   });
   if (problems.length > 0) throw new Error(problems.join('; '));

@@ -4,7 +4,7 @@ import type { CliContext } from './types.js';
 export type Runner = (ctx: CliContext) => Promise<number>;
 
 /** The module that holds a command's code, loaded only when that command runs. */
-export type Group = 'supervisor' | 'cloud' | 'doctor' | 'run' | 'local' | 'demo' | 'metrics';
+export type Group = 'supervisor' | 'cloud' | 'doctor' | 'run' | 'local' | 'demo' | 'metrics' | 'window';
 
 interface CommandInfo {
   group: Group;
@@ -84,6 +84,11 @@ export const COMMANDS = {
     group: 'metrics',
     summary: 'one metrics sample of this device: CPU, load, memory, the data folder\'s disk, temperature, power state',
     usage: 'fleet-agent metrics [--json]',
+  },
+  window: {
+    group: 'window',
+    summary: 'is the device inside its maintenance window (AGENT_MAINTENANCE_WINDOW in TZ) now or at --at, and when the next one opens',
+    usage: 'fleet-agent window [--at TIME] [--json]',
   },
   version: { group: 'local', summary: "print fleet-agent's version (also --version)", usage: 'fleet-agent version [--json]' },
   run: { group: 'run', summary: 'run the agent: poll tags, carry out commands exactly once, report health', usage: 'fleet-agent run' },

@@ -13,6 +13,7 @@ const GROUPS: { [G in Group]: () => Promise<RunnersOf<G>> } = {
   local: async () => (await import('./local.js')).runners,
   demo: async () => (await import('./demo.js')).runners,
   metrics: async () => (await import('./metrics.js')).runners,
+  window: async () => (await import('./window.js')).runners,
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);

@@ -45,6 +45,8 @@ describe('applyLive precedence', () => {
       'agent.config.logs-forward': 'cloud',
       'agent.config.logs-units': 'kernel',
       'agent.config.logs-match': 'oom',
+      'agent.config.maintenance-window': 'Sat 23:00-02:00',
+      'agent.config.fleet-commands': 'off',
     };
     const { config, problems, sources } = applyLive(base, tags, {});
     assert.deepEqual(problems, []);
@@ -54,6 +56,7 @@ describe('applyLive precedence', () => {
         ...base, metricsIntervalMs: 30_000, report: false, actions: ['reboot', 'purge'], maxRebootsPerDay: 1, lockWaitMs: 300_000,
         rebootSchedule: '30 4 * * SUN', scheduleSpreadMs: 0, watchdog: ['main'], watchdogLadder: ['reboot'], offlineRebootMs: 43_200_000,
         watchdogIntervalMs: 10_000, logLevel: 'warn', logsForward: ['cloud'], logsUnits: ['kernel'], logsMatch: 'oom',
+        maintenanceWindow: [{ days: [5], start: 23 * 60, end: 2 * 60 }], fleetCommands: false,
       },
     );
     assert.ok(Object.isFrozen(config));

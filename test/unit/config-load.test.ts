@@ -35,6 +35,8 @@ describe('loadConfig defaults', () => {
       watchdogLadder: ['restart-service', 'restart', 'reboot'],
       offlineRebootMs: null,
       watchdogIntervalMs: 30_000,
+      maintenanceWindow: null,
+      fleetCommands: true,
       timeZone: 'UTC',
       logLevel: 'info',
       logsForward: [],
