@@ -33,6 +33,7 @@
  * every window repeats weekly, so the next opening always lies within them. Assumes, as every
  * real zone does, no two offset changes within four days.
  */
+import { utcOffsetReader } from '../lib/utc-offset.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -189,26 +190,13 @@ export function formatWindow(w: Window): string {
 /** A zone's offset from UTC (ms) at an instant. */
 type OffsetAt = (t: number) => number;
 
-function offsetReader(timeZone: string): OffsetAt {
-  // UTC as an offset of 0: no time zone data to load (Intl's zones cost megabytes of RSS).
-  if (timeZone === 'UTC') return () => 0;
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
-  return (t) => {
-    const name = format.formatToParts(t).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-    const m = /^GMT(?:([+-])(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?)?$/.exec(name);
-    if (m === null) throw new RangeError(`cannot read the UTC offset "${name}" of ${timeZone}`);
-    const ms = (Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0)) * 1000;
-    return m[1] === '-' ? -ms : ms;
-  };
-}
-
 /** Formatters per zone: a memo of a pure function (a device asks about one zone), bounded to a few entries. */
 const READERS = new Map<string, OffsetAt>();
 
 function readerFor(timeZone: string): OffsetAt {
   let reader = READERS.get(timeZone);
   if (reader === undefined) {
-    reader = offsetReader(timeZone);
+    reader = utcOffsetReader(timeZone);
     if (READERS.size >= 8) READERS.clear();
     READERS.set(timeZone, reader);
   }
