@@ -199,6 +199,12 @@ describe('nights the clocks change', () => {
     ['America/New_York', 'Sun 00:30-01:30', '2026-10-31T12:00Z', ['2026-11-01T04:30Z', '2026-11-01T06:30Z'], 'straddling into it: 2 h'],
     ['America/New_York', 'Sun 01:30-03:00', '2026-10-31T12:00Z', ['2026-11-01T05:30Z', '2026-11-01T08:00Z'], 'straddling out of it: 2 h 30'],
     ['America/New_York', 'Sat 23:00-01:30', '2026-10-31T12:00Z', ['2026-11-01T03:00Z', '2026-11-01T06:30Z'], 'across midnight into the repeated hour'],
+    // America/Santiago changes at midnight. Sunday 2026-09-06: 00:00 (-04, 04:00Z) jumps to 01:00 (-03)
+    ['America/Santiago', 'Sun 00:00-01:00', '2026-09-05T00:00Z', ['2026-09-06T04:00Z', '2026-09-06T05:00Z'], 'the skipped hour is its first: open its hour from the jump'],
+    ['America/Santiago', 'Sat 22:00-24:00', '2026-09-05T00:00Z', ['2026-09-06T02:00Z', '2026-09-06T04:00Z'], 'ending at a midnight that never comes: at the jump'],
+    // Sunday 2026-04-05: 00:00 (-03, 03:00Z) goes back to Saturday 23:00 (-04)
+    ['America/Santiago', 'Sat 23:00-24:00', '2026-04-04T00:00Z', ['2026-04-05T02:00Z', '2026-04-05T04:00Z'], 'the repeated hour ends Saturday: 2 h'],
+    ['America/Santiago', 'Sun 00:00-02:00', '2026-04-04T00:00Z', ['2026-04-05T04:00Z', '2026-04-05T06:00Z'], 'after the change: as usual'],
   ];
   for (const [zone, text, when, [start, end], why] of table) {
     it(`${zone} ${text} asked ${when}: ${start} – ${end} (${why})`, () => {
