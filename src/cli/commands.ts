@@ -4,7 +4,7 @@ import type { CliContext } from './types.js';
 export type Runner = (ctx: CliContext) => Promise<number>;
 
 /** The module that holds a command's code, loaded only when that command runs. */
-export type Group = 'supervisor' | 'cloud' | 'doctor' | 'run' | 'local' | 'demo' | 'metrics' | 'waves';
+export type Group = 'supervisor' | 'cloud' | 'doctor' | 'run' | 'local' | 'demo' | 'metrics' | 'waves' | 'window';
 
 interface CommandInfo {
   group: Group;
@@ -89,6 +89,11 @@ export const COMMANDS = {
     group: 'waves',
     summary: "which wave and start time each device (uuids on stdin) gets in a fleet command's staged rollout",
     usage: 'fleet-agent waves --rollout <percent>%/<period> --token <token> [--from <UTC time>] [--json] < uuids',
+  },
+  window: {
+    group: 'window',
+    summary: 'is the device inside its maintenance window (AGENT_MAINTENANCE_WINDOW in TZ) now or at --at, and when the next one opens',
+    usage: 'fleet-agent window [--at TIME] [--json]',
   },
   version: { group: 'local', summary: "print fleet-agent's version (also --version)", usage: 'fleet-agent version [--json]' },
   run: { group: 'run', summary: 'run the agent: poll tags, carry out commands exactly once, report health', usage: 'fleet-agent run' },

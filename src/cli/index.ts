@@ -14,6 +14,7 @@ const GROUPS: { [G in Group]: () => Promise<RunnersOf<G>> } = {
   demo: async () => (await import('./demo.js')).runners,
   metrics: async () => (await import('./metrics.js')).runners,
   waves: async () => (await import('./waves.js')).runners,
+  window: async () => (await import('./window.js')).runners,
 };
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);

@@ -1,4 +1,5 @@
 import { CronPattern } from 'croner';
+import { parseWindows, type Window } from '../agent/window.js';
 
 // Pure parsers for setting values. Each takes the raw text (already trimmed by the caller or not)
 // and returns the typed value, or throws an Error whose message says what is expected. The caller
@@ -158,6 +159,19 @@ export function parseTimeZone(raw: string): string {
     return new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
   } catch {
     throw new Error('must be an IANA time zone such as Europe/Berlin or UTC (unknown zone)');
+  }
+}
+
+/**
+ * Parses a maintenance window list (`Mon-Fri 02:00-05:00; Sat,Sun 00:00-06:00`, the grammar of
+ * src/agent/window.ts); `off` is null (any time). Valid in every zone: the nights the clocks
+ * change are handled when instants are computed, so nothing here depends on `TZ`.
+ */
+export function parseMaintenanceWindow(raw: string): readonly Window[] | null {
+  try {
+    return parseWindows(raw);
+  } catch (err) {
+    throw new Error(clip((err as Error).message, 400));
   }
 }
 

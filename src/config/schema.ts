@@ -8,6 +8,7 @@ import {
   parseEnum,
   parseEnumList,
   parseList,
+  parseMaintenanceWindow,
   parseHttpUrl,
   parseNameList,
   parseOptionalDuration,
@@ -17,6 +18,7 @@ import {
   parseTagPrefix,
   parseTimeZone,
 } from './parsers.js';
+import { formatWindows, type Window } from '../agent/window.js';
 import { parseBindAddress, parseInteger, parsePort, parseToken } from './net.js';
 
 /** Every command an operator can trigger with an `agent.<command>` tag. */
@@ -48,7 +50,11 @@ export interface Config {
   watchdogLadder: readonly LadderStep[];
   offlineRebootMs: number | null;
   watchdogIntervalMs: number;
-  /** IANA time zone of schedules (TZ). */
+  /** When disruptive work may start (src/agent/window.ts); null = off, any time. */
+  maintenanceWindow: readonly Window[] | null;
+  /** Obey command tags set on the fleet. */
+  fleetCommands: boolean;
+  /** IANA time zone of schedules and windows (TZ). */
   timeZone: string;
   logLevel: LogLevel;
   logsForward: readonly string[];
@@ -151,8 +157,17 @@ export const SETTINGS: readonly Setting[] = Object.freeze(([
   { key: 'watchdogIntervalMs', env: 'AGENT_WATCHDOG_INTERVAL', tag: 'watchdog-interval', default: '30s', format: duration,
     doc: 'how often the watchdog looks at services; unhealthy after 3 failed checks (or 2 looks not running) in a row; at least `5s`',
     parse: (raw) => parseDuration(raw, { min: 5 * SECOND }) },
+  { key: 'maintenanceWindow', env: 'AGENT_MAINTENANCE_WINDOW', tag: 'maintenance-window', default: 'off',
+    format: (v) => formatWindows(v as readonly Window[] | null),
+    doc: 'when disruptive work may start: `<days> <HH:MM>-<HH:MM>` in `TZ`, several joined by `;`, e.g. '
+      + '`Mon-Fri 02:00-05:00; Sat,Sun 00:00-06:00`; a window may cross midnight; off: any time '
+      + '(`fleet-agent window` shows it; the agent does not hold work for it yet)',
+    parse: parseMaintenanceWindow },
+  { key: 'fleetCommands', env: 'AGENT_FLEET_COMMANDS', tag: 'fleet-commands', default: 'on', format: onOff,
+    doc: "obey command tags set on the fleet; `off` on one device's tag opts it out (fleet commands are not carried out yet)",
+    parse: parseBoolean },
   { key: 'timeZone', env: 'TZ', tag: null, default: 'UTC', format: text,
-    doc: 'IANA time zone of schedules (balena sets it as a variable); an unknown zone is refused',
+    doc: 'IANA time zone of schedules and windows (balena sets it as a variable); an unknown zone is refused',
     parse: parseTimeZone },
   { key: 'logLevel', env: 'AGENT_LOG_LEVEL', tag: 'log-level', default: 'info', format: text,
     doc: `the agent's own log level: ${LOG_LEVELS.join(', ')}`,

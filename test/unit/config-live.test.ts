@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { applyLive } from '../../src/config/live.js';
 import { loadConfig } from '../../src/config/load.js';
 import { LIVE_SETTINGS } from '../../src/config/schema.js';
+import { nextWindow } from '../../src/agent/window.js';
 
 const T = 'agent.config.poll-interval';
 
@@ -45,6 +46,8 @@ describe('applyLive precedence', () => {
       'agent.config.logs-forward': 'cloud',
       'agent.config.logs-units': 'kernel',
       'agent.config.logs-match': 'oom',
+      'agent.config.maintenance-window': 'Sat 23:00-02:00',
+      'agent.config.fleet-commands': 'off',
     };
     const { config, problems, sources } = applyLive(base, tags, {});
     assert.deepEqual(problems, []);
@@ -54,6 +57,7 @@ describe('applyLive precedence', () => {
         ...base, metricsIntervalMs: 30_000, report: false, actions: ['reboot', 'purge'], maxRebootsPerDay: 1, lockWaitMs: 300_000,
         rebootSchedule: '30 4 * * SUN', scheduleSpreadMs: 0, watchdog: ['main'], watchdogLadder: ['reboot'], offlineRebootMs: 43_200_000,
         watchdogIntervalMs: 10_000, logLevel: 'warn', logsForward: ['cloud'], logsUnits: ['kernel'], logsMatch: 'oom',
+        maintenanceWindow: [{ days: [5], start: 23 * 60, end: 2 * 60 }], fleetCommands: false,
       },
     );
     assert.ok(Object.isFrozen(config));
@@ -131,5 +135,42 @@ describe('applyLive problems', () => {
     const result = applyLive(base, { 'agent.config.log-level': 'v'.repeat(10_000), 'agent.config.logs-forward': 'loki+ftp://u:hunter2@h/' }, {});
     assert.equal(result.problems.length, 2);
     for (const p of result.problems) assert.ok(p.length < 300 && !p.includes('hunter2'), p);
+  });
+});
+
+describe('applyLive: maintenance window and fleet commands', () => {
+  const W = 'agent.config.maintenance-window';
+  const F = 'agent.config.fleet-commands';
+  it('a device tag sets the window, read in the environment\'s TZ; a fleet tag opts the fleet out of fleet commands', () => {
+    const base = loadConfig({ TZ: 'America/New_York', AGENT_MAINTENANCE_WINDOW: 'daily 01:00-02:00' });
+    const { config, problems, sources } = applyLive(base, { [W]: 'Sun 01:15-01:45' }, { [F]: 'off', [W]: 'Sat 03:00-04:00' });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.maintenanceWindow, [{ days: [6], start: 75, end: 105 }]);
+    assert.equal(config.fleetCommands, false);
+    assert.deepEqual([sources.maintenanceWindow, sources.fleetCommands, sources.timeZone], ['device-tag', 'fleet-tag', 'env']);
+    // The night New York's clocks go back: from the first 01:15 EDT to the second 01:45 EST.
+    const open = nextWindow(config.maintenanceWindow ?? [], config.timeZone, Date.parse('2026-10-31T12:00Z'));
+    assert.deepEqual([open?.start, open?.end], [Date.parse('2026-11-01T05:15Z'), Date.parse('2026-11-01T06:45Z')]);
+  });
+  it('a bad window tag keeps the last good window and says why', () => {
+    const base = loadConfig({ TZ: 'Europe/Berlin' });
+    const first = applyLive(base, { [W]: 'Sat 23:00-02:00', [F]: 'off' }, {});
+    assert.deepEqual(first.problems, []);
+    const second = applyLive(base, { [W]: 'Sat 23:00-23:00', [F]: 'maybe' }, {}, first.config);
+    assert.deepEqual(second.config.maintenanceWindow, [{ days: [5], start: 1380, end: 120 }]);
+    assert.equal(second.config.fleetCommands, false);
+    assert.deepEqual(second.problems, [
+      'tag agent.config.maintenance-window="Sat 23:00-23:00": start and end are equal: a window must have a length (the whole day is 00:00-24:00); keeping Sat 23:00-02:00',
+      'tag agent.config.fleet-commands="maybe": must be a boolean: 1/true/on/yes or 0/false/off/no; keeping off',
+    ]);
+    const fresh = applyLive(base, {}, { [W]: 'Mon-Fry 01:00-02:00' });
+    assert.equal(fresh.config.maintenanceWindow, null);
+    assert.deepEqual(fresh.problems, [
+      'fleet tag agent.config.maintenance-window="Mon-Fry 01:00-02:00": unknown day "Fry"; days are Mon, Tue, Wed, Thu, Fri, Sat, Sun (or full names), ranges like Mon-Fri, or daily; keeping off',
+    ]);
+  });
+  it('the tag off turns a window from the environment off', () => {
+    const base = loadConfig({ AGENT_MAINTENANCE_WINDOW: 'Mon-Fri 02:00-05:00' });
+    assert.equal(applyLive(base, { [W]: 'off' }, {}).config.maintenanceWindow, null);
   });
 });

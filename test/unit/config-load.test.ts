@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/lib/errors.js';
+import { exitCodeFor } from '../../src/cli/exit.js';
 import { defaultConfig, loadConfig } from '../../src/config/load.js';
 import { closest } from '../../src/lib/closest.js';
 import { COMMAND_NAMES, SETTINGS, type Config } from '../../src/config/schema.js';
@@ -35,6 +36,8 @@ describe('loadConfig defaults', () => {
       watchdogLadder: ['restart-service', 'restart', 'reboot'],
       offlineRebootMs: null,
       watchdogIntervalMs: 30_000,
+      maintenanceWindow: null,
+      fleetCommands: true,
       timeZone: 'UTC',
       logLevel: 'info',
       logsForward: [],
@@ -221,5 +224,35 @@ describe('loadConfig problems', () => {
   it('finds the closest name', () => {
     assert.equal(closest('AGENT_REPROT', ['AGENT_REPORT', 'AGENT_WATCHDOG']), 'AGENT_REPORT');
     assert.equal(closest('SOMETHING_ELSE', ['AGENT_REPORT']), undefined);
+  });
+});
+
+describe('maintenance window and fleet commands settings', () => {
+  it('reads a window list, off, and fleet commands on or off', () => {
+    const config = loadConfig({ AGENT_MAINTENANCE_WINDOW: 'Mon-Fri 02:00-05:00; Sat,Sun 00:00-06:00', AGENT_FLEET_COMMANDS: 'off', TZ: 'Europe/Berlin' });
+    assert.deepEqual(config.maintenanceWindow, [{ days: [0, 1, 2, 3, 4], start: 120, end: 300 }, { days: [5, 6], start: 0, end: 360 }]);
+    assert.equal(config.fleetCommands, false);
+    assert.equal(config.timeZone, 'Europe/Berlin');
+    assert.ok(Object.isFrozen(config.maintenanceWindow));
+    assert.equal(loadConfig({ AGENT_MAINTENANCE_WINDOW: 'off' }).maintenanceWindow, null);
+    assert.equal(loadConfig({ AGENT_FLEET_COMMANDS: 'on' }).fleetCommands, true);
+  });
+  it('refuses bad values together with every other bad key (exit 2)', () => {
+    const env = { AGENT_MAINTENANCE_WINDOW: 'Mon-Fri 05:00-05:00', AGENT_FLEET_COMMANDS: 'sometimes', TZ: 'Mars/Olympus', AGENT_POLL_INTERVAL: '1s' };
+    assert.deepEqual(problemsOf(env), [
+      'AGENT_POLL_INTERVAL="1s": must be at least 10s',
+      'AGENT_MAINTENANCE_WINDOW="Mon-Fri 05:00-05:00": start and end are equal: a window must have a length (the whole day is 00:00-24:00)',
+      'AGENT_FLEET_COMMANDS="sometimes": must be a boolean: 1/true/on/yes or 0/false/off/no',
+      'TZ="Mars/Olympus": must be an IANA time zone such as Europe/Berlin or UTC (unknown zone)',
+    ]);
+    assert.throws(() => loadConfig(env), (err) => exitCodeFor(err) === 2);
+  });
+  it('names each bad window of a list', () => {
+    assert.deepEqual(problemsOf({ AGENT_MAINTENANCE_WINDOW: 'Mon 01:00-02:00; Sun-Fry 01:00-02:00' }), [
+      'AGENT_MAINTENANCE_WINDOW="Mon 01:00-02:00; Sun-Fry 01:00-02:00": window 2 "Sun-Fry 01:00-02:00": unknown day "Fry"; days are Mon, Tue, Wed, Thu, Fri, Sat, Sun (or full names), ranges like Mon-Fri, or daily',
+    ]);
+  });
+  it('suggests the right name for a misspelt variable', () => {
+    assert.deepEqual(problemsOf({ AGENT_MAINTENANCE_WINDOWS: 'daily 02:00-03:00' }), ['unknown setting AGENT_MAINTENANCE_WINDOWS; did you mean AGENT_MAINTENANCE_WINDOW?']);
   });
 });

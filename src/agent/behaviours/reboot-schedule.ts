@@ -31,6 +31,7 @@
  */
 import { Cron } from 'croner';
 import { nodeCrypto } from '../../lib/builtins.js';
+import { utcOffsetReader } from '../../lib/utc-offset.js';
 import { behaviourKey, entryKey, type Intent } from '../intent.js';
 import type { Snapshot } from '../snapshot.js';
 import type { Behaviour, Decision } from './behaviour.js';
@@ -95,19 +96,7 @@ interface Schedule {
 function schedule(pattern: string, timeZone: string): Schedule {
   // UTC as an offset of 0: no time zone data to load (Intl's zones cost megabytes of RSS).
   const cron = new Cron(pattern, { ...(timeZone === 'UTC' ? { utcOffset: 0 } : { timezone: timeZone }), paused: true });
-  if (timeZone === 'UTC') return { cron, walks: new Map(), offsetAt: () => 0 };
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
-  return {
-    cron,
-    walks: new Map(),
-    offsetAt(t) {
-      const name = format.formatToParts(t).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-      const m = /^GMT(?:([+-])(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?)?$/.exec(name);
-      if (m === null) throw new RangeError(`cannot read the UTC offset "${name}" of ${timeZone}`);
-      const ms = (Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0)) * SECOND;
-      return m[1] === '-' ? -ms : ms;
-    },
-  };
+  return { cron, walks: new Map(), offsetAt: utcOffsetReader(timeZone) };
 }
 
 /** Croner's next occurrence strictly after `t`, from `t` as it is. */
