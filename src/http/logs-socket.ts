@@ -2,7 +2,9 @@
  * The `/logs` WebSocket (ws, loaded on the first upgrade): filters from the query (`unit`,
  * repeatable or a comma list, with or without `.service`; `match`, a regular expression on the
  * message), one JSON line per message, and backpressure: while the socket holds more than
- * SEND_QUEUE_BYTES unsent, lines are dropped and the next message sent carries `"dropped": n`.
+ * SEND_QUEUE_BYTES unsent, lines are dropped and the next message sent carries `"dropped": n`; when
+ * no line comes after the drops, a message of the count alone (`{"dropped": n}`) follows once the
+ * socket has sent what it held.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -72,10 +74,19 @@ export type SendingSocket = Pick<WebSocket, 'send' | 'close' | 'bufferedAmount' 
 
 /**
  * A hub client on a socket: a line is sent only while the socket holds at most `limit` unsent
- * bytes, else dropped and counted; the next line sent carries the count as `dropped`.
+ * bytes, else dropped and counted; the next line sent carries the count as `dropped`. The callback
+ * of the last message sent before the drops (it runs once that message left) sends the count alone
+ * when no line has carried it by then, so a client that falls behind on the last lines still learns it.
  */
 export function socketClient(ws: SendingSocket, wants: (line: LogLine) => boolean, limit: number, hide: (text: string) => string): LogClient {
   let dropped = 0;
+  const flushed = (): void => {
+    if (dropped === 0 || ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > limit) return; // a later message's callback tries again
+    const n = dropped;
+    dropped = 0;
+    ws.send(JSON.stringify({ dropped: n }), flushed);
+  };
   return {
     wants,
     push: (line) => {
@@ -86,7 +97,7 @@ export function socketClient(ws: SendingSocket, wants: (line: LogLine) => boolea
       }
       const message = { ...line, message: hide(line.message), ...(dropped > 0 ? { dropped } : {}) };
       dropped = 0;
-      ws.send(JSON.stringify(message));
+      ws.send(JSON.stringify(message), flushed);
     },
     close: () => ws.close(1001, 'agent stopping'),
   };

@@ -115,6 +115,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     ws.onmessage = function (ev) {
       var l = JSON.parse(ev.data);
       if (l.dropped) addLine('… ' + l.dropped + ' lines dropped (this page was too slow)', 'dropped');
+      if (l.message === undefined) return;
       addLine(new Date(l.time).toLocaleTimeString() + ' ' + l.unit + ': ' + l.message, 'p' + l.priority);
     };
     ws.onclose = function (ev) {

@@ -37,14 +37,18 @@ describe('log forwarding (supervisor simulator, ManualClock)', () => {
     await w.until(() => r.lines.length === 30, 'the first lines');
     r.down = true;
     const produced = [...first];
+    const failing = `logs: ${r.url} failing for more than 15 min`;
     for (let s = 0; s < 30 * 60; s += 10) {
       produced.push(...w.push(20, 'during'));
       await w.clock.advance(10_000, 20);
+      if (s === 10 * 60) assert.deepEqual(w.fwd.problems(), [], 'ten minutes of failing is not yet a health reason');
     }
     await w.until(() => w.fwd.status().sinks[0]!.pending === produced.length - 30, 'everything spooled');
     assert.equal(r.lines.length, 30, 'nothing arrives while the sink is down');
+    assert.deepEqual(w.fwd.problems(), [failing]);
     r.down = false;
     await w.until(() => r.lines.length >= produced.length, 'delivery after recovery', 1000);
+    assert.deepEqual(w.fwd.problems(), [], 'delivering again clears it');
     assert.equal(r.lines.length, produced.length, 'no line twice');
     assert.deepEqual(new Set(r.lines.map((l) => l.message)), new Set(produced));
     const want = byUnit(produced.map((message, i) => ({ message, unit: `u${(i + 1) % 3}.service` })));

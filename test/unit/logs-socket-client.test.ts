@@ -19,6 +19,31 @@ describe('/logs: a client\'s backpressure', () => {
     assert.deepEqual(sent.map((m) => [m.message, m.dropped]), [['one [redacted]', undefined], ['two', 5], ['three', undefined]]);
   });
 
+  it('when no line follows the drops, the count goes alone once what the socket held was sent', () => {
+    const sent: Record<string, unknown>[] = [];
+    const written: Array<() => void> = [];
+    const ws = {
+      OPEN: 1, readyState: 1, bufferedAmount: 0, close: () => undefined,
+      send: (d: string, cb?: () => void) => {
+        sent.push(JSON.parse(d) as Record<string, unknown>);
+        if (cb) written.push(cb);
+      },
+    };
+    const client = socketClient(ws as unknown as SendingSocket, () => true, 1000, (t) => t);
+    client.push(line('one'));
+    client.push(line('two'));
+    ws.bufferedAmount = 5000;
+    for (let i = 0; i < 7; i++) client.push(line(`lost ${i}`));
+    written.shift()!(); // "one" left, the socket still holds more than the bound: not yet
+    assert.equal(sent.length, 2);
+    ws.bufferedAmount = 0;
+    written.shift()!(); // "two" left: the count alone
+    assert.deepEqual(sent.slice(2), [{ dropped: 7 }]);
+    written.shift()!(); // the count's own callback: nothing more to tell
+    client.push(line('three'));
+    assert.deepEqual(sent.map((m) => [m.message, m.dropped]), [['one', undefined], ['two', undefined], [undefined, 7], ['three', undefined]]);
+  });
+
   it('sends nothing on a socket that is not open', () => {
     let sends = 0;
     const client = socketClient({ OPEN: 1, readyState: 2, bufferedAmount: 0, send: () => void sends++, close: () => undefined } as unknown as SendingSocket, () => true, 10, (t) => t);
