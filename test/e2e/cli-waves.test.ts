@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { baseChildEnv, MAIN, nodeCommand, PATIENCE, type CliResult } from '../helpers/cli.js';
+import { MAIN, runScript, type CliResult } from '../helpers/cli.js';
 
 /** Runs the built CLI with `stdin` piped in, and waits for it to exit. */
-function runWithStdin(args: readonly string[], stdin: string, timeoutMs = 20_000 * PATIENCE): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const node = nodeCommand();
-    const child = spawn(node.command, [...node.prefix, MAIN, ...args], { env: baseChildEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`fleet-agent ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+const runWithStdin = (args: readonly string[], stdin: string): Promise<CliResult> => runScript(MAIN, args, {}, undefined, stdin);
 
 const A = 'b2c1e0e1f8c94f8c9b3d9a8f1c2e3d4f';
 const B = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';

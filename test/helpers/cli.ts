@@ -47,14 +47,15 @@ export function runCli(args: readonly string[], env: Record<string, string>, tim
 /** The image's HEALTHCHECK probe (dist/src/healthcheck.js). */
 export const HEALTHCHECK = fileURLToPath(new URL('../../src/healthcheck.js', import.meta.url));
 
-/** Runs a built script as a child process, as {@link runCli} runs the CLI. */
-export function runScript(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 20_000 * PATIENCE): Promise<CliResult> {
+/** Runs a built script as a child process, as {@link runCli} runs the CLI; `stdin` is piped in (empty when not given). */
+export function runScript(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 20_000 * PATIENCE, stdin?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const node = nodeCommand();
     const child = spawn(node.command, [...node.prefix, script, ...args], {
       env: { ...baseChildEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
