@@ -29,6 +29,7 @@ import type { MetricsReport } from './metrics-report.js';
 import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
 import { registrySources, scheduleSurfaces } from './surfaces.js';
+import { WINDOW_NOT_HELD } from './window.js';
 import type { Forwarder } from '../logs/forwarder.js';
 import type { LogStats } from '../logs/stats.js';
 
@@ -206,7 +207,10 @@ export class Agent {
       supervisorProblem: observer.supervisorProblem,
       journalWritable: journal.writable,
       configProblems: settings.problems,
-      localProblems: [...this.p.localProblems(), ...this.p.decider.problems, ...(this.p.logs?.problems() ?? [])],
+      localProblems: [
+        ...this.p.localProblems(), ...this.p.decider.problems, ...(this.p.logs?.problems() ?? []),
+        ...(settings.current.maintenanceWindow ? [WINDOW_NOT_HELD] : []),
+      ],
       deviceKeyRejected: poller.deviceKeyRejected,
       cloudHoldMs: Math.max(0, (this.p.cloud.notBefore?.() ?? 0) - clock.now()),
     });
