@@ -104,11 +104,6 @@ export class CursorFile {
     return this.writing;
   }
 
-  /** Resolves when no write is in progress. */
-  async idle(): Promise<void> {
-    await this.writing;
-  }
-
   /** Waits for the write in progress and closes the file. */
   async close(): Promise<void> {
     await this.writing;
@@ -119,7 +114,9 @@ export class CursorFile {
     this.seq++;
     const record = encodeSlot(this.seq, payload);
     if (this.handle && record.length <= this.slotBytes) {
-      await this.handle.write(record, 0, record.length, (this.seq % 2) * this.slotBytes);
+      const { bytesWritten } = await this.handle.write(record, 0, record.length, (this.seq % 2) * this.slotBytes);
+      // A short write is a torn slot: the other one still holds the commit before; start afresh next time.
+      if (bytesWritten !== record.length) throw new Error(`short write of the cursors (${bytesWritten} of ${record.length} bytes)`);
       return;
     }
     await this.create(record);
@@ -137,7 +134,8 @@ export class CursorFile {
     const temp = `${path}.tmp`;
     const file = await this.fs.open(temp, 'w', 0o600);
     try {
-      await file.write(whole, 0, whole.length, 0);
+      const { bytesWritten } = await file.write(whole, 0, whole.length, 0);
+      if (bytesWritten !== whole.length) throw new Error(`short write of the cursors (${bytesWritten} of ${whole.length} bytes)`);
       await file.datasync();
     } finally {
       await file.close();

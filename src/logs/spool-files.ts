@@ -9,7 +9,7 @@ import type { LogLine } from './line.js';
 import type * as fsp from 'node:fs/promises';
 
 /** The file operations the spool uses (tests inject a disk that fills up). */
-export type SpoolFs = Pick<typeof fsp, 'open' | 'readdir' | 'unlink' | 'rename' | 'writeFile' | 'readFile' | 'mkdir'>;
+export type SpoolFs = Pick<typeof fsp, 'open' | 'readdir' | 'unlink' | 'rename' | 'readFile' | 'mkdir'>;
 
 /** One segment file: the seqs of its lines and its size. */
 export interface Segment {
