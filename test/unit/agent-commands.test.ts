@@ -114,6 +114,8 @@ describe('decide(): malformed values are rejected with a detail', () => {
     { name: 'identify takes no force', key: 'agent.identify', value: 't1 force', token: 't1', detail: /unexpected "force"/ },
     { name: '10,000-character value', key: 'agent.reboot', value: long, token: invalidToken(long), detail: /value too long \(10000 characters/ },
     { name: 'force without token', key: 'agent.reboot', value: 'force', token: invalidToken('force'), detail: /missing token/ },
+    { name: 'now as the token (a reserved word)', key: 'agent.reboot', value: 'now', token: invalidToken('now'), detail: /missing token \("now" is a reserved word\)/ },
+    { name: 'abort as the token (a reserved word)', key: 'agent.restart', value: 'abort force', token: invalidToken('abort force'), detail: /missing token \("abort" is a reserved word\)/ },
   ];
   for (const row of table) {
     it(row.name, () => {

@@ -19,6 +19,9 @@ export const TOKEN_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 const SERVICE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** Words that are never a token or a service name (PRODUCT §3; words with `=` are reserved too). */
+export const RESERVED_WORDS: ReadonlySet<string> = new Set(['force', 'now', 'abort']);
+
 /** Keys under the prefix that are reports, not commands (written by the agent itself). */
 const REPORT_KEYS: ReadonlySet<string> = new Set(['health', 'version', 'metrics', 'power', 'logs', 'status']);
 
@@ -48,12 +51,12 @@ export function parseCommand(command: string, value: string, services: readonly 
   }
   if (token.length > 64) return fail('token longer than 64 characters');
   if (!TOKEN_RE.test(token)) return fail('token may only hold letters, digits and . _ : - (1–64 characters)');
-  if (token === 'force') return fail(`missing token; expected ${usage(command)}`);
+  if (RESERVED_WORDS.has(token)) return fail(`missing token ("${token}" is a reserved word); expected ${usage(command)}`);
   const spec = specOf(command);
   let list: string[] = [];
   if (spec?.serviceVerb) {
     const names = rest.shift();
-    if (names === undefined || names === 'force') return fail(`missing service; expected ${usage(command)}`, token);
+    if (names === undefined || RESERVED_WORDS.has(names)) return fail(`missing service; expected ${usage(command)}`, token);
     list = names.split(',');
     const bad = list.find((s) => !SERVICE_RE.test(s));
     if (bad !== undefined) return fail(`bad service name "${bad.slice(0, 40)}"`, token);
