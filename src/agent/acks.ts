@@ -1,6 +1,6 @@
 /** The acknowledgement protocol: `<prefix><command>.ack` = `<token> <state> <UTC ISO time>[ <detail>]`. */
 
-import { clip } from '../config/parsers.js';
+import { clip } from '../lib/text.js';
 
 /** Every state an acknowledgement can show (PRODUCT §3). */
 export const ACK_STATES = ['accepted', 'running', 'done', 'failed', 'rejected', 'blocked', 'deferred'] as const;

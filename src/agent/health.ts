@@ -1,6 +1,6 @@
 /** The agent's own health: pure rules over what it has observed. */
 
-import { clip } from '../config/parsers.js';
+import { clip } from '../lib/text.js';
 
 /** ok | degraded | failing. */
 export type HealthState = 'ok' | 'degraded' | 'failing';

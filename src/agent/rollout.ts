@@ -20,6 +20,8 @@
  */
 import { nodeCrypto } from '../lib/builtins.js';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from '../config/parsers.js';
+import { parseInstant } from '../lib/instant.js';
+import { clip } from '../lib/text.js';
 
 /** A parse result: the value, or a reason an operator can act on (it quotes the word). */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -154,39 +156,33 @@ export function parseRolloutValue(text: string): Parsed<Rollout> {
 
 /** Parses a `rollout=<percent>%/<period>` word. */
 export function parseRollout(word: string): Parsed<Rollout> {
-  if (!word.startsWith('rollout=')) return { ok: false, reason: `${clipWord(word)}: not a rollout= word` };
+  if (!word.startsWith('rollout=')) return { ok: false, reason: `${clip(word, 60)}: not a rollout= word` };
   const parsed = parseRolloutValue(word.slice('rollout='.length));
-  return parsed.ok ? parsed : { ok: false, reason: `${clipWord(word)}: ${parsed.reason}` };
+  return parsed.ok ? parsed : { ok: false, reason: `${clip(word, 60)}: ${parsed.reason}` };
 }
 
 const FROM_SHAPE = 'expected a UTC time like 2026-12-05T08:00Z';
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /** Parses the value of `from=` as epoch ms; the reason does not repeat the value. */
 export function parseFromValue(text: string): Parsed<number> {
   const fail = (reason: string): Parsed<number> => ({ ok: false, reason });
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return fail(`a date alone is not a time; give the UTC time too, e.g. ${text}T00:00Z`);
-  const m = TIME_RE.exec(text);
-  if (!m) return fail(FROM_SHAPE);
-  const [, y, mo, d, h, mi, s = '0', frac = '', zone] = m;
+  const read = parseInstant(text);
+  if (!read.ok) {
+    return fail(read.reason === 'shape' ? FROM_SHAPE : 'not a real calendar time (month 01–12, day within the month, hour 00–23, minute and second 00–59)');
+  }
+  const { zone } = read;
   if (zone === undefined) return fail('must be UTC: end the time in Z or +00:00');
   if (zone.toUpperCase() !== 'Z' && zone !== '+00:00') return fail(`must be UTC: end the time in Z or +00:00, not ${zone}`);
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
-  if (year < 1970) return fail('the year must be 1970 or later');
-  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
-  const at = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  const back = new Date(at);
-  const real = back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day
-    && back.getUTCHours() === hour && back.getUTCMinutes() === minute && back.getUTCSeconds() === second;
-  if (!real) return fail('not a real calendar time (month 01–12, day within the month, hour 00–23, minute and second 00–59)');
-  return { ok: true, value: at };
+  if (read.value < 0) return fail('the year must be 1970 or later');
+  return { ok: true, value: read.value };
 }
 
 /** Parses a `from=<UTC ISO-8601 time>` word as epoch ms. */
 export function parseFrom(word: string): Parsed<number> {
-  if (!word.startsWith('from=')) return { ok: false, reason: `${clipWord(word)}: not a from= word` };
+  if (!word.startsWith('from=')) return { ok: false, reason: `${clip(word, 60)}: not a from= word` };
   const parsed = parseFromValue(word.slice('from='.length));
-  return parsed.ok ? parsed : { ok: false, reason: `${clipWord(word)}: ${parsed.reason}` };
+  return parsed.ok ? parsed : { ok: false, reason: `${clip(word, 60)}: ${parsed.reason}` };
 }
 
 /** The rollout words of a fleet command's value, and the words left for the command itself. */
@@ -205,22 +201,18 @@ export function parseScheduleWords(words: readonly string[]): Parsed<ScheduleWor
   const out: ScheduleWords = { rollout: null, fromMs: null, rest: [] };
   for (const word of words) {
     if (word.startsWith('rollout=')) {
-      if (out.rollout !== null) return { ok: false, reason: `${clipWord(word)}: rollout= given twice` };
+      if (out.rollout !== null) return { ok: false, reason: `${clip(word, 60)}: rollout= given twice` };
       const parsed = parseRollout(word);
       if (!parsed.ok) return parsed;
       out.rollout = parsed.value;
     } else if (word.startsWith('from=')) {
-      if (out.fromMs !== null) return { ok: false, reason: `${clipWord(word)}: from= given twice` };
+      if (out.fromMs !== null) return { ok: false, reason: `${clip(word, 60)}: from= given twice` };
       const parsed = parseFrom(word);
       if (!parsed.ok) return parsed;
       out.fromMs = parsed.value;
     } else if (word.includes('=')) {
-      return { ok: false, reason: `${clipWord(word)}: unknown word; a fleet command takes rollout=<percent>%/<period> and from=<UTC time>` };
+      return { ok: false, reason: `${clip(word, 60)}: unknown word; a fleet command takes rollout=<percent>%/<period> and from=<UTC time>` };
     } else out.rest.push(word);
   }
   return { ok: true, value: out };
-}
-
-function clipWord(word: string): string {
-  return word.length <= 60 ? word : `${word.slice(0, 59)}…`;
 }

@@ -33,6 +33,7 @@
  * every window repeats weekly, so the next opening always lies within them. Assumes, as every
  * real zone does, no two offset changes within four days.
  */
+import { clip } from '../lib/text.js';
 import { utcOffsetReader } from '../lib/utc-offset.js';
 
 /**
@@ -87,16 +88,16 @@ function parseDays(text: string): number[] {
   for (const item of items) {
     if (item === '') throw new Error(`an empty day in the list; ${DAYS_HINT}`);
     const ends = item.split('-').map((s) => s.trim());
-    if (ends.length > 2) throw new Error(`"${clipText(item)}" is not a day or a range of two days; ${DAYS_HINT}`);
+    if (ends.length > 2) throw new Error(`"${clip(item, 40)}" is not a day or a range of two days; ${DAYS_HINT}`);
     const idx = ends.map(dayIndex);
     const bad = ends.find((_, i) => idx[i] === undefined);
     if (bad !== undefined) {
       const extra = bad.toLowerCase() === 'daily' || bad === '*' ? ' (daily stands alone)' : '';
-      throw new Error(`unknown day "${clipText(bad)}"${extra}; ${DAYS_HINT}`);
+      throw new Error(`unknown day "${clip(bad, 40)}"${extra}; ${DAYS_HINT}`);
     }
     const [from, to = from] = idx as number[];
     if (from === undefined) continue;
-    if (ends.length === 2 && from === to) throw new Error(`the range "${clipText(item)}" starts and ends on the same day; write the day alone`);
+    if (ends.length === 2 && from === to) throw new Error(`the range "${clip(item, 40)}" starts and ends on the same day; write the day alone`);
     for (let d = from; ; d = (d + 1) % 7) {
       days.add(d);
       if (d === to) break;
@@ -107,7 +108,7 @@ function parseDays(text: string): number[] {
 
 function parseTime(text: string, role: 'start' | 'end'): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text);
-  if (m === null) throw new Error(`${role} "${clipText(text)}" is not a time HH:MM`);
+  if (m === null) throw new Error(`${role} "${clip(text, 40)}" is not a time HH:MM`);
   const h = Number(m[1]);
   const min = Number(m[2]);
   if (h === 24 && min === 0) {
@@ -147,16 +148,13 @@ export function parseWindows(raw: string): readonly Window[] | null {
       windows.push(parseOne(piece));
     } catch (err) {
       // One window: the caller shows the whole value; several: name the one at fault.
-      problems.push(pieces.length > 1 ? `window ${i + 1} "${clipText(piece)}": ${(err as Error).message}` : (err as Error).message);
+      problems.push(pieces.length > 1 ? `window ${i + 1} "${clip(piece, 40)}": ${(err as Error).message}` : (err as Error).message);
     }
   });
   if (problems.length > 0) throw new Error(problems.join('; '));
   return Object.freeze(windows);
 }
 
-function clipText(text: string, max = 40): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 const hhmm = (minutes: number): string => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 

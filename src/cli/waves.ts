@@ -1,19 +1,17 @@
-import { TOKEN_RE } from '../agent/behaviours/operator.js';
+import { RESERVED_WORDS, TOKEN_RE } from '../agent/behaviours/operator.js';
 import { deviceSchedule, formatRollout, parseFromValue, parseRolloutValue, waveCount, type Rollout } from '../agent/rollout.js';
 import { UsageError } from '../lib/errors.js';
+import { clip } from '../lib/text.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import type { Runner, RunnersOf } from './commands.js';
 import { EXIT } from './exit.js';
 
 const UUID_RE = /^(?:[0-9a-f]{32}|[0-9a-f]{62}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-/** Words a token can never be (PRODUCT §3). */
-const RESERVED = new Set(['force', 'now', 'abort']);
-
 /** Why a (trimmed, non-blank) line is not a device uuid as the device hashes it; null when it is one. */
 export function uuidProblem(line: string): string | null {
   if (UUID_RE.test(line)) return null;
-  const shown = JSON.stringify(line.length <= 70 ? line : `${line.slice(0, 69)}…`);
+  const shown = JSON.stringify(clip(line, 70));
   if (UUID_RE.test(line.toLowerCase())) return `${shown} has capitals; a device hashes its uuid in lowercase, as balena writes it`;
   if (/^[0-9a-f]{7}$/i.test(line)) return `${shown} is a short uuid; the wave needs the full uuid (32 or 62 hex characters)`;
   return `${shown} is not a device uuid (32 or 62 lowercase hex characters, or the 8-4-4-4-12 form)`;
@@ -99,7 +97,7 @@ const waves: Runner = async (ctx) => {
   const rollout = parseRolloutValue(rolloutText);
   if (!rollout.ok) throw new UsageError(`--rollout ${rolloutText}: ${rollout.reason}`);
   const token = values.token;
-  if (!TOKEN_RE.test(token) || RESERVED.has(token)) {
+  if (!TOKEN_RE.test(token) || RESERVED_WORDS.has(token)) {
     throw new UsageError(`--token ${JSON.stringify(token.slice(0, 70))}: a token is 1–64 letters, digits and . _ : - (not force, now or abort)`);
   }
   const now = ctx.clock.wall();

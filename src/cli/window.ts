@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { formatWindow, formatWindows, nextWindow, windowAt, type Opening, type Window } from '../agent/window.js';
 import { UsageError } from '../lib/errors.js';
+import { parseInstant } from '../lib/instant.js';
 import { COMMON_FLAGS, parseCommandArgs } from './args.js';
 import type { Runner, RunnersOf } from './commands.js';
 import { EXIT } from './exit.js';
@@ -93,13 +94,14 @@ export function describeReport(r: WindowReport): string[] {
   return lines;
 }
 
-/** Parses `--at`: an ISO 8601 time with `Z` or an offset (a bare local time would depend on this process's TZ). */
+/** Parses `--at`: a real ISO 8601 time with `Z` or an offset (a bare local time would depend on this process's TZ). */
 function parseAt(text: string): number {
-  const t = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(text.trim()) || Number.isNaN(t)) {
-    throw new UsageError(`--at must be an ISO 8601 time with Z or an offset, e.g. 2026-12-05T02:30Z; usage: fleet-agent window [--at TIME] [--json]`);
+  const read = parseInstant(text.trim());
+  if (!read.ok || read.zone === undefined) {
+    const why = read.ok ? '' : read.reason === 'calendar' ? ' (that day or time does not exist)' : '';
+    throw new UsageError(`--at must be an ISO 8601 time with Z or an offset, e.g. 2026-12-05T02:30Z${why}; usage: fleet-agent window [--at TIME] [--json]`);
   }
-  return t;
+  return read.value;
 }
 
 /** `window`: is the device inside a maintenance window now (or at --at), and when does the next one open. */

@@ -1,7 +1,8 @@
 import { closest } from '../lib/closest.js';
 import { ConfigError } from '../lib/errors.js';
 import { missingTokenProblem } from './net.js';
-import { clip, parseHttpUrl, redactUserinfo } from './parsers.js';
+import { clip } from '../lib/text.js';
+import { parseHttpUrl, redactUserinfo } from './parsers.js';
 import { CHECK_PREFIX, SETTINGS, type Config, type Setting } from './schema.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -1,4 +1,5 @@
 import { CronPattern } from 'croner';
+import { clip } from '../lib/text.js';
 import { parseWindows, type Window } from '../agent/window.js';
 
 // Pure parsers for setting values. Each takes the raw text (already trimmed by the caller or not)
@@ -231,10 +232,6 @@ export function parseTagPrefix(raw: string): string {
   return text;
 }
 
-/** Shortens text for a message, marking the cut with `…`. */
-export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 /** Hides `user:password@` in URLs inside text. */
 export function redactUserinfo(text: string): string {

@@ -69,10 +69,11 @@ describe('fleet-agent window (built CLI)', () => {
 
   it('a bad window or zone exits 2 listing every bad key; a bad --at is a usage error', async () => {
     const env = { AGENT_MAINTENANCE_WINDOW: 'Mon-Fri 02:00-05:00; Sun 24:00-01:00', TZ: 'Mars/Olympus' };
-    const [human, json, at] = await Promise.all([
+    const [human, json, at, noDay] = await Promise.all([
       runCli(['window'], env),
       runCli(['window', '--json'], env),
       runCli(['window', '--at', '2026-12-04 12:00'], {}),
+      runCli(['window', '--at', '2026-02-30T12:00Z'], {}),
     ]);
     assert.equal(human.code, 2);
     assert.match(human.stderr, /^- AGENT_MAINTENANCE_WINDOW="Mon-Fri 02:00-05:00; Sun 24:00-01:00": window 2 "Sun 24:00-01:00": 24:00 is only an end; a window starting at midnight starts at 00:00$/m);
@@ -83,6 +84,9 @@ describe('fleet-agent window (built CLI)', () => {
     assert.equal(doc.error.problems.length, 2);
     assert.equal(at.code, 2);
     assert.match(at.stderr, /--at must be an ISO 8601 time with Z or an offset/);
+    // Not rolled over into March 2, as Date.parse would.
+    assert.equal(noDay.code, 2);
+    assert.match(noDay.stderr, /--at must be an ISO 8601 time with Z or an offset, e\.g\. 2026-12-05T02:30Z \(that day or time does not exist\)/);
   });
 
   it('is listed by --help, with its usage', async () => {
