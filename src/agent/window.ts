@@ -155,7 +155,6 @@ export function parseWindows(raw: string): readonly Window[] | null {
   return Object.freeze(windows);
 }
 
-
 const hhmm = (minutes: number): string => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 
 /** A window's days as text: `daily`, or runs of three or more as ranges (`Mon-Fri`, `Fri-Mon`), the rest by name. */
