@@ -3,13 +3,13 @@
 import { clip } from '../lib/text.js';
 
 /** Every state an acknowledgement can show (PRODUCT §3). */
-export const ACK_STATES = ['accepted', 'running', 'done', 'failed', 'rejected', 'blocked', 'deferred'] as const;
+export const ACK_STATES = ['accepted', 'running', 'done', 'failed', 'rejected', 'blocked', 'deferred', 'scheduled', 'cancelled'] as const;
 
 /** One acknowledgement state. */
 export type AckState = (typeof ACK_STATES)[number];
 
 /** States after which a token never runs again. */
-export const TERMINAL: ReadonlySet<AckState> = new Set(['done', 'failed', 'rejected', 'blocked']);
+export const TERMINAL: ReadonlySet<AckState> = new Set(['done', 'failed', 'rejected', 'blocked', 'cancelled']);
 
 /** The token shown in an ack when the tag held no usable token. */
 export const NO_TOKEN = '-';
@@ -80,17 +80,25 @@ export interface Reportable {
   state: AckState;
   updatedAt: number;
   detail: string;
+  /** When a `scheduled` entry starts: its ack shows this time instead of the time it was written. */
+  startAt?: number;
+}
+
+/** The time an ack shows: a `scheduled` entry's start (PRODUCT §3), else when the state was entered. */
+export function shownTime(e: Pick<Reportable, 'state' | 'updatedAt' | 'startAt'>): number {
+  return e.state === 'scheduled' && e.startAt !== undefined ? e.startAt : e.updatedAt;
 }
 
 /**
  * The report tag values for the given entries (the most recent of each slot): an operator's
- * command in `<prefix><command>.ack`, a behaviour's intent in `<prefix><behaviour>.last`.
+ * command (set on the device or on the fleet) in `<prefix><command>.ack`, a behaviour's intent in
+ * `<prefix><behaviour>.last`.
  */
 export function ackTags(latest: Iterable<Reportable>, prefix: string): Record<string, string> {
   const acks: Record<string, string> = {};
   for (const e of latest) {
-    if (e.origin !== undefined && e.origin !== 'operator') acks[lastKey(prefix, e.origin)] = formatLast(e.command, e.services, e.state, e.updatedAt, e.detail);
-    else acks[ackKey(prefix, e.command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, e.updatedAt, e.detail);
+    if (e.origin !== undefined && e.origin !== 'operator' && e.origin !== 'fleet') acks[lastKey(prefix, e.origin)] = formatLast(e.command, e.services, e.state, shownTime(e), e.detail);
+    else acks[ackKey(prefix, e.command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, shownTime(e), e.detail);
   }
   return acks;
 }

@@ -7,7 +7,8 @@ import { COMMANDS, isCommand } from './commands.js';
 import type { CommandRef, ExecContext } from './context.js';
 import { runEffect, watchEffect } from './effect.js';
 import { intentOfRef, newEntry, type Intent } from './intent.js';
-import type { JournalEntry } from './journal.js';
+import type { AckState } from './acks.js';
+import type { JournalEntry, WaitReason } from './journal.js';
 
 export type { CommandRef, ExecContext } from './context.js';
 
@@ -22,13 +23,21 @@ export type Action =
   /** Records it waiting for the reboot budget. */
   | (CommandRef & { kind: 'defer'; detail: string })
   /** Closes an intent that never started: a newer one replaced it, or it is no longer wanted. */
-  | (CommandRef & { kind: 'supersede'; detail: string });
+  | (CommandRef & { kind: 'supersede'; detail: string })
+  /** Records it waiting for its rollout wave or a maintenance window, until `startAt`. */
+  | (CommandRef & { kind: 'schedule'; detail: string; startAt: number; reason: WaitReason })
+  /** Closes a fleet command that has not started here: its rollout was aborted (state `cancelled`). */
+  | (CommandRef & { kind: 'cancel'; detail: string });
 
 /** An action that only records an outcome. */
-export type RecordOnly = Extract<Action, { kind: 'reject' | 'defer' | 'supersede' }>;
+export type RecordOnly = Extract<Action, { kind: 'reject' | 'defer' | 'supersede' | 'schedule' | 'cancel' }>;
 
 /** Kinds that only record an outcome in the journal: no supervisor call, so they skip the runner. */
-export const RECORD_ONLY: ReadonlySet<Action['kind']> = new Set(['reject', 'defer', 'supersede']);
+export const RECORD_ONLY: ReadonlySet<Action['kind']> = new Set(['reject', 'defer', 'supersede', 'schedule', 'cancel']);
+
+const RECORDED_AS: { [K in RecordOnly['kind']]: AckState } = {
+  reject: 'rejected', defer: 'deferred', supersede: 'rejected', schedule: 'scheduled', cancel: 'cancelled',
+};
 
 /** True for an action that only records an outcome. */
 export function isRecordOnly(action: Action): action is RecordOnly {
@@ -37,7 +46,10 @@ export function isRecordOnly(action: Action): action is RecordOnly {
 
 /** The reference of an intent, for an action. */
 export function refOf(intent: Intent): CommandRef {
-  return { command: intent.command, token: intent.key, origin: intent.origin, force: intent.force, services: intent.args.services };
+  return {
+    command: intent.command, token: intent.key, origin: intent.origin, force: intent.force, services: intent.args.services,
+    ...(intent.now === true ? { now: true } : {}), ...(intent.wave ? { wave: intent.wave } : {}),
+  };
 }
 
 /** One executor per action kind. */
@@ -45,8 +57,12 @@ export type Executors = { [K in Action['kind']]: (action: Extract<Action, { kind
 
 /** A record-only action's outcome as a journal entry, and where it goes (a closed old token keeps its place). */
 export function recordOf(action: RecordOnly, old: JournalEntry | undefined, bootId: string, wall: number): { entry: JournalEntry; place: 'latest' | 'keep' } {
-  const state = action.kind === 'defer' ? 'deferred' : 'rejected';
-  const entry = { ...newEntry(intentOfRef(action), { bootId, wall }, state, action.detail, old), createdAt: old?.createdAt ?? wall };
+  const entry: JournalEntry = { ...newEntry(intentOfRef(action), { bootId, wall }, RECORDED_AS[action.kind], action.detail, old), createdAt: old?.createdAt ?? wall };
+  if (action.kind === 'schedule') {
+    entry.startAt = action.startAt;
+    entry.reason = action.reason;
+  }
+  // A closed old token keeps its place; a cancelled one is what the operator asked about (its ack shows it).
   return { entry, place: action.kind === 'supersede' ? 'keep' : 'latest' };
 }
 
@@ -68,6 +84,8 @@ export const EXECUTORS: Executors = {
   reject: (a, ctx) => record(ctx, a),
   defer: (a, ctx) => record(ctx, a),
   supersede: (a, ctx) => record(ctx, a),
+  schedule: (a, ctx) => record(ctx, a),
+  cancel: (a, ctx) => record(ctx, a),
 };
 
 /** Runs an action through the table. */

@@ -25,11 +25,11 @@ import type { CloudPort, TagsPort } from './ports.js';
 import type { Reporter } from './reporter.js';
 import type { Runner } from './runner.js';
 import type { Scheduler } from './scheduler.js';
+import { nextWindow } from './window.js';
 import type { MetricsReport } from './metrics-report.js';
 import type { LiveSettings } from './settings.js';
 import { buildStatus, type AgentStatus } from './status.js';
 import { registrySources, scheduleSurfaces } from './surfaces.js';
-import { WINDOW_NOT_HELD } from './window.js';
 import type { Forwarder } from '../logs/forwarder.js';
 import type { LogStats } from '../logs/stats.js';
 
@@ -124,7 +124,9 @@ export class Agent {
     // Off, the watchdog's loop only looks whether a live tag turned it on (a poll also wakes it).
     scheduler.every('watchdog', { initialDelayMs: 0, intervalMs: () => (settings.current.watchdog === null ? DECIDE_IDLE_MS : settings.current.watchdogIntervalMs) }, (s) => this.lookAtServices(s));
     this.p.logs?.start();
-    scheduler.at('reboot-schedule', () => this.scheduleWake(), () => Promise.resolve(scheduler.runNow('decide')));
+    // One timer for every start ahead: the reboot schedule's next slot and the earliest intent
+    // waiting for its wave or window (not a loop per intent); `at` fires after a clock jump too.
+    scheduler.at('starts', () => this.nextStart(), () => Promise.resolve(scheduler.runNow('decide')));
     scheduleSurfaces(this.p);
   }
 
@@ -209,7 +211,6 @@ export class Agent {
       configProblems: settings.problems,
       localProblems: [
         ...this.p.localProblems(), ...this.p.decider.problems, ...(this.p.logs?.problems() ?? []),
-        ...(settings.current.maintenanceWindow ? [WINDOW_NOT_HELD] : []),
       ],
       deviceKeyRejected: poller.deviceKeyRejected,
       cloudHoldMs: Math.max(0, (this.p.cloud.notBefore?.() ?? 0) - clock.now()),
@@ -254,6 +255,8 @@ export class Agent {
       budget: rebootBudget(journal.rebootStamps(), wall, settings.current.maxRebootsPerDay),
       metrics: this.p.metrics?.last ?? null,
       ...(this.p.logs ? { logs: this.p.logs.status() } : {}),
+      window: settings.current.maintenanceWindow === null ? null : nextWindow(settings.current.maintenanceWindow, settings.current.timeZone, wall),
+      wall,
       behaviours: this.p.behaviours.filter((b) => b.name !== 'operator').map((b) => ({
         name: b.name,
         active: b.enabled(snapshot),
@@ -262,11 +265,16 @@ export class Agent {
     });
   }
 
-  /** When the reboot schedule's next slot (its spread offset included) falls due; null when off. */
-  private scheduleWake(): number | null {
+  /**
+   * The earliest wall time a round must look by itself: the reboot schedule's next slot (its spread
+   * offset included) or the start of an intent `scheduled` for its wave or window; null when none.
+   */
+  private nextStart(): number | null {
     const schedule = this.p.behaviours.find((b) => b.name === 'reboot-schedule');
     const s = this.p.decider.snapshot();
-    return schedule?.enabled(s) === true ? (schedule.nextWakeWall?.(s) ?? null) : null;
+    let next = schedule?.enabled(s) === true ? (schedule.nextWakeWall?.(s) ?? null) : null;
+    for (const e of s.journal) if (e.state === 'scheduled' && e.startAt !== undefined && (next === null || e.startAt < next)) next = e.startAt;
+    return next;
   }
 
   private async poll(signal: AbortSignal): Promise<void> {

@@ -31,6 +31,11 @@ export interface CommandSpec {
   destructive: boolean;
   /** Reboots or powers off the device: counted in the shared reboot budget; `done` only on a new boot. */
   power: boolean;
+  /**
+   * Interrupts what the device is doing for its users: waits for a maintenance window when one is
+   * set (PRODUCT §3). A behaviour may exempt some of its intents (Behaviour.holds).
+   */
+  disruptive: boolean;
   /** The supervisor's per-service verb, for commands that name services. */
   serviceVerb: ServiceVerb | null;
   /** Whether `force` (override update locks) is accepted. */
@@ -52,7 +57,7 @@ export const BOOT_GRACE_MS = 15 * 60_000;
 export const CONTAINER_GRACE_MS = 3 * 60_000;
 
 const none = (): string => '';
-const service = (verb: ServiceVerb, destructive: boolean, evidence: Evidence): CommandSpec => ({
+const service = (verb: ServiceVerb, destructive: boolean, disruptive: boolean, evidence: Evidence): CommandSpec => ({
   async call(sup, { force, remaining }) {
     while (remaining.length > 0) {
       await sup.serviceAction(verb, remaining[0] ?? '', { force });
@@ -60,38 +65,38 @@ const service = (verb: ServiceVerb, destructive: boolean, evidence: Evidence): C
     }
     return '';
   },
-  destructive, power: false, serviceVerb: verb, takesForce: true, wipesData: false, evidence, graceMs: CONTAINER_GRACE_MS,
+  destructive, disruptive, power: false, serviceVerb: verb, takesForce: true, wipesData: false, evidence, graceMs: CONTAINER_GRACE_MS,
 });
 
 /** The command table. */
 export const COMMANDS = {
   reboot: {
     call: (sup, { force }) => sup.reboot({ force }).then(none),
-    destructive: true, power: true, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'new-boot', graceMs: BOOT_GRACE_MS,
+    destructive: true, power: true, disruptive: true, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'new-boot', graceMs: BOOT_GRACE_MS,
   },
   shutdown: {
     call: (sup, { force }) => sup.shutdown({ force }).then(none),
-    destructive: true, power: true, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'new-boot', graceMs: BOOT_GRACE_MS,
+    destructive: true, power: true, disruptive: true, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'new-boot', graceMs: BOOT_GRACE_MS,
   },
   restart: {
     call: (sup, { force }) => sup.restartApp({ force }).then(none),
-    destructive: true, power: false, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'containers-recreated', graceMs: CONTAINER_GRACE_MS,
+    destructive: true, power: false, disruptive: true, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'containers-recreated', graceMs: CONTAINER_GRACE_MS,
   },
   purge: {
     call: (sup, { force }) => sup.purge({ force }).then(none),
-    destructive: true, power: false, serviceVerb: null, takesForce: true, wipesData: true, evidence: 'containers-recreated', graceMs: CONTAINER_GRACE_MS,
+    destructive: true, power: false, disruptive: true, serviceVerb: null, takesForce: true, wipesData: true, evidence: 'containers-recreated', graceMs: CONTAINER_GRACE_MS,
   },
-  'restart-service': service('restart', true, 'containers-recreated'),
-  'stop-service': service('stop', true, 'services-stopped'),
-  'start-service': service('start', false, 'none'),
+  'restart-service': service('restart', true, true, 'containers-recreated'),
+  'stop-service': service('stop', true, true, 'services-stopped'),
+  'start-service': service('start', false, false, 'none'),
   identify: {
     call: (sup) => sup.blink().then(none),
-    destructive: false, power: false, serviceVerb: null, takesForce: false, wipesData: false, evidence: 'none', graceMs: 0,
+    destructive: false, power: false, disruptive: false, serviceVerb: null, takesForce: false, wipesData: false, evidence: 'none', graceMs: 0,
   },
   update: {
     call: async (sup, { force }) =>
       (await sup.update({ force })) === 'ignored' ? 'ignored by the supervisor (instant updates are off; add force)' : '',
-    destructive: false, power: false, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'none', graceMs: 0,
+    destructive: false, power: false, disruptive: true, serviceVerb: null, takesForce: true, wipesData: false, evidence: 'none', graceMs: 0,
   },
 } as const satisfies Record<CommandName, CommandSpec>;
 
@@ -108,6 +113,7 @@ export function specOf(name: string): CommandSpec | undefined {
 /** How a command's tag value is written (for messages). */
 export function usage(command: string): string {
   const spec = specOf(command);
-  if (spec?.serviceVerb) return '<token> <service>[,<service>…] [force]';
-  return spec?.takesForce === false ? '<token>' : '<token> [force]';
+  if (spec?.serviceVerb) return '<token> <service>[,<service>…] [force] [now]';
+  if (spec?.takesForce === false) return spec.disruptive ? '<token> [now]' : '<token>';
+  return '<token> [force] [now]';
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Config } from '../config/schema.js';
 import type { Observation } from './evidence.js';
-import type { Origin } from './intent.js';
+import type { Origin, WavePlace } from './intent.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { SupervisorPort } from './ports.js';
 
@@ -15,6 +15,10 @@ export interface CommandRef {
   origin: Origin;
   force: boolean;
   services: readonly string[];
+  /** The word `now`: starts outside a maintenance window. */
+  now?: true;
+  /** A fleet rollout's wave for this device. */
+  wave?: WavePlace;
 }
 
 /** What an executor may use. */

@@ -102,7 +102,7 @@ export class Decider {
         // Switched off: what it left waiting is withdrawn (the operator's tags are only unknown yet).
         // Only once this process has read the tags: before, a behaviour switched on by a live tag,
         // or one that needs the device's uuid, looks off, and a deferred reboot would be lost.
-        if (behaviour.name !== 'operator' && snapshot.tagsSeen) proposed.push({ behaviour: { name: behaviour.name, level: true }, proposals: [] });
+        if (behaviour.name !== 'operator' && snapshot.tagsSeen) proposed.push({ behaviour: { name: behaviour.name, level: true }, proposals: [], off: true });
         continue;
       }
       try {

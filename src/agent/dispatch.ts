@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { TERMINAL } from './acks.js';
 import { execute, isRecordOnly, recordOf, type Action, type ExecContext } from './actions.js';
 import { recreatesContainers, type Observation } from './evidence.js';
-import { intentOfRef, newEntry } from './intent.js';
+import { byOperator, intentOfRef, newEntry } from './intent.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { SupervisorPort } from './ports.js';
 import { PRIORITY, type JobContext, type Runner } from './runner.js';
@@ -17,7 +17,7 @@ import { entryKey } from './snapshot.js';
 
 /** Operators' intents take the runner's slot before the agent's own behaviours'. */
 function priorityOf(action: Action): number {
-  return action.origin === 'operator' ? PRIORITY.operator : PRIORITY.behaviour;
+  return byOperator(action.origin) ? PRIORITY.operator : PRIORITY.behaviour;
 }
 
 /** Dependencies of the dispatcher. */

@@ -47,6 +47,8 @@ function isEntry(e: unknown): e is JournalEntry {
     typeof r.createdAt === 'number' && typeof r.updatedAt === 'number' &&
     (r.origin === undefined || (ORIGINS as readonly unknown[]).includes(r.origin)) &&
     (r.sentAt === undefined || typeof r.sentAt === 'number') &&
+    (r.now === undefined || r.now === true) && (r.t0 === undefined || typeof r.t0 === 'number') &&
+    (r.startAt === undefined || typeof r.startAt === 'number') && (r.reason === undefined || r.reason === 'wave' || r.reason === 'window') &&
     (r.before === undefined || r.before === null || (typeof r.before === 'object' && !Array.isArray(r.before) &&
       Object.values(r.before).every((id) => typeof id === 'string')))
   );

@@ -39,6 +39,9 @@ import { newEntry, reportSlot, type Intent, type Origin } from './intent.js';
 import { decode, type JournalData } from './journal-codec.js';
 import { JournalStore } from './journal-store.js';
 
+/** What a `scheduled` intent waits for. */
+export type WaitReason = 'wave' | 'window';
+
 /** What the journal needs from its file (tests inject one whose writes fail). */
 export type JournalFile = Pick<JournalStore, 'path' | 'read' | 'write' | 'quarantine'>;
 
@@ -61,6 +64,13 @@ export interface JournalEntry {
   /** Wall time the command was accepted (the lock wait counts from here). */
   createdAt: number;
   updatedAt: number;
+  /** The word `now` was given: the intent starts outside a maintenance window. */
+  now?: true;
+  /** A fleet rollout's start for this device's waves: `from=`, or when the device first saw the token. */
+  t0?: number;
+  /** While `scheduled`: when it starts, and what it waits for (its wave, or a maintenance window). */
+  startAt?: number;
+  reason?: WaitReason;
   /** Wall time of the latest call (a watch for evidence counts from here). */
   sentAt?: number;
   /**

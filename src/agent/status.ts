@@ -4,7 +4,8 @@ import type { AckState } from './acks.js';
 import type { RebootBudget } from './budget.js';
 import type { Health, HealthState } from './health.js';
 import { originOf, type Origin } from './intent.js';
-import type { JournalEntry } from './journal.js';
+import type { JournalEntry, WaitReason } from './journal.js';
+import type { Opening } from './window.js';
 import type { MetricsSample } from '../metrics/sample.js';
 import type { LogsStatus } from '../logs/forwarder.js';
 
@@ -13,12 +14,16 @@ export interface AgentStatus {
   health: HealthState;
   reasons: string[];
   version: string;
-  /** The configuration in effect; the HTTP token is shown only as set or not. Settings this version does not act on are left out. */
+  /** The configuration in effect; the HTTP token is shown only as set or not. */
   config: Partial<Omit<Config, 'httpToken'>> & { httpToken: 'set' | null };
   lastPoll: { at: string | null; ok: boolean; error: string | null; failures: number };
   supervisor: { reachable: boolean | null };
   /** The most recently changed intents (operators' commands and behaviours'), most recent first. */
   recentActions: { origin: Origin; command: string; services: string[]; token: string; state: AckState; detail: string; at: string }[];
+  /** What waits for its rollout wave or maintenance window, soonest first. */
+  scheduled: { origin: Origin; command: string; services: string[]; token: string; startsAt: string; reason: WaitReason; detail: string }[];
+  /** The maintenance window in effect: whether the device is inside it now and when it next opens (null without a window). */
+  window: { open: boolean; opensAt: string | null; closesAt: string | null } | null;
   /** The agent's own behaviours: whether each is on, when it next looks, and its latest intent. */
   behaviours: { name: string; active: boolean; next: string | null; last: { command: string; services: string[]; state: AckState; detail: string; at: string } | null }[];
   journal: { path: string; writable: boolean; entries: number; rebootsLast24h: number; maxRebootsPerDay: number; rebootsAllowedAgainAt: string | null };
@@ -44,6 +49,9 @@ export interface StatusInputs {
   behaviours: readonly { name: string; active: boolean; nextWall: number | null }[];
   metrics: MetricsSample | null;
   logs?: LogsStatus;
+  /** The maintenance window's opening at or after now (window.ts); null without a window. */
+  window: Opening | null;
+  wall: number;
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -69,6 +77,17 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     recentActions: recent.map((e) => ({
       origin: originOf(e), command: e.command, services: [...e.services], token: e.token.startsWith('#') ? '-' : e.token, state: e.state, detail: e.detail, at: iso(e.updatedAt) ?? '',
     })),
+    scheduled: i.entries
+      .filter((e) => e.state === 'scheduled' && e.startAt !== undefined)
+      .sort((a, b) => (a.startAt ?? 0) - (b.startAt ?? 0))
+      .map((e) => ({
+        origin: originOf(e), command: e.command, services: [...e.services], token: e.token, startsAt: iso(e.startAt) ?? '', reason: e.reason ?? 'window', detail: e.detail,
+      })),
+    window: i.config.maintenanceWindow === null ? null : {
+      open: i.window !== null && i.window.start <= i.wall,
+      opensAt: i.window === null || i.window.start <= i.wall ? null : iso(i.window.start),
+      closesAt: iso(i.window?.end ?? null),
+    },
     behaviours: i.behaviours.map((b) => {
       const last = i.entries.findLast((e) => originOf(e) === b.name);
       return {

@@ -55,6 +55,17 @@ export function registrySources(p: {
       p.tally.observe(p.entries());
       return p.tally.list();
     },
+    scheduled: () => {
+      const counts = new Map<string, { command: string; reason: string; count: number }>();
+      for (const e of p.entries()) {
+        if (e.state !== 'scheduled' || e.reason === undefined) continue;
+        const key = `${e.command} ${e.reason}`;
+        const c = counts.get(key) ?? { command: e.command, reason: e.reason, count: 0 };
+        c.count += 1;
+        counts.set(key, c);
+      }
+      return [...counts.values()];
+    },
     cloudRequests: () => p.cloud.requestOutcomes?.() ?? { ok: 0, error: 0, rate_limited: 0 },
     sample: () => p.metrics?.last,
   };

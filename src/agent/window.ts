@@ -36,12 +36,6 @@
 import { clip } from '../lib/text.js';
 import { utcOffsetReader } from '../lib/utc-offset.js';
 
-/**
- * The health reason while a window is set: this version checks and shows windows but does not yet
- * hold work for them, and an operator who set one must not believe a reboot will wait for it.
- */
-export const WINDOW_NOT_HELD = 'maintenance window set, but this version does not hold work for it yet';
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;

@@ -161,10 +161,10 @@ export const SETTINGS: readonly Setting[] = Object.freeze(([
     format: (v) => formatWindows(v as readonly Window[] | null),
     doc: 'when disruptive work may start: `<days> <HH:MM>-<HH:MM>` in `TZ`, several joined by `;`, e.g. '
       + '`Mon-Fri 02:00-05:00; Sat,Sun 00:00-06:00`; a window may cross midnight; off: any time '
-      + '(`fleet-agent window` shows it; the agent does not hold work for it yet)',
+      + '(`fleet-agent window` shows it)',
     parse: parseMaintenanceWindow },
   { key: 'fleetCommands', env: 'AGENT_FLEET_COMMANDS', tag: 'fleet-commands', default: 'on', format: onOff,
-    doc: "obey command tags set on the fleet; `off` on one device's tag opts it out (fleet commands are not carried out yet)",
+    doc: "obey command tags set on the fleet; `off` on one device's tag opts it out (what waits there is `cancelled`)",
     parse: parseBoolean },
   { key: 'timeZone', env: 'TZ', tag: null, default: 'UTC', format: text,
     doc: 'IANA time zone of schedules and windows (balena sets it as a variable); an unknown zone is refused',

@@ -28,6 +28,8 @@ export interface RegistrySources {
   version: string;
   health: () => 'ok' | 'degraded' | 'failing';
   actions: () => readonly ActionCount[];
+  /** Intents waiting for their start, by command and reason (`wave`, `window`). */
+  scheduled: () => readonly { command: string; reason: string; count: number }[];
   cloudRequests: () => CloudOutcomes;
   /** Epoch ms of the last successful cloud request; undefined before one. */
   lastContactWall: () => number | undefined;
@@ -89,8 +91,9 @@ export function buildRegistry(src: RegistrySources): Promise<MetricsRegistry> {
   counter('fleet_agent_actions_total', 'Actions (operators\' commands and behaviours\') that reached a final state.', ['command', 'origin', 'state'], (set) => {
     for (const a of src.actions()) set(a.count, { command: a.command, origin: a.origin, state: a.state });
   });
-  // Waves and maintenance windows are not built yet: the family is declared with no series.
-  gauge('fleet_agent_scheduled_actions', 'Actions waiting for their rollout wave or maintenance window.', ['command', 'reason'], () => undefined);
+  gauge('fleet_agent_scheduled_actions', 'Actions waiting for their rollout wave or maintenance window.', ['command', 'reason'], (set) => {
+    for (const s of src.scheduled()) set(s.count, { command: s.command, reason: s.reason });
+  });
   counter('fleet_agent_cloud_requests_total', 'Requests sent to the balena API, by outcome.', ['outcome'], (set) => {
     const o = src.cloudRequests();
     for (const outcome of ['ok', 'error', 'rate_limited'] as const) set(o[outcome], { outcome });

@@ -16,6 +16,7 @@ function sources(over: Partial<RegistrySources> = {}): RegistrySources {
   return {
     version: '1.2.3', health: () => 'degraded',
     actions: () => [{ command: 'reboot', origin: 'operator', state: 'done', count: 2 }],
+    scheduled: () => [{ command: 'reboot', reason: 'wave', count: 1 }, { command: 'restart', reason: 'window', count: 2 }],
     cloudRequests: () => ({ ok: 10, error: 1, rate_limited: 2 }),
     lastContactWall: () => Date.parse('2026-01-01T00:00:00Z'),
     sample: () => FULL,
@@ -52,6 +53,8 @@ describe('the Prometheus registry', () => {
     assert.equal(value(text, 'fleet_agent_health{state="failing"}'), 0);
     assert.equal(value(text, 'fleet_agent_actions_total{command="reboot",origin="operator",state="done"}'), 2);
     assert.equal(value(text, 'fleet_agent_cloud_requests_total{outcome="rate_limited"}'), 2);
+    assert.equal(value(text, 'fleet_agent_scheduled_actions{command="reboot",reason="wave"}'), 1);
+    assert.equal(value(text, 'fleet_agent_scheduled_actions{command="restart",reason="window"}'), 2);
     assert.equal(value(text, 'fleet_agent_cloud_last_contact_timestamp_seconds'), Date.parse('2026-01-01T00:00:00Z') / 1000);
     assert.equal(value(text, 'device_filesystem_free_bytes{mountpoint="/data"}'), 4e9);
     assert.equal(value(text, 'device_undervoltage'), 1);
@@ -66,7 +69,7 @@ describe('the Prometheus registry', () => {
   });
 
   it('leaves out what the device cannot give: no series, never a 0', async () => {
-    const text = await (await buildRegistry(sources({ sample: () => ({ time: FULL.time, cpu: {}, memory: {}, filesystems: [], power: {} }), lastContactWall: () => undefined }))).metrics();
+    const text = await (await buildRegistry(sources({ sample: () => ({ time: FULL.time, cpu: {}, memory: {}, filesystems: [], power: {} }), lastContactWall: () => undefined, scheduled: () => [] }))).metrics();
     for (const f of ['device_cpu_usage_ratio', 'device_load1', 'device_cpu_temperature_celsius', 'device_undervoltage', 'device_throttled', 'device_undervoltage_events_total', 'fleet_agent_cloud_last_contact_timestamp_seconds', 'fleet_agent_log_spool_bytes', 'fleet_agent_scheduled_actions']) {
       assert.equal(text.split('\n').some((l) => l.startsWith(`${f} `) || l.startsWith(`${f}{`)), false, f);
     }

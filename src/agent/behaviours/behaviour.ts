@@ -4,6 +4,7 @@
  * and everything it wants is in what it returns. The admission step (admission.ts) then decides
  * what may run now (allow-list, the shared reboot budget, supersede), and the runner runs it.
  */
+import type { CommandName } from '../../config/schema.js';
 import type { Origin, Proposal } from '../intent.js';
 import type { Snapshot } from '../snapshot.js';
 
@@ -34,4 +35,9 @@ export interface Behaviour {
    * scheduler wakes the behaviours then. Null when only polls and the watchdog's interval matter.
    */
   nextWakeWall?(snapshot: Snapshot): number | null;
+  /**
+   * Which of its intents wait for a maintenance window when one is set (PRODUCT §3). Without it,
+   * the command table's `disruptive` fact decides; a behaviour narrows it with its own rule.
+   */
+  holds?(command: CommandName): boolean;
 }

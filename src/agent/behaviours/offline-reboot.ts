@@ -63,4 +63,6 @@ export const offlineReboot: Behaviour = {
   level: false,
   enabled: (s) => s.config.offlineRebootMs !== null,
   decide: decideOffline,
+  // Never held by a maintenance window: waiting cannot help a device that cannot reach the cloud.
+  holds: () => false,
 };

@@ -36,7 +36,7 @@ export function invalidToken(value: string): string {
 }
 
 /**
- * Parses one command tag's value. `services` (when known) validates service names; a service given
+ * Parses one command tag's value (`<token> [services] [force] [now]`). `services` (when known) validates service names; a service given
  * by image id (as the CLI and the supervisor accept) becomes its name through `images`, and waits
  * (`later`) while the supervisor state is unknown, so that every later step sees names.
  */
@@ -72,12 +72,16 @@ export function parseCommand(command: string, value: string, services: readonly 
     list = [...new Set(list)];
   }
   let force = false;
-  if (spec?.takesForce === true && rest[0] === 'force') {
-    force = true;
+  let now = false;
+  // `force` and `now` in either order, each once.
+  while (rest.length > 0) {
+    if (spec?.takesForce === true && rest[0] === 'force' && !force) force = true;
+    else if (rest[0] === 'now' && !now) now = true;
+    else break;
     rest.shift();
   }
   if (rest.length > 0) return fail(`unexpected "${(rest[0] ?? '').slice(0, 40)}"; expected ${usage(command)}`, token);
-  return { ok: true, intent: { key: token, origin: 'operator', command: command as CommandName, args: { services: list }, force } };
+  return { ok: true, intent: { key: token, origin: 'operator', command: command as CommandName, args: { services: list }, force, ...(now ? { now: true } : {}) } };
 }
 
 /** True for a key under the prefix that names a command slot (not a report, setting or ack). */
@@ -105,15 +109,15 @@ export function needsImageIds(snapshot: Snapshot): boolean {
  * its record, so a journal that no longer holds it (made-up names beyond the journal's cap) does
  * not write it again at every poll.
  */
-function alreadyRejected(ack: string | undefined, token: string, detail: string): boolean {
+export function alreadyRejected(ack: string | undefined, token: string, detail: string): boolean {
   const parsed = ack === undefined ? undefined : parseAck(ack);
   if (!parsed || parsed.state !== 'rejected') return false;
   return ack === formatAck(token.startsWith('#') ? NO_TOKEN : token, 'rejected', parsed.atWall, detail);
 }
 
 /** The intent a refused tag value is recorded under. */
-function refused(command: string, token: string): Intent {
-  return { key: token, origin: 'operator', command: command as CommandName, args: { services: [] }, force: false };
+export function refused(command: string, token: string, origin: 'operator' | 'fleet' = 'operator'): Intent {
+  return { key: token, origin, command: command as CommandName, args: { services: [] }, force: false };
 }
 
 /**

@@ -30,7 +30,7 @@
 import { LADDER_STEPS, type LadderStep } from '../../config/schema.js';
 import { TERMINAL } from '../acks.js';
 import { specOf } from '../commands.js';
-import { behaviourKey, entryKey, originOf, type Intent, type Proposal } from '../intent.js';
+import { behaviourKey, byOperator, entryKey, originOf, type Intent, type Proposal } from '../intent.js';
 import type { JournalEntry } from '../journal.js';
 import type { ServiceLook, Snapshot } from '../snapshot.js';
 import type { Behaviour, Decision } from './behaviour.js';
@@ -103,7 +103,7 @@ export function watched(s: Snapshot): { services: string[]; problems: string[] }
 
 /** True when the operator's newest service command naming it is a stop-service done or running. */
 export function stoppedOnPurpose(journal: readonly JournalEntry[], service: string): boolean {
-  const last = journal.findLast((e) => originOf(e) === 'operator' && specOf(e.command)?.serviceVerb != null && e.services.includes(service));
+  const last = journal.findLast((e) => byOperator(originOf(e)) && specOf(e.command)?.serviceVerb != null && e.services.includes(service));
   return last?.command === 'stop-service' && (last.state === 'done' || last.state === 'running');
 }
 
@@ -235,4 +235,7 @@ export const watchdog: Behaviour = {
   level: false,
   enabled: (s) => s.config.watchdog !== null,
   decide,
+  // A maintenance window holds its restart and reboot steps, not its restart-service: the service
+  // is already down, and restarting it disturbs nothing that still works.
+  holds: (command) => command !== 'restart-service' && specOf(command)?.disruptive === true,
 };

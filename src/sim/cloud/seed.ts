@@ -73,7 +73,7 @@ export function demoSeed(opts: { deviceUuid?: string; deviceKey?: string; operat
         device_type: 'raspberrypi4-64',
       },
     ],
-    applicationTags: [{ application: DEMO.fleetId, tag_key: 'agent.poll', value: '5m' }],
+    applicationTags: [{ application: DEMO.fleetId, tag_key: 'agent.config.log-level', value: 'info' }],
     applicationEnv: [{ application: DEMO.fleetId, name: 'LOG_LEVEL', value: 'info' }],
     services: [{ id: 1, application: DEMO.fleetId, service_name: 'main' }],
   };
