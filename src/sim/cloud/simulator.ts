@@ -160,6 +160,12 @@ export class CloudSimulator {
     this.store.upsert('application_tag', { application: appId, tag_key: key }, value);
   }
 
+  /** Removes a fleet tag (nothing when absent). */
+  removeFleetTag(appId: number, key: string): void {
+    const row = this.store.table('application_tag').find((r) => r['application'] === appId && r['tag_key'] === key);
+    if (row !== undefined) this.store.remove('application_tag', row['id']);
+  }
+
   /** Sets a device environment variable. */
   setDeviceEnv(uuid: string, name: string, value: string): void {
     const device = this.requireDevice(uuid);
