@@ -37,6 +37,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
     var dt = el('dt', '', label), dd = el('dd', warn ? 'warn' : '', value);
     list.appendChild(dt); list.appendChild(dd);
   }
+  function who(a) {
+    return a.origin === 'operator' ? 'operator, token ' + a.token : a.origin === 'fleet' ? 'fleet, token ' + a.token : a.origin;
+  }
   function render(s) {
     var badge = $('state');
     badge.textContent = s.health;
@@ -56,8 +59,24 @@ export const PAGE_SCRIPT = String.raw`(function () {
       head.appendChild(el('span', 'cmd', a.command + (a.services.length ? ' ' + a.services.join(',') : '')));
       head.appendChild(el('span', 'st ' + a.state, a.state));
       li.appendChild(head);
-      li.appendChild(el('div', 'meta', (a.origin === 'operator' ? 'operator, token ' + a.token : a.origin) + ' · ' + when(a.at) + (a.detail ? ' · ' + a.detail : '')));
+      li.appendChild(el('div', 'meta', who(a) + ' · ' + when(a.at) + (a.detail ? ' · ' + a.detail : '')));
       actions.appendChild(li);
+    });
+    var win = s.window;
+    $('window').textContent = !win ? 'No maintenance window: disruptive work starts when asked.'
+      : win.open ? 'Inside the maintenance window' + (win.closesAt ? ' until ' + when(win.closesAt) : ' (always open)') + '.'
+        : 'Outside the maintenance window; it opens ' + when(win.opensAt) + '.';
+    var waiting = $('waiting');
+    waiting.textContent = '';
+    if (!s.scheduled.length) waiting.appendChild(el('li', 'none', 'Nothing waits.'));
+    s.scheduled.forEach(function (a) {
+      var li = el('li', 'action');
+      var head = el('div', 'head');
+      head.appendChild(el('span', 'cmd', a.command + (a.services.length ? ' ' + a.services.join(',') : '')));
+      head.appendChild(el('span', 'st scheduled', 'starts ' + when(a.startsAt)));
+      li.appendChild(head);
+      li.appendChild(el('div', 'meta', who(a) + ' · ' + a.detail));
+      waiting.appendChild(li);
     });
     var m = $('metrics');
     m.textContent = '';

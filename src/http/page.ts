@@ -20,10 +20,10 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:.5rem;padding:.8r
 .state{color:#fff;background:#57606a;padding:.1rem .7rem;border-radius:1rem;font-weight:600}.state.ok{background:#1a7f37}
 .state.degraded{background:#9a6700}.state.failing{background:#cf222e}#version{color:#57606a;font-size:.85rem}
 ul{margin:0;padding-left:1.2rem}.none{color:#57606a;list-style:none}#reasons li{margin:.2rem 0}#reasons li.none{margin-left:-1.2rem}
-#actions{list-style:none;padding:0}.action{border-top:1px solid #eaeef2;padding:.4rem 0}.action:first-child{border-top:0}
+#actions,#waiting{list-style:none;padding:0}.action{border-top:1px solid #eaeef2;padding:.4rem 0}.action:first-child{border-top:0}
 .head{display:flex;justify-content:space-between;gap:.5rem}.cmd{font-weight:600;overflow-wrap:anywhere}.meta{color:#57606a;font-size:.85rem;overflow-wrap:anywhere}
 .st{font-size:.8rem;padding:0 .5rem;border-radius:1rem;background:#eaeef2;white-space:nowrap}.st.done{background:#dafbe1}.st.failed,.st.rejected{background:#ffebe9}
-.st.blocked,.st.deferred,.st.scheduled{background:#fff8c5}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
+.st.blocked,.st.deferred,.st.scheduled{background:#fff8c5}.st.cancelled{background:#eaeef2}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
 dt{color:#57606a}dd{margin:0;overflow-wrap:anywhere}dd.warn{color:#cf222e;font-weight:600}
 #log{background:#0d1117;color:#e6edf3;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;height:18rem;overflow:auto;padding:.5rem;border-radius:.4rem}
 #log div{white-space:pre-wrap;overflow-wrap:anywhere}#log .p0,#log .p1,#log .p2,#log .p3{color:#ff7b72}#log .p4{color:#e3b341}#log .dropped{color:#8b949e;font-style:italic}
@@ -32,7 +32,7 @@ button{font:inherit;padding:.2rem .8rem}#tailstate{color:#57606a;font-size:.8rem
 details pre{font-size:12px;overflow:auto;background:#f6f8fa;padding:.5rem;border-radius:.4rem}summary{cursor:pointer;font-weight:600}
 footer{color:#57606a;font-size:.85rem;margin:1rem 0}a{color:#0969da}`;
 
-/** Renders the page around a status document (already redacted): health and reasons, recent actions, metrics and power, the log tail, the configuration folded. */
+/** Renders the page around a status document (already redacted): health and reasons, recent actions, what waits for its wave or window, metrics and power, the log tail, the configuration folded. */
 export function renderStatusPage(status: unknown): string {
   const health = (status as { health?: unknown }).health;
   const state = typeof health === 'string' ? health : 'unknown';
@@ -44,6 +44,7 @@ export function renderStatusPage(status: unknown): string {
 <p id="stale" hidden></p>
 <section aria-labelledby="h-health"><h2 id="h-health">Health</h2><ul id="reasons"></ul></section>
 <section aria-labelledby="h-actions"><h2 id="h-actions">Recent actions</h2><ul id="actions"></ul></section>
+<section aria-labelledby="h-waiting"><h2 id="h-waiting">Waiting</h2><p id="window" class="meta"></p><ul id="waiting"></ul></section>
 <section aria-labelledby="h-metrics"><h2 id="h-metrics">Metrics and power</h2><dl id="metrics"></dl></section>
 <section aria-labelledby="h-log"><h2 id="h-log">Live log <span id="tailstate"></span></h2>
 <form id="filter"><input id="unit" placeholder="units (comma list)" aria-label="units"><input id="match" placeholder="match (regular expression)" aria-label="match"><button>Apply</button></form>

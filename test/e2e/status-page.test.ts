@@ -30,6 +30,9 @@ describe(`the status page in headless Chromium (e2e)${EMULATED ? ' — skipped u
     world.cloud.setDeviceTag(W.uuid, 'agent.identify', 'page-check-1');
     await world.sup.waitFor((r) => r.path === '/v1/blink', 30_000 * PATIENCE);
     await world.sup.waitFor((r) => r.method === 'PATCH' && r.path === '/v2/device/tags' && JSON.stringify(r.body ?? '').includes('page-check-1 done'), 30_000 * PATIENCE);
+    // Something that waits: a fleet restart whose only wave starts in 2099.
+    world.cloud.setFleetTag(W.appId, 'agent.restart', 'page-wave-1 from=2099-01-01T00:00Z');
+    await world.sup.waitFor((r) => r.method === 'PATCH' && r.path === '/v2/device/tags' && JSON.stringify(r.body ?? '').includes('page-wave-1 scheduled 2099-01-01T00:00:00.000Z wave 1/1'), 30_000 * PATIENCE);
     world.sup.pushJournal({ message: 'an older line before the page opened', unit: 'main.service' });
     browser = await chromium.launch({
       executablePath: TOOLS.chromium,
@@ -59,6 +62,8 @@ describe(`the status page in headless Chromium (e2e)${EMULATED ? ' — skipped u
         await page.waitForSelector('#actions .action', { timeout: 10_000 });
         assert.match((await page.textContent('#actions')) ?? '', /identify.*done/s);
         assert.match((await page.textContent('#actions')) ?? '', /page-check-1/);
+        assert.match((await page.textContent('#waiting')) ?? '', /restart.*starts .*fleet, token page-wave-1 · wave 1\/1/s);
+        assert.match((await page.textContent('#window')) ?? '', /^No maintenance window/);
         await page.locator('#metrics', { hasText: 'Memory' }).waitFor({ timeout: 70_000 * PATIENCE });
         assert.match((await page.textContent('#metrics')) ?? '', /Memory\d+ %/);
         await page.locator('#tailstate', { hasText: /^live$/ }).waitFor({ timeout: 10_000 });
