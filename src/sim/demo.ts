@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { COMMON_FLAGS, parseCommandArgs } from '../cli/args.js';
 import type { Runner } from '../cli/commands.js';
 import { EXIT } from '../cli/exit.js';
-import { runners as runCommand } from '../cli/run.js';
 import type { CliContext } from '../cli/types.js';
-import { describe } from '../lib/errors.js';
+import { UsageError } from '../lib/errors.js';
 import { CloudSimulator, DEMO, demoSeed } from './cloud/simulator.js';
 import { behaviourLines, DEMO_WATCHDOG, reportLine } from './demo-behaviours.js';
 import { CONSOLE_HELP, parseSwitch } from './demo-console.js';
+import { extraDevices, MAX_DEMO_DEVICES, runDeviceAgent, runExtraDevices } from './demo-fleet.js';
 import { SupervisorSimulator } from './supervisor/simulator.js';
 
 /** What `demo --json` prints first, for scripts. */
@@ -27,6 +26,8 @@ export interface DemoInfo {
   appId: number;
   /** Each simulated service's health check URL (what `AGENT_CHECK_<SERVICE>` can point to). */
   checkUrls: Record<string, string>;
+  /** Every device of the demo's fleet, the demo device first (`--devices`). */
+  devices: { name: string; uuid: string }[];
 }
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -50,6 +51,41 @@ function demoSettings(dataDir: string, env: CliContext['env']): Record<string, s
     if (key.startsWith('AGENT_') && value !== undefined) settings[key] = value;
   }
   return settings;
+}
+
+/** `--devices N`: how many devices the demo's fleet has (the demo device included). */
+function parseDevices(raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_DEMO_DEVICES) {
+    throw new UsageError(`--devices must be a whole number from 1 to ${MAX_DEMO_DEVICES}, not "${raw.slice(0, 20)}"`);
+  }
+  return Number(raw);
+}
+
+/** What the extra devices of `--devices` run with: the demo's settings, quieter, without the demo device's own. */
+function extraSettings(settings: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { ...settings, AGENT_LOG_LEVEL: 'error', AGENT_LOGS_FORWARD: 'none', AGENT_WATCHDOG: 'off' };
+  for (const key of ['AGENT_DATA_DIR', 'AGENT_BOOT_ID_PATH', 'AGENT_HTTP_PORT', 'AGENT_CHECK_MAIN']) delete out[key];
+  return out;
+}
+
+/** Lines that set a staged fleet rollout and show who is in which wave (with `--devices`). */
+async function rolloutLines(info: DemoInfo, uuids: readonly string[], dataDir: string, prefix: string): Promise<string[]> {
+  const uuidFile = join(dataDir, 'uuids.txt');
+  await writeFile(uuidFile, `${uuids.join('\n')}\n`);
+  const cli = `node ${relative(process.cwd(), fileURLToPath(new URL('../main.js', import.meta.url)))}`;
+  const tags = `${info.cloudUrl}/v7/application_tag`;
+  const auth = `-H 'Authorization: Bearer ${info.operatorKey}' -H 'Content-Type: application/json'`;
+  return [
+    `A fleet of ${uuids.length} devices. Reboot it in waves of 25 % every 30 s (each device finds its own wave):`,
+    `  curl -s -X POST ${auth} \\`,
+    `       -d '{"application":${info.appId},"tag_key":"${prefix}reboot","value":"wave1 rollout=25%/30s"}' '${tags}'`,
+    'Who is in which wave, and when it starts (t0 = when each device first sees the tag):',
+    `  ${cli} waves --rollout 25%/30s --token wave1 < ${uuidFile}`,
+    'Abort: devices that have not started ack "cancelled":',
+    `  curl -s -X PATCH ${auth} \\`,
+    `       -d '{"value":"wave1 abort"}' "${tags}(application=${info.appId},tag_key='${prefix}reboot')"`,
+    '',
+  ];
 }
 
 /** Lines a person can paste to act as the operator. */
@@ -85,8 +121,9 @@ function tryLines(info: DemoInfo, deviceId: number, settings: Record<string, str
  * prints what happens, and reads fault switches from stdin.
  */
 export const runDemo: Runner = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, 'demo', COMMON_FLAGS);
+  const { values } = parseCommandArgs(ctx.argv, 'demo', { ...COMMON_FLAGS, devices: { type: 'string', default: '1' } });
   const json = values.json;
+  const count = parseDevices(values.devices);
   const print = (event: string, detail: Record<string, unknown>, text: string): void =>
     ctx.out(json ? JSON.stringify({ event, ...detail }) : text);
 
@@ -100,6 +137,7 @@ export const runDemo: Runner = async (ctx) => {
     deviceKey: hex(16),
     appId: DEMO.fleetId,
     checkUrls: {},
+    devices: [],
   };
   const settings = demoSettings(dataDir, ctx.env);
   settings.AGENT_HTTP_PORT ??= '48485';
@@ -128,7 +166,11 @@ export const runDemo: Runner = async (ctx) => {
   info.checkUrls = Object.fromEntries(supervisor.services.map((s) => [s.name, supervisor.checkUrl(s.name)]));
   // The watchdog also asks main's health check (a hung main is found through it).
   if (info.checkUrls.main !== undefined) settings.AGENT_CHECK_MAIN ??= info.checkUrls.main;
-  const cloud = new CloudSimulator({ seed: demoSeed(info), supervisor: { url: info.supervisorUrl, apiKey: globalKey } });
+  const extras = extraDevices(count - 1, info.appId);
+  info.devices = [{ name: 'demo-device', uuid: info.deviceUuid }, ...extras.map((d) => ({ name: d.device_name, uuid: d.uuid }))];
+  const seed = demoSeed(info);
+  seed.devices = [...(seed.devices ?? []), ...extras];
+  const cloud = new CloudSimulator({ seed, supervisor: { url: info.supervisorUrl, apiKey: globalKey } });
   info.cloudUrl = await cloud.start();
 
   const agentEnv = {
@@ -158,6 +200,7 @@ export const runDemo: Runner = async (ctx) => {
         '',
         ...tryLines(info, DEMO.deviceId, settings),
         '',
+        ...(extras.length > 0 ? await rolloutLines(info, [info.deviceUuid, ...extras.map((d) => d.uuid)], dataDir, prefix) : []),
         ...behaviourLines({ cloudUrl: info.cloudUrl, operatorKey: info.operatorKey, deviceId: DEMO.deviceId }, {
           prefix, watchdog: settings.AGENT_WATCHDOG, watchdogInterval: settings.AGENT_WATCHDOG_INTERVAL,
           checked: settings.AGENT_CHECK_MAIN === undefined ? undefined : 'main',
@@ -201,36 +244,11 @@ export const runDemo: Runner = async (ctx) => {
     print('supervisor', { method: r.method, path: r.path, body: r.body }, `supervisor  ${r.method} ${r.path} ${JSON.stringify(r.body ?? {})}`);
   });
 
-  // The agent runs as `fleet-agent run` does; a simulated reboot stops it and starts it again
-  // with the new boot id, as a real reboot would.
-  let agentStop = new AbortController();
-  let agentRun: Promise<number> | undefined;
-  const startAgent = (): void => {
-    agentStop = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, agentStop.signal]);
-    agentRun = runCommand.run({ ...ctx, argv: [], env: agentEnv, signal }).catch((err: unknown) => {
-      print('agent-error', { message: describe(err) }, `agent stopped: ${describe(err)}`);
-      return EXIT.failure;
-    });
-  };
+  // The agent runs as `fleet-agent run` does; a simulated reboot restarts it with the new boot id.
   const bootIdPath = settings.AGENT_BOOT_ID_PATH ?? join(dataDir, 'boot_id');
-  const readBoot = async (): Promise<string> => (await readFile(bootIdPath, 'utf8').catch(() => '')).trim();
-  let bootId = await readBoot();
-  let rebooting = Promise.resolve();
-  const watcher: FSWatcher | undefined = bootId
-    ? watch(bootIdPath, () => {
-        rebooting = rebooting.then(async () => {
-          const next = await readBoot();
-          if (!next || next === bootId || ctx.signal.aborted) return;
-          print('reboot', { from: bootId, to: next }, `device  rebooting (boot id ${bootId.slice(0, 8)} → ${next.slice(0, 8)}); the agent restarts`);
-          bootId = next;
-          agentStop.abort();
-          await agentRun;
-          if (!ctx.signal.aborted) startAgent();
-        });
-      })
-    : undefined;
-  startAgent();
+  const agentRun = runDeviceAgent(ctx, agentEnv, bootIdPath, print, '');
+  // The rest of the fleet (--devices), each device with its own supervisor and agent.
+  const fleetRun = runExtraDevices({ ctx, devices: extras, cloudUrl: info.cloudUrl, appId: info.appId, dataDir, prefix, settings: extraSettings(settings), print });
   // The host keeps logging: a line every 15 s, which the agent forwards (a `logs` line above).
   const hostLog = (n: number): void => {
     if (ctx.signal.aborted) return;
@@ -305,10 +323,9 @@ export const runDemo: Runner = async (ctx) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  watcher?.close();
   switches?.close();
-  await rebooting;
-  const code = (await agentRun) ?? EXIT.ok;
+  const codes = await Promise.all([agentRun, fleetRun]);
+  const code = codes.find((c) => c !== EXIT.ok) ?? EXIT.ok;
   offCloud();
   offSupervisor();
   await supervisor.stop();
