@@ -104,10 +104,10 @@ export const COMMANDS = {
   },
   demo: {
     group: 'demo',
-    summary: 'start the supervisor and balena API simulators on 127.0.0.1 and run the agent against them (source checkout only)',
-    usage: 'fleet-agent demo [--json]',
+    summary: 'start the supervisor and balena API simulators on 127.0.0.1 and run the agent against them (source checkout only); --devices N: a fleet of N devices (1–200), to try staged fleet rollouts',
+    usage: 'fleet-agent demo [--devices N] [--json]',
   },
-  start: { group: 'demo', summary: 'run the agent when a balena environment is present, otherwise the demo', usage: 'fleet-agent start [--json]' },
+  start: { group: 'demo', summary: 'run the agent when a balena environment is present, otherwise the demo', usage: 'fleet-agent start [--devices N] [--json]' },
 } as const satisfies Record<string, CommandInfo>;
 
 /** A command's name. */
