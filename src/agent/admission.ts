@@ -147,12 +147,16 @@ export function admit(snapshot: Snapshot, proposed: readonly Proposed[]): Action
   const pendingPower = (self: string) =>
     journal.filter((e) => specOf(e.command)?.power === true && (e.state === 'accepted' || (e.state === 'running' && !e.sending)) && !closing.has(entryKey(e.command, e.token)) && entryKey(e.command, e.token) !== self).length;
   let powerNow = 0;
+  // One answer per key and round: a token on both the device's and the fleet's tag is decided by
+  // the first (the device's), never run and cancelled at once.
+  const decided = new Set<string>();
   for (const { behaviour, proposals } of all) {
     for (const p of proposals) {
       const { intent } = p;
       const key = entryKey(intent.command, intent.key);
       const entry = find(intent.command, intent.key);
-      if (p.hold === true || closing.has(key)) continue;
+      if (p.hold === true || closing.has(key) || decided.has(key)) continue;
+      decided.add(key);
       if (entry && (TERMINAL.has(entry.state) || entry.state === 'running')) continue;
       if (inProgress.has(key)) continue;
       const ref = refOf(intent);

@@ -191,3 +191,10 @@ describe('maintenance windows', () => {
     assert.deepEqual(ackTags([w], 'agent.'), { 'agent.watchdog.last': `reboot scheduled ${iso(opens)} window` });
   });
 });
+
+describe('fleet commands: one answer per token and round', () => {
+  it('a token on the device\'s tag and `<token> abort` on the fleet\'s: the device\'s decides, nothing is run and cancelled at once', () => {
+    const out = decideAll(snap({ deviceTags: { 'agent.identify': 'T1' }, fleetTags: { 'agent.identify': 'T1 abort' } }));
+    assert.deepEqual(out.map(brief), [['run', 'identify', 'T1', '', '']]);
+  });
+});
