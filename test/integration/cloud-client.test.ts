@@ -63,11 +63,11 @@ describe('CloudClient against the cloud simulator', () => {
     assert.equal(r.auth, 'device');
     assert.deepEqual(snap.device, { id: DEMO.deviceId, uuid: UUID, deviceName: 'demo-device', appId: DEMO.fleetId, appName: 'demo-fleet', supervisorVersion: '17.8.0', osVersion: 'balenaOS 6.5.0', isOnline: true });
     assert.deepEqual(snap.deviceTags, { 'agent.state': 'ok' });
-    assert.deepEqual(snap.fleetTags, { 'agent.config.log-level': 'info' });
+    assert.deepEqual(snap.fleetTags, { 'agent.site.name': 'demo-lab' });
     assert.deepEqual(snap.deviceVars, { A: 'device', B: 'device' });
     assert.deepEqual(snap.fleetVars, { A: 'fleet', C: 'fleet', D: 'fleet' });
     const all = await client.poll();
-    assert.deepEqual(all.fleetTags, { 'agent.config.log-level': 'info', site: 'north' });
+    assert.deepEqual(all.fleetTags, { 'agent.site.name': 'demo-lab', site: 'north' });
     assert.equal(sim.requests.length, 2);
   });
 

@@ -31,7 +31,7 @@ describe('cloud simulator: OData', () => {
             {
               id: T.fleetId,
               app_name: 'demo-fleet',
-              application_tag: [{ tag_key: 'agent.config.log-level', value: 'info' }],
+              application_tag: [{ tag_key: 'agent.site.name', value: 'demo-lab' }],
               application_environment_variable: [{ name: 'LOG_LEVEL', value: 'info' }],
             },
           ],

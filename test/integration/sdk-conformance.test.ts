@@ -130,7 +130,7 @@ else describe('balena-sdk against the cloud simulator', () => {
       const fleetVars = await sdk.models.application.envVar.getAllByApplication(T.fleetId);
       assert.deepEqual(fleetVars.map((v) => [v.name, v.value]), [['LOG_LEVEL', 'info']]);
       const fleetTags = await sdk.models.application.tags.getAllByApplication(T.fleetId);
-      assert.deepEqual(fleetTags.map((t) => [t.tag_key, t.value]), [['agent.config.log-level', 'info']]);
+      assert.deepEqual(fleetTags.map((t) => [t.tag_key, t.value]), [['agent.site.name', 'demo-lab']]);
       const deviceVarsOfFleet = await sdk.models.device.envVar.getAllByApplication(T.fleetId);
       assert.deepEqual(deviceVarsOfFleet.map((v) => v.value), ['d1']);
     });

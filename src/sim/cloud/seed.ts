@@ -73,7 +73,8 @@ export function demoSeed(opts: { deviceUuid?: string; deviceKey?: string; operat
         device_type: 'raspberrypi4-64',
       },
     ],
-    applicationTags: [{ application: DEMO.fleetId, tag_key: 'agent.config.log-level', value: 'info' }],
+    // A fleet tag under the prefix that is neither a command nor a setting: read, and left alone.
+    applicationTags: [{ application: DEMO.fleetId, tag_key: 'agent.site.name', value: 'demo-lab' }],
     applicationEnv: [{ application: DEMO.fleetId, name: 'LOG_LEVEL', value: 'info' }],
     services: [{ id: 1, application: DEMO.fleetId, service_name: 'main' }],
   };
