@@ -4,12 +4,6 @@
  * ManualClock; each device's supervisor is an in-process fake that records its reboot calls.
  * One fleet tag `agent.reboot` = `R1 rollout=10%/10m` (AGENT_ACTIONS allows reboot; the budget
  * allows one). It proves, from what the fake supervisors and the simulator recorded:
- *
- * Each run of the fleet (the rollout with t0 = first seen, the rollout with `from=` and an abort,
- * and a run without the tag) is a worker thread running this file: node:test's async hooks, which
- * track every promise of the test's thread, would make the fleet three times slower. The worker
- * records what the simulator and the fake supervisors saw (acks at checkpoints, reboot call times,
- * requests); the test asserts on that.
  * 1. Each device's reboot reaches its supervisor in its own wave's window and never before,
  *    the wave computed here independently (sha256 of `<uuid>:<token>`); until then its own
  *    `agent.reboot.ack` reads `R1 scheduled <start> wave <k+1>/10`. With t0 = the poll that first
@@ -18,8 +12,15 @@
  *    and no reboot reaches a supervisor after it, even past wave 10's start.
  * 3. Cloud requests per device-hour over the same simulated span, with and without the rollout
  *    (printed): the rollout adds no read (fleet tags come with the poll) and no request beyond
- *    the tag writes that carry its acks (at most four per device: scheduled, running twice, the
- *    outcome; the fake supervisor never reboots, so each started reboot ends `failed` 15 min on).
+ *    the tag writes that carry its acks (within 2 %: the poll rhythm is random), at most four per
+ *    device: scheduled, running twice, the outcome (the fake supervisor never reboots, so each
+ *    started reboot ends `failed` 15 min on).
+ *
+ * Each run of the fleet (the rollout with t0 = first seen, the rollout with `from=` and an abort,
+ * and a run without the tag) is a worker thread running this file, the three at once: node:test's
+ * async hooks track every promise of the test's own thread and would slow the fleet several
+ * times. A worker records what the simulator and the fake supervisors saw (acks at checkpoints,
+ * reboot call times, requests); the tests assert on that.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -232,11 +233,14 @@ if (!isMainThread && job !== undefined) {
       const acks = sum(a.ackWrites);
       console.log(`fleet rollout: requests per device-hour ${perDeviceHour(a.requests).toFixed(2)} with the rollout, ${perDeviceHour(b.requests).toFixed(2)} without (${a.requests} and ${b.requests} requests in ${SPAN / MINUTE} simulated minutes; ${acks} of them tag writes carrying the rollout's acks, ${perDeviceHour(a.requests - acks).toFixed(2)} per device-hour without those)`);
       assert.equal(sum(b.ackWrites), 0);
-      // Fleet tags come with the poll: the rollout adds no read.
-      assert.ok(a.reads <= b.reads, `${a.reads} reads with the rollout, ${b.reads} without`);
-      // Every extra request is a write of an ack; a device writes it at most four times:
-      // scheduled, running (before the call), running (waiting for a new boot), its outcome.
-      assert.ok(a.requests - b.requests <= acks, `${a.requests - b.requests} more requests than ${acks} ack writes`);
+      // Fleet tags come with the poll: the rollout adds no read, and nothing but its ack writes.
+      // Each agent's one random source also draws for its writes, so its later polls shift: the
+      // counts agree within 2 % (the poll interval's ±20 % jitter), not to the request.
+      const near = (x: number, y: number): boolean => Math.abs(x - y) <= 0.02 * y;
+      assert.ok(near(a.reads, b.reads), `${a.reads} reads with the rollout, ${b.reads} without`);
+      assert.ok(near(a.requests - acks, b.requests), `${a.requests - acks} requests besides the ack writes, ${b.requests} without the rollout`);
+      // A device writes its ack at most four times: scheduled, running (before the call), running
+      // (waiting for a new boot), its outcome.
       for (const [i, n] of a.ackWrites.entries()) assert.ok(n <= 4, `${short(i)} wrote its ack ${n} times`);
     });
   });
