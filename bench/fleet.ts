@@ -7,26 +7,13 @@
  *
  *   node dist/bench/fleet.js [--devices N] [--tags-to-cloud]
  */
-import type { Dispatcher } from 'undici';
-import { buildAgent } from '../src/agent/build.js';
-import type { Agent } from '../src/agent/agent.js';
-import type { JournalFile } from '../src/agent/journal.js';
-import { AGENT_CLOUD_MANNERS, type SupervisorPort } from '../src/agent/ports.js';
-import { CloudClient } from '../src/cloud/client.js';
-import { TagWriter, type SupervisorTagPort } from '../src/cloud/tags.js';
 import { loadConfig } from '../src/config/load.js';
-import { ManualClock } from '../src/lib/clock.js';
-import { createDispatcher } from '../src/lib/http.js';
-import { CloudSimulator, type CloudSeed } from '../src/sim/cloud/simulator.js';
-import { silentLog } from '../test/helpers/agent-fixtures.js';
+import { startFleet, TICK_MS } from '../test/helpers/fleet-world.js';
 import { mulberry32 } from '../test/helpers/random.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
-/** Simulated time moves in steps of this much; what a step wakes finishes (HTTP included) before the next. */
-const TICK_MS = 100;
-const FLEET_ID = 1;
 
 function args(argv: readonly string[]): { devices: number; tagsToCloud: boolean } {
   let devices = 10_000;
@@ -41,93 +28,6 @@ function args(argv: readonly string[]): { devices: number; tagsToCloud: boolean 
     } else throw new Error(`unknown argument ${JSON.stringify(a)}; usage: fleet.js [--devices N] [--tags-to-cloud]`);
   }
   return { devices, tagsToCloud };
-}
-
-const uuidOf = (i: number): string => `${i.toString(16).padStart(8, '0')}f1ee7a9e47b04c2d8a6f3b0e`;
-const keyOf = (i: number): string => `fleet-bench-device-key-${i.toString(16).padStart(8, '0')}`;
-
-function fleetSeed(n: number): CloudSeed {
-  const devices = Array.from({ length: n }, (_, k) => ({
-    id: k + 1, uuid: uuidOf(k + 1), device_name: `device-${k + 1}`, application: FLEET_ID, apiKey: keyOf(k + 1),
-    supervisor_version: '17.8.0', os_version: 'balenaOS 6.5.0', is_online: true, device_type: 'raspberrypi4-64',
-  }));
-  return {
-    applications: [{ id: FLEET_ID, app_name: 'bench-fleet', slug: 'operator/bench-fleet', device_type: 'raspberrypi4-64' }],
-    devices,
-    services: [{ id: 1, application: FLEET_ID, service_name: 'main' }],
-  };
-}
-
-/** The supervisor as the agent sees it when all is well: one app, one running service, tag writes accepted. */
-class FakeSupervisor implements SupervisorPort, SupervisorTagPort {
-  tagWrites = 0;
-  ping = (): Promise<unknown> => Promise.resolve('OK');
-  version = (): Promise<string> => Promise.resolve('17.8.0');
-  blink = (): Promise<unknown> => Promise.resolve();
-  reboot = (): Promise<unknown> => Promise.resolve();
-  shutdown = (): Promise<unknown> => Promise.resolve();
-  update = (): Promise<'triggered'> => Promise.resolve('triggered');
-  restartApp = (): Promise<unknown> => Promise.resolve();
-  purge = (): Promise<unknown> => Promise.resolve();
-  serviceAction = (): Promise<unknown> => Promise.resolve();
-  applicationsState = (): Promise<Record<string, { appId: number; services: Record<string, { status: string }> }>> =>
-    Promise.resolve({ 'bench-fleet': { appId: FLEET_ID, services: { main: { status: 'Running' } } } });
-  stateStatus = (): Promise<{ images: []; containers: [] }> => Promise.resolve({ images: [], containers: [] });
-  containerIds = (): Promise<Record<string, string>> => Promise.resolve({ main: 'c1' });
-  supportsTagPatch = (): Promise<boolean> => Promise.resolve(true);
-  patchDeviceTags = (): Promise<void> => {
-    this.tagWrites += 1;
-    return Promise.resolve();
-  };
-}
-
-/** A journal kept in memory: the agents' files are not what is measured. */
-function memoryJournal(): JournalFile {
-  let text: string | undefined;
-  return {
-    path: 'memory',
-    read: () => Promise.resolve(text === undefined ? { status: 'missing' as const } : { status: 'ok' as const, text }),
-    write: (t: string) => {
-      text = t;
-      return Promise.resolve();
-    },
-    quarantine: () => Promise.resolve(undefined),
-  };
-}
-
-/** Requests in flight through a dispatcher, so the driver knows when woken work has finished. */
-interface InFlight {
-  started: number;
-  open: number;
-}
-
-const ENDS = new Set<PropertyKey>(['onComplete', 'onError', 'onResponseEnd', 'onResponseError']);
-
-function counted(dispatcher: Dispatcher, flight: InFlight): Dispatcher {
-  return dispatcher.compose((dispatch) => (opts, handler) => {
-    flight.started += 1;
-    flight.open += 1;
-    let open = true;
-    const wrapped = new Proxy(handler, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        const fn = value as (...a: unknown[]) => unknown;
-        if (!ENDS.has(prop)) return fn.bind(target);
-        return (...a: unknown[]) => {
-          try {
-            return fn.apply(target, a);
-          } finally {
-            if (open) {
-              open = false;
-              flight.open -= 1;
-            }
-          }
-        };
-      },
-    });
-    return dispatch(opts, wrapped);
-  });
 }
 
 /** Cloud requests per simulated second, by status (0 = connection reset), and per device. */
@@ -185,45 +85,12 @@ async function main(): Promise<void> {
   const config = loadConfig({});
   const spreadMs = config.startSpreadMs;
   const intervalMs = config.pollIntervalMs;
-  const clock = new ManualClock();
+  const fleet = await startFleet({ devices: n, config, tagsToCloud });
+  const { clock, sim } = fleet;
   const wall0 = clock.wall();
-  const sim = new CloudSimulator({ seed: fleetSeed(n), clock });
-  const url = await sim.start();
   const tally = new Tally(wall0);
   sim.onRequest((r) => tally.add(r.at, r.status, r.actor));
-  const flight: InFlight = { started: 0, open: 0 };
-  const base = createDispatcher();
-  const dispatcher = counted(base, flight);
-  const supervisor = new FakeSupervisor();
-  const log = silentLog();
-  const agents: Agent[] = [];
-  for (let i = 1; i <= n; i++) {
-    const random = mulberry32(i);
-    const cloud = new CloudClient({
-      baseUrl: url, apiKey: keyOf(i), deviceUuid: uuidOf(i), dispatcher, clock, random,
-      requestLimit: { count: config.requestLimit, intervalMs: config.requestLimitIntervalMs },
-      ...AGENT_CLOUD_MANNERS,
-    });
-    const tags = tagsToCloud ? new TagWriter({ cloud, clock }) : new TagWriter({ cloud, supervisor, clock });
-    agents.push(buildAgent({ config, clock, log, supervisor, cloud, tags, bootId: 'bench-boot', version: '0.0.0-bench', journalFile: memoryJournal(), random }));
-  }
   const setupMs = performance.now() - wallStarted;
-
-  /** Waits until no request is in flight and none starts for a few event-loop turns. */
-  const quiet = async (): Promise<void> => {
-    for (let calm = 0; calm < 3; ) {
-      const before = flight.started;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      calm = flight.open === 0 && flight.started === before ? calm + 1 : 0;
-    }
-    sim.requests.length = 0; // tallied already; the fleet would fill memory with them
-  };
-  const runUntil = async (atMs: number): Promise<void> => {
-    while (clock.now() < atMs) {
-      await clock.advance(Math.min(TICK_MS, atMs - clock.now()), 0);
-      await quiet();
-    }
-  };
 
   // The timeline, in simulated time.
   const BOOT_END = 10 * MINUTE;
@@ -237,10 +104,10 @@ async function main(): Promise<void> {
   const phaseWall: Record<string, number> = {};
   const phase = async (name: string, untilMs: number): Promise<void> => {
     const t = performance.now();
-    await runUntil(untilMs);
+    await fleet.runUntil(untilMs);
     phaseWall[name] = performance.now() - t;
   };
-  await Promise.all(agents.map((a) => a.start()));
+  await fleet.start();
   await phase('boot', BOOT_END);
   await phase('steady', STEADY_END);
   sim.setDown(true);
@@ -255,9 +122,7 @@ async function main(): Promise<void> {
   sim.setRequestLimit(null);
   await phase('after limit', AFTER_LIMIT_END);
   const stopStarted = performance.now();
-  await Promise.all(agents.map((a) => a.stop()));
-  await sim.stop();
-  await base.close();
+  await fleet.close();
   const wallMs = performance.now() - wallStarted;
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 
@@ -341,7 +206,7 @@ async function main(): Promise<void> {
     ...Object.entries(phaseWall).map(([name, ms]) => [`  ${name}`, `${fmt(ms / SECOND, 1)} s`]),
     ['  stop', `${fmt((performance.now() - stopStarted) / SECOND, 1)} s`],
     ['cloud requests in all', String(sum(tally.perSecond.map((x) => x ?? 0)))],
-    ['tag writes through the supervisor', String(supervisor.tagWrites)],
+    ['tag writes through the supervisor', String(fleet.supervisors.reduce((total, s) => total + s.tagWrites, 0))],
     ['peak RSS of the process', `${fmt(peakRssMiB, 0)} MiB`],
   ]));
   console.log(`\n${ok ? 'all goals met' : 'GOAL MISSED'}`);
