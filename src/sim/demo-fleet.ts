@@ -64,6 +64,18 @@ export async function runDeviceAgent(ctx: CliContext, env: Record<string, string
   return run;
 }
 
+/** What a real supervisor does with the tags queued with it: sends them to the cloud with the device key. */
+export async function sendTags(ctx: CliContext, cloudUrl: string, uuid: string, deviceKey: string, tags: Readonly<Record<string, string>>): Promise<void> {
+  const res = await (await ctx.dispatcher()).request({
+    origin: cloudUrl,
+    path: '/device/v3/tags',
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${deviceKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ [uuid]: tags }),
+  });
+  await res.body.dump();
+}
+
 /** A free TCP port on 127.0.0.1 (for an extra device's local HTTP server). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -129,14 +141,7 @@ export async function runExtraDevices(o: FleetOptions): Promise<number> {
         for (const [key, value] of Object.entries(tags)) {
           if (key.startsWith(o.prefix) && key.endsWith('.ack')) print(o, device, key, value);
         }
-        const res = await (await o.ctx.dispatcher()).request({
-          origin: o.cloudUrl,
-          path: '/device/v3/tags',
-          method: 'PATCH',
-          headers: { authorization: `Bearer ${device.apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ [device.uuid]: tags }),
-        });
-        await res.body.dump();
+        await sendTags(o.ctx, o.cloudUrl, device.uuid, device.apiKey, tags);
       },
     });
     const url = await sim.start();

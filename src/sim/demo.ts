@@ -12,7 +12,7 @@ import { UsageError } from '../lib/errors.js';
 import { CloudSimulator, DEMO, demoSeed } from './cloud/simulator.js';
 import { behaviourLines, DEMO_WATCHDOG, reportLine } from './demo-behaviours.js';
 import { CONSOLE_HELP, parseSwitch } from './demo-console.js';
-import { extraDevices, MAX_DEMO_DEVICES, runDeviceAgent, runExtraDevices } from './demo-fleet.js';
+import { extraDevices, MAX_DEMO_DEVICES, runDeviceAgent, runExtraDevices, sendTags } from './demo-fleet.js';
 import { SupervisorSimulator } from './supervisor/simulator.js';
 
 /** What `demo --json` prints first, for scripts. */
@@ -151,16 +151,7 @@ export const runDemo: Runner = async (ctx) => {
     deviceName: 'demo-device',
     bootIdPath: settings.AGENT_BOOT_ID_PATH ?? join(dataDir, 'boot_id'),
     // Like the real supervisor: tags queued with it are sent to the cloud with the device key.
-    onTagsPatch: async (tags) => {
-      const res = await (await ctx.dispatcher()).request({
-        origin: info.cloudUrl,
-        path: '/device/v3/tags',
-        method: 'PATCH',
-        headers: { authorization: `Bearer ${info.deviceKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ [info.deviceUuid]: tags }),
-      });
-      await res.body.dump();
-    },
+    onTagsPatch: (tags) => sendTags(ctx, info.cloudUrl, info.deviceUuid, info.deviceKey, tags),
   });
   info.supervisorUrl = await supervisor.start();
   info.checkUrls = Object.fromEntries(supervisor.services.map((s) => [s.name, supervisor.checkUrl(s.name)]));

@@ -1,7 +1,8 @@
 /**
- * A staged rollout of a fleet command across 200 real agents (40 under the arm64 emulator) in one process (PRODUCT §3 "Fleet
- * commands and staged rollouts"), against the cloud simulator over loopback HTTP on one
- * ManualClock; each device's supervisor is an in-process fake that records its reboot calls.
+ * A staged rollout of a fleet command across 200 real agents (40 under the arm64 emulator) in one
+ * process (PRODUCT §3 "Fleet commands and staged rollouts"), against the cloud simulator over
+ * loopback HTTP on one ManualClock; each device's supervisor is an in-process fake that records
+ * its reboot calls.
  * One fleet tag `agent.reboot` = `R1 rollout=10%/10m` (AGENT_ACTIONS allows reboot; the budget
  * allows one). It proves, from what the fake supervisors and the simulator recorded:
  * 1. Each device's reboot reaches its supervisor in its own wave's window and never before,
@@ -190,7 +191,7 @@ const job = (workerData as { fleetRollout?: Run } | null)?.fleetRollout;
 if (!isMainThread && job !== undefined) {
   parentPort?.postMessage(await observe(job));
 } else {
-  describe('a fleet rollout across 200 agents (reboot R1 rollout=10%/10m)', () => {
+  describe(`a fleet rollout across ${DEVICES} agents (reboot R1 rollout=10%/10m)`, () => {
     // The three runs at once, each in its own thread; every test awaits the one it reads.
     const runs = new Map<Run, Promise<Observed>>();
     const ran = (run: Run): Promise<Observed> => {
@@ -198,7 +199,7 @@ if (!isMainThread && job !== undefined) {
       return runs.get(run)!;
     };
 
-    it('the rule spreads the 200 devices over all 10 waves', () => {
+    it(`the rule spreads the ${DEVICES} devices over the 10 waves`, () => {
       for (const run of ['first-seen', 'from-abort', 'without'] as const) void ran(run).catch(() => undefined);
       const sizes = Array.from({ length: WAVES }, (_, k) => waves.filter((w) => w === k).length);
       // 200 devices fill every wave (the uuids are fixed); 40 under the emulator may leave one empty.
