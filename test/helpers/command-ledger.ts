@@ -117,14 +117,25 @@ export class CommandLedger {
     return open ? null : `${iso(e.wall)}: ${e.command}${e.target ? ` ${e.target}` : ''} for ${e.key} (${e.origin}) started outside the window (${values.join(' | ')}, ${this.timeZone})`;
   }
 
+  /** Fleet intents (no device tag naming their token) whose abort a poll served before they started. */
+  private abortedBeforeStart(): (FleetIntent & { seenAt: number })[] {
+    return this.fleet.filter((f): f is FleetIntent & { seenAt: number } => {
+      if (f.seenAt === null || this.byDevice.has(keyOf(f.command, f.token))) return false;
+      const e = f.entryAtSeen;
+      return e === null || e.state === 'accepted' || e.state === 'deferred' || e.state === 'scheduled' || (e.state === 'running' && !e.sending);
+    });
+  }
+
+  /** How many aborts a poll served while their intent had not started. */
+  abortedWaiting(): number {
+    return this.abortedBeforeStart().length;
+  }
+
   /** Fleet intents whose abort was seen before their call started but that ran, or did not end `cancelled`. */
   abortProblems(effects: readonly Effect[], final: readonly DiskEntry[]): string[] {
     const out: string[] = [];
-    for (const f of this.fleet) {
-      if (f.seenAt === null || this.byDevice.has(keyOf(f.command, f.token))) continue;
+    for (const f of this.abortedBeforeStart()) {
       const e = f.entryAtSeen;
-      const started = e !== null && (e.state === 'done' || e.state === 'failed' || e.state === 'rejected' || e.state === 'blocked' || (e.state === 'running' && e.sending));
-      if (started || e?.state === 'cancelled') continue;
       const calls = effects.filter((x) => x.key === f.token && x.command === f.command);
       for (const x of calls) out.push(`${iso(x.wall)}: ${f.command} ${f.token} called after its abort was served at ${iso(f.seenAt)}`);
       const end = final.find((x) => x.command === f.command && x.token === f.token);

@@ -113,8 +113,8 @@ type Event =
   | { kind: 'offline'; at: number; forMin: number }
   | { kind: 'operator'; at: number; command?: OperatorCommand; now?: boolean }
   | { kind: 'untag'; at: number }
-  /** A fleet tag: a new token, or (`share`) the token the device's tag of that command names. */
-  | { kind: 'fleet'; at: number; command: FleetCommand; now: boolean; rollout: { percent: number; periodMin: number } | null; fromMin: number | null; share: boolean }
+  /** A fleet tag: a new token, or (`share`) the token the device's tag of that command names; `abort`: aborted that many minutes later (or its tag removed). */
+  | { kind: 'fleet'; at: number; command: FleetCommand; now: boolean; rollout: { percent: number; periodMin: number } | null; fromMin: number | null; share: boolean; abort?: { afterMin: number; remove: boolean } | null }
   /** The latest fleet command is aborted (`<token> abort`) or its tag removed. */
   | { kind: 'abort'; at: number; remove: boolean }
   /** The live tag agent.config.maintenance-window is set (`off` included). */
@@ -159,6 +159,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
     rollout: fc.option(fc.record({ percent: fc.constantFrom(10, 25, 50, 100), periodMin: fc.constantFrom(10, 60, 120) }), { freq: 3 }),
     fromMin: fc.option(fc.integer({ min: -120, max: 12 * 60 }), { freq: 2 }),
     share: fc.boolean(),
+    abort: fc.option(fc.record({ afterMin: fc.integer({ min: 1, max: 8 * 60 }), remove: fc.boolean() }), { freq: 3, nil: null }),
   }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), at, remove: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('window' as const), at, value: fc.oneof(windowValue, fc.constant('off')) }) },
@@ -208,6 +209,7 @@ interface Totals {
   blocked: number;
   fleetTokens: number;
   aborts: number;
+  abortsWaiting: number;
   windowChanges: number;
   scheduled: number;
   scheduledRan: number;
@@ -218,7 +220,7 @@ interface Totals {
 const totals: Totals = {
   cases: 0, days: 0, ms: 0, reboots: 0, scheduleRuns: 0, offlineReboots: 0, watchdogCalls: 0, operatorTokens: 0, deferred: 0, deferredRan: 0,
   superseded: 0, withdrawn: 0, mostOpenReboots: 0, crashes: 0, powerCycles: 0, recreated: 0, blocked: 0,
-  fleetTokens: 0, aborts: 0, windowChanges: 0, scheduled: 0, scheduledRan: 0, cancelled: 0, heldCalls: 0,
+  fleetTokens: 0, aborts: 0, abortsWaiting: 0, windowChanges: 0, scheduled: 0, scheduledRan: 0, cancelled: 0, heldCalls: 0,
 };
 
 const processErrors: string[] = [];
@@ -240,6 +242,19 @@ interface Commands {
 }
 
 const utcIso = (wall: number): string => new Date(wall).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Aborts a fleet command (or removes its tag), unless its tag has moved on to another token. */
+function abortFleet(w: BehaviourWorld, t: IntentTracker, n: Commands, f: { command: FleetCommand; token: string }, remove: boolean): void {
+  const tag = `agent.${f.command}`;
+  const value = w.cloud.fleetTags.get(tag);
+  if (value === undefined || value.split(' ')[0] !== f.token || value.endsWith(' abort')) return;
+  if (n.lastFleet?.command === f.command && n.lastFleet.token === f.token) n.lastFleet = null;
+  n.aborts += 1;
+  n.ledger.fleetAborted(f.command, f.token, w.clock.wall());
+  if (f.command === 'reboot') t.fleetToken = null;
+  if (remove) w.cloud.fleetTags.delete(tag);
+  else w.cloud.fleetTags.set(tag, `${f.token} abort`);
+}
 
 /** Applies one planned event to the world. */
 async function happen(w: BehaviourWorld, t: IntentTracker, e: Event, outage: { depth: number }, n: Commands): Promise<void> {
@@ -293,20 +308,13 @@ async function happen(w: BehaviourWorld, t: IntentTracker, e: Event, outage: { d
         e.fromMin !== null ? `from=${utcIso(w.clock.wall() + e.fromMin * MIN)}` : '',
       ];
       w.cloud.fleetTags.set(`agent.${e.command}`, words.filter(Boolean).join(' '));
+      const { abort } = e;
+      if (abort) w.after(abort.afterMin * MIN, () => abortFleet(w, t, n, { command: e.command, token }, abort.remove), true);
       return;
     }
-    case 'abort': {
-      const f = n.lastFleet;
-      const tag = f === null ? '' : `agent.${f.command}`;
-      if (f === null || w.cloud.fleetTags.get(tag)?.split(' ')[0] !== f.token) return;
-      n.lastFleet = null;
-      n.aborts += 1;
-      n.ledger.fleetAborted(f.command, f.token, w.clock.wall());
-      if (f.command === 'reboot') t.fleetToken = null;
-      if (e.remove) w.cloud.fleetTags.delete(tag);
-      else w.cloud.fleetTags.set(tag, `${f.token} abort`);
+    case 'abort':
+      if (n.lastFleet !== null) abortFleet(w, t, n, n.lastFleet, e.remove);
       return;
-    }
     case 'window':
       n.windowChanges += 1;
       w.cloud.tags.set('agent.config.maintenance-window', e.value);
@@ -453,6 +461,7 @@ async function runCase(p: Plan): Promise<void> {
     totals.blocked += w.counts.blocked;
     totals.fleetTokens += n.fleetTokens;
     totals.aborts += n.aborts;
+    totals.abortsWaiting += ledger.abortedWaiting();
     totals.windowChanges += n.windowChanges;
     totals.scheduled += t.everScheduled.size;
     totals.scheduledRan += t.scheduledRan;
@@ -526,7 +535,7 @@ if (!isMainThread && job !== undefined) {
       t.diagnostic(`${sum('cases')} cases, ${sum('days').toFixed(1)} simulated days, ${(sum('ms') / 1000).toFixed(1)} s of case time, ${((performance.now() - began) / 1000).toFixed(1)} s in all`);
       t.diagnostic(`reboots ${sum('reboots')} (schedule ${sum('scheduleRuns')}, offline ${sum('offlineReboots')}); watchdog calls ${sum('watchdogCalls')}; operator tokens ${sum('operatorTokens')}`);
       t.diagnostic(`deferred ${sum('deferred')} (ran later ${sum('deferredRan')}); superseded ${sum('superseded')}; withdrawn ${sum('withdrawn')}; most open reboots of one behaviour ${Math.max(...outcomes.map((o) => o.totals.mostOpenReboots))}`);
-      t.diagnostic(`fleet tokens ${sum('fleetTokens')}, aborts ${sum('aborts')}, window changes ${sum('windowChanges')}; scheduled ${sum('scheduled')} (started later ${sum('scheduledRan')}); cancelled ${sum('cancelled')}; calls a window held ${sum('heldCalls')}`);
+      t.diagnostic(`fleet tokens ${sum('fleetTokens')}, aborts ${sum('aborts')} (served while it waited ${sum('abortsWaiting')}), window changes ${sum('windowChanges')}; scheduled ${sum('scheduled')} (started later ${sum('scheduledRan')}); cancelled ${sum('cancelled')}; calls a window held ${sum('heldCalls')}`);
       t.diagnostic(`agent crashes ${sum('crashes')}, device reboots ${sum('powerCycles')}, agent containers recreated ${sum('recreated')}; calls, writes and sleeps of dead agents blocked ${sum('blocked')}`);
       for (const o of outcomes) assert.equal(o.failure, null, `seed ${o.seed} (replay: BEHAVIOURS_PROPERTY_SEED=${o.seed} BEHAVIOURS_PROPERTY_WORKERS=1):\n${o.failure ?? ''}`);
       if (sum('cases') >= 6) assert.ok(sum('reboots') > 0 && sum('deferred') > 0 && sum('crashes') > 0, 'the mix exercised reboots, deferrals and crashes');
