@@ -140,13 +140,13 @@ interface Plan {
 const at = fc.nat(9_999);
 const service = fc.constantFrom<Service>('main', 'worker');
 const halfHour = fc.integer({ min: 0, max: 47 });
-const clock = (half: number): string => `${String(Math.floor(half / 2) % 24).padStart(2, '0')}:${half % 2 === 0 ? '00' : '30'}`;
+const hhmm = (half: number): string => `${String(Math.floor(half / 2) % 24).padStart(2, '0')}:${half % 2 === 0 ? '00' : '30'}`;
 /** One or two windows of 1–8 h, some crossing midnight, some on a few days of the week only. */
 const windowValue: fc.Arbitrary<string> = fc.array(fc.record({
   days: fc.constantFrom('daily', 'daily', 'Mon-Fri', 'Sat,Sun', 'Fri-Mon', 'Wed'),
   start: halfHour,
   hours: fc.integer({ min: 1, max: 8 }),
-}).map((w) => `${w.days} ${clock(w.start)}-${clock(w.start + 2 * w.hours)}`), { minLength: 1, maxLength: 2 }).map((list) => list.join('; '));
+}).map((w) => `${w.days} ${hhmm(w.start)}-${hhmm(w.start + 2 * w.hours)}`), { minLength: 1, maxLength: 2 }).map((list) => list.join('; '));
 const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('exit' as const), at, service }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('loop' as const), at, service, forMin: fc.integer({ min: 10, max: 24 * 60 }) }) },
