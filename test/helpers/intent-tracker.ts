@@ -51,6 +51,10 @@ export class IntentTracker {
   /** The start each `scheduled` intent was last given, when, and by which process. */
   private readonly starts = new Map<string, { startAt: number; wall: number; proc: number }>();
   private roomSince: number | null = null;
+  /** The agent process now, and since when it has polled (wall). */
+  private proc: { id: number; since: number } | undefined;
+  /** Intents already reported as overdue. */
+  private readonly late = new Set<string>();
 
   constructor(private readonly world: BehaviourWorld, private readonly max: number) {}
 
@@ -118,8 +122,29 @@ export class IntentTracker {
     return true;
   }
 
+  /**
+   * Between two steps: no `scheduled` intent is still `scheduled` DEFER_SLACK_MS after its start
+   * while one process has run (and polled) all that time — at its start a round admits it again
+   * (it runs, is deferred, or gets a new start).
+   */
+  private overdue(): void {
+    const { proc, clock } = this.world;
+    const wall = clock.wall();
+    if (proc === undefined || this.world.agent === undefined) return;
+    if (this.proc?.id !== proc.id) this.proc = { id: proc.id, since: wall };
+    if (!this.world.cloud.polled.has(proc.id)) this.proc.since = wall;
+    for (const e of this.world.disk.entries) {
+      if (e.state !== 'scheduled' || e.startAt === undefined || this.late.has(keyOf(e))) continue;
+      if (wall - e.startAt > DEFER_SLACK_MS && wall - this.proc.since > DEFER_SLACK_MS + (wall - e.startAt)) {
+        this.late.add(keyOf(e));
+        this.violations.push(`${iso(wall)}: [waits] still scheduled ${Math.round((wall - e.startAt) / 60_000)} min after its start ${iso(e.startAt)}: ${describeEntry(e)}`);
+      }
+    }
+  }
+
   /** Between two steps: no deferred reboot waits longer than DEFER_SLACK_MS while the budget has room. */
   tick(): void {
+    this.overdue();
     const journal = this.world.disk;
     const waiting = this.world.agent !== undefined && journal.entries.some((e) => this.due(e)) && this.room(journal) > 0;
     const now = this.world.clock.now();

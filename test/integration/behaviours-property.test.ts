@@ -40,7 +40,10 @@
  * 6. waits: a `scheduled` intent does not start before the `startAt` it was last given, unless
  *    another process started it, its process learnt another window since (or within
  *    ADMIT_SLACK_MS before it was scheduled), or a device tag names its token (which asks for it
- *    at once) — checked at each journal write (intent-tracker.ts);
+ *    at once) — checked at each journal write; and it is not still `scheduled` DEFER_SLACK_MS
+ *    (7 min) after its start while one process has run and polled since before that start (a
+ *    round at the start admits it again: it runs, is deferred or gets a new start) — checked
+ *    between steps (intent-tracker.ts);
  * 7. abort: a fleet intent whose abort (or its tag's removal) a poll served before its call
  *    started — not yet journalled, or open then — is never called and ends `cancelled` (tokens a
  *    device tag also named are left out: the device's tag still asks for them).
