@@ -29,6 +29,8 @@ export interface DiskEntry {
   services: string[];
   createdAt: number;
   updatedAt: number;
+  /** While `scheduled`: when it starts. */
+  startAt?: number;
 }
 
 /** The journal file's content, as far as the test reads it. */
@@ -119,7 +121,7 @@ export class BehaviourWorld {
         this.startAfter(rand(5_000, 30_000));
       }),
     }, opts.replies, () => rand(60_000, 240_000));
-    this.cloud = new CloudModel({ id: 7, uuid: 'c0ffee00c0ffee00c0ffee00c0ffee00', appId: APP_ID }, () => rand(0, 4));
+    this.cloud = new CloudModel({ id: 7, uuid: 'c0ffee00c0ffee00c0ffee00c0ffee00', appId: APP_ID }, () => rand(0, 4), this.clock);
     this.log = createLogger({
       level: 'warn',
       destination: new Writable({

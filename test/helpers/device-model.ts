@@ -22,6 +22,8 @@ export interface Effect {
   /** The journal's key of the intent (read from the file on disk at the call); null when none was found. */
   key: string | null;
   origin: string;
+  /** The agent process that made the call. */
+  proc: number;
 }
 
 /** How a service misbehaves: once (it exits; a restart heals it), or in a loop (it exits again after each start, until the loop ends). */
@@ -150,12 +152,12 @@ export class DeviceModel {
     return { key: e.token, origin: e.origin ?? 'operator' };
   }
 
-  private record(command: string, target = ''): void {
+  private record(proc: AgentProcess, command: string, target = ''): void {
     const { key, origin } = this.intentOf(command, target);
     if (key !== null && this.effects.some((e) => e.key === key && e.command === command && e.target === target)) {
       this.problems.push(`${new Date(this.clock.wall()).toISOString()}: a second ${command}${target ? ` ${target}` : ''} for the intent ${key}`);
     }
-    this.effects.push({ wall: this.clock.wall(), command, target, key, origin });
+    this.effects.push({ wall: this.clock.wall(), command, target, key, origin, proc: proc.id });
   }
 
   /** The supervisor port of one agent process. */
@@ -169,27 +171,33 @@ export class DeviceModel {
     return {
       ping: () => proc.gate(() => 'OK'),
       version: () => proc.gate(() => '19.0.5'),
-      blink: () => proc.gate(() => ({})),
-      update: () => proc.gate(() => 'triggered' as const),
+      blink: () => proc.gate(() => {
+        this.record(proc, 'identify');
+        return {};
+      }),
+      update: () => proc.gate(() => {
+        this.record(proc, 'update');
+        return 'triggered' as const;
+      }),
       reboot: () => proc.gate(() => {
-        this.record('reboot');
+        this.record(proc, 'reboot');
         return kills('reboot', (r) => this.hooks.reboot(r));
       }),
       shutdown: () => proc.gate(() => {
-        this.record('shutdown');
+        this.record(proc, 'shutdown');
         throw new AgentError('INTERNAL', 'the model has no shutdown');
       }),
       purge: () => proc.gate(() => {
-        this.record('purge');
+        this.record(proc, 'purge');
         throw new AgentError('INTERNAL', 'the model has no purge');
       }),
       restartApp: () => proc.gate(() => {
-        this.record('restart');
+        this.record(proc, 'restart');
         for (const [name, s] of this.services) this.start(name, s);
         return kills('restart', (r) => this.hooks.recreateAgent(r));
       }),
       serviceAction: (verb: ServiceVerb, target: string) => proc.gate(() => {
-        this.record(`${verb}-service`, target);
+        this.record(proc, `${verb}-service`, target);
         const s = this.services.get(target);
         if (!s) throw new AgentError('NOT_FOUND', `no service ${target}`);
         if (verb === 'stop') s.status = 'exited';
@@ -218,18 +226,31 @@ export class DeviceModel {
   }
 }
 
+/** What one successful poll served, and to which agent process. */
+export interface Served {
+  proc: number;
+  wall: number;
+  deviceTags: Readonly<Record<string, string>>;
+  fleetTags: Readonly<Record<string, string>>;
+}
+
 /**
- * The cloud model: the device's tags (operators' commands and the agent's acks), reachable or
- * not. A request takes a few turns of the event loop, not simulated time: the agent counts itself
+ * The cloud model: the device's tags (operators' commands and the agent's acks) and its fleet's
+ * tags (fleet commands; served, as the real client reads them, beside the device's in the one
+ * poll), reachable or not. A request takes a few turns of the event loop, not simulated time: the agent counts itself
  * busy while it waits for the network, and the world moves the clock only when it is idle.
  */
 export class CloudModel {
   online = true;
   readonly tags = new Map<string, string>();
+  /** The fleet's tags (the agent never writes them). */
+  readonly fleetTags = new Map<string, string>();
   /** Ids of the processes that polled successfully. */
   readonly polled = new Set<number>();
+  /** Called at each successful poll with what it served (the request has landed; its answer is on its way). */
+  onServed: (served: Served) => void = () => undefined;
 
-  constructor(private readonly device: PollResult['device'], private readonly turns: () => number) {}
+  constructor(private readonly device: PollResult['device'], private readonly turns: () => number, private readonly clock: ManualClock) {}
 
   /** A request's round trip: refused at once while offline; else it lands a few turns later, even if its process died meanwhile. */
   private async request<T>(handle: () => T): Promise<T> {
@@ -243,7 +264,9 @@ export class CloudModel {
     return {
       poll: () => proc.gate(() => this.request(() => {
         this.polled.add(proc.id);
-        return { device: this.device, deviceTags: Object.fromEntries(this.tags), fleetTags: {} };
+        const served = { proc: proc.id, wall: this.clock.wall(), deviceTags: Object.fromEntries(this.tags), fleetTags: Object.fromEntries(this.fleetTags) };
+        this.onServed(served);
+        return { device: this.device, deviceTags: served.deviceTags, fleetTags: served.fleetTags };
       })),
     };
   }

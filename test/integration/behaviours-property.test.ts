@@ -1,24 +1,52 @@
 /**
  * Property: every behaviour at once — a reboot schedule, the watchdog, offline reboot, the
- * operator's reboots — over days of service failures, crash loops, outages, agent crashes and
- * reboots, with the agent as buildAgent wires it on fast in-memory models of the supervisor and
- * the cloud (device-model.ts, behaviour-world.ts), its journal on a real temp dir, and a
- * ManualClock. Over the whole run of each case:
+ * operator's commands (reboot, restart, restart-service, start-service, update, identify; with and
+ * without `now`), fleet commands set as fleet tags (with `rollout=` and sometimes `from=`, some
+ * sharing the device tag's token, some aborted by `<token> abort` or by removing the tag), a
+ * maintenance window (none, or one or two, some crossing midnight, some on a few days only; set in
+ * the environment and changed mid-run by the live tag agent.config.maintenance-window) — over days
+ * of service failures, crash loops, outages, agent crashes and reboots, with the agent as
+ * buildAgent wires it on fast in-memory models of the supervisor and the cloud (device-model.ts,
+ * behaviour-world.ts), its journal on a real temp dir, and a ManualClock. Over the whole run of
+ * each case:
  *
  * 1. budget: never more reboots than AGENT_MAX_REBOOTS_PER_DAY in any 24 h of wall time (the
  *    reboots the supervisor model carried out for the agent; the device's own are not counted);
  * 2. once: every supervisor call belongs to exactly one intent — the model reads the journal file
  *    at the call, and the entry in `running` with its call in flight, sent at that very moment,
  *    must be on disk (so the intent was also persisted before its effect) — and no intent has two
- *    effects;
+ *    effects (an intent is its command and token, so a fleet tag and a device tag naming one
+ *    token are one intent);
  * 3. settled: a deferred reboot runs within minutes of the budget having room (while an agent
  *    runs); one behaviour never has two reboots open at once (a newer one replaces the one that
- *    waits); a withdrawal names something that really went away; and after a quiet end (online,
- *    services fixed, the schedule switched off, at least a day for the budget to return) every
- *    intent is in a terminal state the operator can read (with AGENT_MAX_REBOOTS_PER_DAY 0, a
- *    reboot stays `deferred` saying that reboots are disabled);
+ *    waits; `scheduled` counts as open); a withdrawal names something that really went away; and
+ *    after a quiet end (online, services fixed, the schedule switched off, at least a day for the
+ *    budget to return, daily windows to open and waves to pass, then the window switched off by
+ *    its live tag if anything still waits) every intent is in a terminal state the operator can
+ *    read — `cancelled` is one; `scheduled` is not (with AGENT_MAX_REBOOTS_PER_DAY 0, a reboot
+ *    stays `deferred` saying that reboots are disabled);
  * 4. alive: no unhandled rejection, no uncaught exception, no error and no unexpected warning in
- *    the agent's log, no busy loop (at most MAX_WAKES_PER_HOUR timer wakes in any simulated hour).
+ *    the agent's log, no busy loop (at most MAX_WAKES_PER_HOUR timer wakes in any simulated hour);
+ * 5. window: no call of an intent a window holds (by origin and command: an operator's or fleet's
+ *    reboot, shutdown, restart, purge, update, stop-service, restart-service; the schedule's
+ *    reboot; the watchdog's restart and reboot — not identify, start-service, the watchdog's
+ *    restart-service, offline reboot) starts outside a window, unless its value carried `now` (for
+ *    a token both tags name, `now` on either). Judged against the windows the calling process
+ *    could have known (command-ledger.ts): the value each of its polls served (a live tag applies
+ *    from its next successful poll; before its first, the environment's), those served within
+ *    ADMIT_SLACK_MS (2 min) before the call and the one in effect just before that; the call
+ *    passes when one of them was open at some instant of the ADMIT_SLACK_MS up to the call (the
+ *    decision precedes the call by the runner's queue). Window arithmetic is window.ts's own;
+ * 6. waits: a `scheduled` intent does not start before the `startAt` it was last given, unless
+ *    another process started it, its process learnt another window since (or within
+ *    ADMIT_SLACK_MS before it was scheduled), or a device tag names its token (which asks for it
+ *    at once) — checked at each journal write; and it is not still `scheduled` DEFER_SLACK_MS
+ *    (7 min) after its start while one process has run and polled since before that start (a
+ *    round at the start admits it again: it runs, is deferred or gets a new start) — checked
+ *    between steps (intent-tracker.ts);
+ * 7. abort: a fleet intent whose abort (or its tag's removal) a poll served before its call
+ *    started — not yet journalled, or open then — is never called and ends `cancelled` (tokens a
+ *    device tag also named are left out: the device's tag still asks for them).
  *
  * The cases run in worker threads (two, or one under the arm64 emulator): the test runner's
  * promise tracking slows promise-heavy code down, and each worker takes a core. Each worker checks
@@ -36,7 +64,9 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import fc from 'fast-check';
 import { parseAck, TERMINAL, type AckState } from '../../src/agent/acks.js';
 import { DAY_MS } from '../../src/agent/budget.js';
+import { parseMaintenanceWindow } from '../../src/config/parsers.js';
 import { BehaviourWorld, type DiskEntry, type DiskJournal } from '../helpers/behaviour-world.js';
+import { CommandLedger, heldByWindow } from '../helpers/command-ledger.js';
 import { journalPathIn } from '../helpers/device-model.js';
 import { describeEntry, IntentTracker } from '../helpers/intent-tracker.js';
 import { mulberry32 } from '../helpers/random.js';
@@ -72,13 +102,26 @@ const QUIET_DAYS = 6;
 type Service = 'main' | 'worker';
 const SERVICES = ['main', 'worker', 'fleet-agent'] as const;
 
+/** What an operator asks on the device's tags (a missing command, in plans of before, is a reboot). */
+type OperatorCommand = 'reboot' | 'restart' | 'restart-service' | 'start-service' | 'update' | 'identify';
+/** What a fleet tag asks. */
+type FleetCommand = 'reboot' | 'restart' | 'restart-service' | 'update';
+/** Commands that name a service (here always `main`). */
+const NAMES_SERVICE: ReadonlySet<string> = new Set(['restart-service', 'start-service']);
+
 /** Something that happens to the device, at a fraction (`at`, in 1/10000) of the case's span. */
 type Event =
   | { kind: 'exit'; at: number; service: Service }
   | { kind: 'loop'; at: number; service: Service; forMin: number }
   | { kind: 'offline'; at: number; forMin: number }
-  | { kind: 'operator'; at: number }
+  | { kind: 'operator'; at: number; command?: OperatorCommand; now?: boolean }
   | { kind: 'untag'; at: number }
+  /** A fleet tag: a new token, or (`share`) the token the device's tag of that command names; `abort`: aborted that many minutes later (or its tag removed). */
+  | { kind: 'fleet'; at: number; command: FleetCommand; now: boolean; rollout: { percent: number; periodMin: number } | null; fromMin: number | null; share: boolean; abort?: { afterMin: number; remove: boolean } | null }
+  /** The latest fleet command is aborted (`<token> abort`) or its tag removed. */
+  | { kind: 'abort'; at: number; remove: boolean }
+  /** The live tag agent.config.maintenance-window is set (`off` included). */
+  | { kind: 'window'; at: number; value: string }
   | { kind: 'crash'; at: number; downSec: number; midWork: number | null }
   | { kind: 'power'; at: number };
 
@@ -91,17 +134,38 @@ interface Plan {
   offlineRebootH: number | null;
   watchdog: boolean;
   schedule: { cron: string; spreadMin: number; tz: string } | null;
+  /** AGENT_MAINTENANCE_WINDOW (null: off); in the schedule's time zone, else UTC. */
+  window?: string | null;
   seed: number;
   events: Event[];
 }
 
 const at = fc.nat(9_999);
 const service = fc.constantFrom<Service>('main', 'worker');
+const halfHour = fc.integer({ min: 0, max: 47 });
+const hhmm = (half: number): string => `${String(Math.floor(half / 2) % 24).padStart(2, '0')}:${half % 2 === 0 ? '00' : '30'}`;
+/** One or two windows of 1–8 h, some crossing midnight, some on a few days of the week only. */
+const windowValue: fc.Arbitrary<string> = fc.array(fc.record({
+  days: fc.constantFrom('daily', 'daily', 'Mon-Fri', 'Sat,Sun', 'Fri-Mon', 'Wed'),
+  start: halfHour,
+  hours: fc.integer({ min: 1, max: 8 }),
+}).map((w) => `${w.days} ${hhmm(w.start)}-${hhmm(w.start + 2 * w.hours)}`), { minLength: 1, maxLength: 2 }).map((list) => list.join('; '));
 const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('exit' as const), at, service }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('loop' as const), at, service, forMin: fc.integer({ min: 10, max: 24 * 60 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('offline' as const), at, forMin: fc.integer({ min: 10, max: 20 * 60 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('operator' as const), at }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('operator' as const), at, command: fc.constantFrom<OperatorCommand>('reboot', 'reboot', 'reboot', 'restart', 'restart-service', 'start-service', 'update', 'identify'), now: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({
+    kind: fc.constant('fleet' as const), at,
+    command: fc.constantFrom<FleetCommand>('reboot', 'reboot', 'restart', 'restart-service', 'update'),
+    now: fc.boolean(),
+    rollout: fc.option(fc.record({ percent: fc.constantFrom(10, 25, 50, 100), periodMin: fc.constantFrom(10, 60, 120) }), { freq: 3 }),
+    fromMin: fc.option(fc.integer({ min: -120, max: 12 * 60 }), { freq: 2 }),
+    share: fc.boolean(),
+    abort: fc.option(fc.record({ afterMin: fc.integer({ min: 1, max: 8 * 60 }), remove: fc.boolean() }), { freq: 3, nil: null }),
+  }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), at, remove: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('window' as const), at, value: fc.oneof(windowValue, fc.constant('off')) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('untag' as const), at }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), at, downSec: fc.integer({ min: 1, max: 600 }), midWork: fc.option(fc.integer({ min: 0, max: 4 })) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('power' as const), at }) },
@@ -119,6 +183,7 @@ const plan: fc.Arbitrary<Plan> = fc.noBias(fc.record({
     spreadMin: fc.constantFrom(0, 10, 30, 120),
     tz: fc.constantFrom('UTC', 'Europe/Berlin'),
   }), { freq: 2 }),
+  window: fc.option(windowValue, { freq: 2, nil: null }),
   seed: fc.integer(),
   events: fc.array(event, { minLength: 3, maxLength: 24, size: 'max' }).map((list) => [...list].sort((a, b) => a.at - b.at)),
 }));
@@ -145,18 +210,57 @@ interface Totals {
   powerCycles: number;
   recreated: number;
   blocked: number;
+  fleetTokens: number;
+  aborts: number;
+  abortsWaiting: number;
+  windowChanges: number;
+  scheduled: number;
+  scheduledRan: number;
+  cancelled: number;
+  heldCalls: number;
 }
 
 const totals: Totals = {
   cases: 0, days: 0, ms: 0, reboots: 0, scheduleRuns: 0, offlineReboots: 0, watchdogCalls: 0, operatorTokens: 0, deferred: 0, deferredRan: 0,
   superseded: 0, withdrawn: 0, mostOpenReboots: 0, crashes: 0, powerCycles: 0, recreated: 0, blocked: 0,
+  fleetTokens: 0, aborts: 0, abortsWaiting: 0, windowChanges: 0, scheduled: 0, scheduledRan: 0, cancelled: 0, heldCalls: 0,
 };
 
 const processErrors: string[] = [];
 const iso = (wall: number): string => new Date(wall).toISOString();
 
+/** The commands of one case: tokens handed out, what each tag names, and the ledger of windows and aborts. */
+interface Commands {
+  tokens: number;
+  fleetTokens: number;
+  aborts: number;
+  windowChanges: number;
+  /** Command → the token its device tag names now. */
+  device: Map<string, string>;
+  /** Every token a fleet reboot tag named (they share the reboot ack with the operator's). */
+  fleetReboots: Set<string>;
+  /** The fleet command set last (what an abort event aborts). */
+  lastFleet: { command: FleetCommand; token: string } | null;
+  ledger: CommandLedger;
+}
+
+const utcIso = (wall: number): string => new Date(wall).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Aborts a fleet command (or removes its tag), unless its tag has moved on to another token. */
+function abortFleet(w: BehaviourWorld, t: IntentTracker, n: Commands, f: { command: FleetCommand; token: string }, remove: boolean): void {
+  const tag = `agent.${f.command}`;
+  const value = w.cloud.fleetTags.get(tag);
+  if (value === undefined || value.split(' ')[0] !== f.token || value.endsWith(' abort')) return;
+  if (n.lastFleet?.command === f.command && n.lastFleet.token === f.token) n.lastFleet = null;
+  n.aborts += 1;
+  n.ledger.fleetAborted(f.command, f.token, w.clock.wall());
+  if (f.command === 'reboot') t.fleetToken = null;
+  if (remove) w.cloud.fleetTags.delete(tag);
+  else w.cloud.fleetTags.set(tag, `${f.token} abort`);
+}
+
 /** Applies one planned event to the world. */
-async function happen(w: BehaviourWorld, t: IntentTracker, e: Event, outage: { depth: number }, n: { tokens: number }): Promise<void> {
+async function happen(w: BehaviourWorld, t: IntentTracker, e: Event, outage: { depth: number }, n: Commands): Promise<void> {
   switch (e.kind) {
     case 'exit':
       w.model.fail(e.service, 'exit');
@@ -172,16 +276,51 @@ async function happen(w: BehaviourWorld, t: IntentTracker, e: Event, outage: { d
         if (outage.depth === 0) w.cloud.online = true;
       }, true);
       return;
-    case 'operator':
-      t.token = `op-${++n.tokens}`;
-      t.untagged = false;
-      w.cloud.tags.set('agent.reboot', t.token);
+    case 'operator': {
+      const command = e.command ?? 'reboot';
+      const token = `op-${++n.tokens}`;
+      if (command === 'reboot') {
+        t.token = token;
+        t.untagged = false;
+      }
+      n.device.set(command, token);
+      n.ledger.byDevice.add(`${command} ${token}`);
+      if (e.now === true) n.ledger.now.add(`${command} ${token}`);
+      w.cloud.tags.set(`agent.${command}`, [token, NAMES_SERVICE.has(command) ? 'main' : '', e.now === true ? 'now' : ''].filter(Boolean).join(' '));
       return;
+    }
     case 'untag':
       if (t.token === null) return;
       t.token = null;
       t.untagged = true;
+      n.device.delete('reboot');
       w.cloud.tags.delete('agent.reboot');
+      return;
+    case 'fleet': {
+      const token = (e.share ? n.device.get(e.command) : undefined) ?? `F${++n.fleetTokens}`;
+      if (e.now) n.ledger.now.add(`${e.command} ${token}`);
+      n.ledger.fleetSet(e.command, token);
+      n.lastFleet = { command: e.command, token };
+      if (e.command === 'reboot') {
+        t.fleetToken = token;
+        n.fleetReboots.add(token);
+      }
+      const words = [
+        token, NAMES_SERVICE.has(e.command) ? 'main' : '', e.now ? 'now' : '',
+        e.rollout ? `rollout=${e.rollout.percent}%/${e.rollout.periodMin}m` : '',
+        e.fromMin !== null ? `from=${utcIso(w.clock.wall() + e.fromMin * MIN)}` : '',
+      ];
+      w.cloud.fleetTags.set(`agent.${e.command}`, words.filter(Boolean).join(' '));
+      const { abort } = e;
+      if (abort) w.after(abort.afterMin * MIN, () => abortFleet(w, t, n, { command: e.command, token }, abort.remove), true);
+      return;
+    }
+    case 'abort':
+      if (n.lastFleet !== null) abortFleet(w, t, n, n.lastFleet, e.remove);
+      return;
+    case 'window':
+      n.windowChanges += 1;
+      w.cloud.tags.set('agent.config.maintenance-window', e.value);
       return;
     case 'crash':
       if (e.midWork === null) await w.crash(e.downSec * SEC);
@@ -233,12 +372,17 @@ async function runCase(p: Plan): Promise<void> {
       rebootSchedule: p.schedule?.cron ?? null,
       scheduleSpreadMs: (p.schedule?.spreadMin ?? 0) * MIN,
       timeZone: p.schedule?.tz ?? 'UTC',
+      maintenanceWindow: parseMaintenanceWindow(p.window ?? 'off'),
     },
   });
   const t = new IntentTracker(w, p.maxRebootsPerDay);
   w.onJournal = (journal) => t.written(journal);
   const v = t.violations;
-  const n = { tokens: 0 };
+  const ledger = new CommandLedger(p.window ?? 'off', w.config.timeZone, w.config.tagPrefix, () => w.disk);
+  w.cloud.onServed = (served) => ledger.served(served);
+  t.byDevice = ledger.byDevice;
+  t.windowChangedAt = (proc) => ledger.changedAt(proc);
+  const n: Commands = { tokens: 0, fleetTokens: 0, aborts: 0, windowChanges: 0, device: new Map(), fleetReboots: new Set(), lastFleet: null, ledger };
   try {
     // A schedule costs its slot computation at every decision round and every minute (croner
     // with a time zone: most of a case's time), so those cases trouble the device half as long.
@@ -248,7 +392,9 @@ async function runCase(p: Plan): Promise<void> {
     await run(w, t, span, random);
 
     // The quiet end: online, every service fixed, the schedule switched off by a live tag; no more
-    // failures, crashes or commands. At least a day (the budget returns), then until nothing is open.
+    // failures, crashes or commands. At least a day (the budget returns, daily windows open, waves
+    // pass); then, if something still waits, the window is switched off by a live tag (a weekly
+    // window would take days to open); then until nothing is open.
     w.dropPlanned();
     w.cloud.online = true;
     w.model.healAll();
@@ -257,6 +403,10 @@ async function runCase(p: Plan): Promise<void> {
       w.cloud.tags.set('agent.config.reboot-schedule', 'off');
     }
     await run(w, t, DAY_MS, random);
+    if (readJournal(w).entries.some(unsettled(p.maxRebootsPerDay))) {
+      n.windowChanges += 1;
+      w.cloud.tags.set('agent.config.maintenance-window', 'off');
+    }
     for (let quarter = 4; quarter < QUIET_DAYS * 4 && readJournal(w).entries.some(unsettled(p.maxRebootsPerDay)); quarter++) await run(w, t, DAY_MS / 4, random);
 
     // 1. budget
@@ -270,6 +420,13 @@ async function runCase(p: Plan): Promise<void> {
     }
     // 2. once
     for (const problem of w.model.problems) v.push(`[once] ${problem}`);
+    // 5. window (6. waits is checked at each journal write)
+    for (const e of w.model.effects) {
+      const outside = ledger.outsideWindow(e);
+      if (outside !== null) v.push(`[window] ${outside}`);
+    }
+    // 7. abort
+    for (const problem of ledger.abortProblems(w.model.effects, readJournal(w).entries)) v.push(`[abort] ${problem}`);
     // 3. settled: every intent ended, every rejection says why, the operator's ack shows where the last token ended
     const journal = readJournal(w);
     for (const e of journal.entries.filter(unsettled(p.maxRebootsPerDay))) v.push(`[settled] still open at the end: ${describeEntry(e)}`);
@@ -277,7 +434,11 @@ async function runCase(p: Plan): Promise<void> {
     if (t.token !== null) {
       const value = w.cloud.tags.get('agent.reboot.ack') ?? '';
       const ack = parseAck(value);
-      const ended = ack !== undefined && ack.token === t.token && (TERMINAL.has(ack.state) || (p.maxRebootsPerDay === 0 && ack.state === 'deferred'));
+      const ends = (state: AckState): boolean => TERMINAL.has(state) || (p.maxRebootsPerDay === 0 && state === 'deferred');
+      // A fleet reboot shares the ack: it may show that one, once the operator's token has ended.
+      const mine = journal.entries.find((e) => e.command === 'reboot' && e.token === t.token);
+      const fleetLater = ack !== undefined && n.fleetReboots.has(ack.token) && ends(ack.state) && mine !== undefined && ends(mine.state as AckState);
+      const ended = ack !== undefined && ((ack.token === t.token && ends(ack.state)) || fleetLater);
       if (!ended) v.push(`[settled] the operator's ack does not show where ${t.token} ended: ${value || 'no ack'}`);
     }
     // 4. alive
@@ -301,6 +462,14 @@ async function runCase(p: Plan): Promise<void> {
     totals.powerCycles += w.counts.powerCycles;
     totals.recreated += w.counts.recreated;
     totals.blocked += w.counts.blocked;
+    totals.fleetTokens += n.fleetTokens;
+    totals.aborts += n.aborts;
+    totals.abortsWaiting += ledger.abortedWaiting();
+    totals.windowChanges += n.windowChanges;
+    totals.scheduled += t.everScheduled.size;
+    totals.scheduledRan += t.scheduledRan;
+    totals.cancelled += journal.entries.filter((e) => e.state === 'cancelled').length;
+    totals.heldCalls += p.window ? w.model.effects.filter((e) => e.key !== null && heldByWindow(e.origin, e.command) && !ledger.now.has(`${e.command} ${e.key}`)).length : 0;
   } catch (err) {
     v.push(`[alive] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
@@ -309,7 +478,7 @@ async function runCase(p: Plan): Promise<void> {
   }
   if (VERBOSE) {
     const kinds = p.events.map((e) => e.kind).join(',');
-    console.log(`# case ${((performance.now() - began) / 1000).toFixed(1)} s: ${(w.clock.now() / DAY_MS).toFixed(1)} days, max ${p.maxRebootsPerDay}, schedule ${p.schedule ? `${p.schedule.cron} ${p.schedule.tz} +${p.schedule.spreadMin}m` : 'off'}, watchdog ${p.watchdog ? 'on' : 'off'}, offline reboot ${p.offlineRebootH ?? 'off'} h; ${kinds}; ${w.model.effects.length} effects, busiest hour ${w.busiestHour.wakes} wakes, ${v.length} violations`);
+    console.log(`# case ${((performance.now() - began) / 1000).toFixed(1)} s: ${(w.clock.now() / DAY_MS).toFixed(1)} days, max ${p.maxRebootsPerDay}, schedule ${p.schedule ? `${p.schedule.cron} ${p.schedule.tz} +${p.schedule.spreadMin}m` : 'off'}, watchdog ${p.watchdog ? 'on' : 'off'}, offline reboot ${p.offlineRebootH ?? 'off'} h, window ${p.window ?? 'off'}; ${kinds}; ${w.model.effects.length} effects, busiest hour ${w.busiestHour.wakes} wakes, ${v.length} violations`);
     console.log(`#   BEHAVIOURS_PROPERTY_PLAN='${JSON.stringify(p)}'`);
   }
   if (v.length > 0) throw new Error(v.slice(0, 12).join('\n'));
@@ -361,7 +530,7 @@ if (!isMainThread && job !== undefined) {
   parentPort?.postMessage(await check(job));
 } else {
   describe('behaviours together over simulated days (ManualClock, in-memory device, fast-check)', () => {
-    it(`keep the reboot budget, act once per intent, settle every intent and stay alive (seeds ${SEED}…, ${RUNS} runs, ${WORKERS} workers)`, async (t) => {
+    it(`keep the reboot budget and the windows, act once per intent, honour starts and aborts, settle every intent and stay alive (seeds ${SEED}…, ${RUNS} runs, ${WORKERS} workers)`, async (t) => {
       const began = performance.now();
       const jobs = Array.from({ length: WORKERS }, (_, i) => ({ seed: SEED + i, runs: Math.floor(RUNS / WORKERS) + (i < RUNS % WORKERS ? 1 : 0) }));
       const outcomes = await Promise.all(jobs.filter((j) => j.runs > 0).map(inWorker));
@@ -369,9 +538,11 @@ if (!isMainThread && job !== undefined) {
       t.diagnostic(`${sum('cases')} cases, ${sum('days').toFixed(1)} simulated days, ${(sum('ms') / 1000).toFixed(1)} s of case time, ${((performance.now() - began) / 1000).toFixed(1)} s in all`);
       t.diagnostic(`reboots ${sum('reboots')} (schedule ${sum('scheduleRuns')}, offline ${sum('offlineReboots')}); watchdog calls ${sum('watchdogCalls')}; operator tokens ${sum('operatorTokens')}`);
       t.diagnostic(`deferred ${sum('deferred')} (ran later ${sum('deferredRan')}); superseded ${sum('superseded')}; withdrawn ${sum('withdrawn')}; most open reboots of one behaviour ${Math.max(...outcomes.map((o) => o.totals.mostOpenReboots))}`);
+      t.diagnostic(`fleet tokens ${sum('fleetTokens')}, aborts ${sum('aborts')} (served while it waited ${sum('abortsWaiting')}), window changes ${sum('windowChanges')}; scheduled ${sum('scheduled')} (started later ${sum('scheduledRan')}); cancelled ${sum('cancelled')}; calls a window held ${sum('heldCalls')}`);
       t.diagnostic(`agent crashes ${sum('crashes')}, device reboots ${sum('powerCycles')}, agent containers recreated ${sum('recreated')}; calls, writes and sleeps of dead agents blocked ${sum('blocked')}`);
       for (const o of outcomes) assert.equal(o.failure, null, `seed ${o.seed} (replay: BEHAVIOURS_PROPERTY_SEED=${o.seed} BEHAVIOURS_PROPERTY_WORKERS=1):\n${o.failure ?? ''}`);
       if (sum('cases') >= 6) assert.ok(sum('reboots') > 0 && sum('deferred') > 0 && sum('crashes') > 0, 'the mix exercised reboots, deferrals and crashes');
+      if (sum('cases') >= 6) assert.ok(sum('scheduled') > 0 && sum('scheduledRan') > 0 && sum('fleetTokens') > 0, 'the mix exercised windows, waves and fleet commands');
     });
   });
 }
