@@ -17,7 +17,7 @@ import { rebootBudget } from './budget.js';
 import { DECIDE_IDLE_MS, type Decider } from './decider.js';
 import type { CommandDispatch } from './dispatch.js';
 import { assessHealth, healthDetail, healthzVerdict, type Health, type Healthz } from './health.js';
-import { intentOf } from './intent.js';
+import { byOperator, intentOf } from './intent.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Observer } from './observer.js';
 import type { CloudPoller } from './poller.js';
@@ -257,7 +257,7 @@ export class Agent {
       ...(this.p.logs ? { logs: this.p.logs.status() } : {}),
       window: settings.current.maintenanceWindow === null ? null : nextWindow(settings.current.maintenanceWindow, settings.current.timeZone, wall),
       wall,
-      behaviours: this.p.behaviours.filter((b) => b.name !== 'operator').map((b) => ({
+      behaviours: this.p.behaviours.filter((b) => !byOperator(b.name)).map((b) => ({
         name: b.name,
         active: b.enabled(snapshot),
         nextWall: b.enabled(snapshot) ? (b.nextWakeWall?.(snapshot) ?? null) : null,

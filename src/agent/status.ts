@@ -51,6 +51,7 @@ export interface StatusInputs {
   logs?: LogsStatus;
   /** The maintenance window's opening at or after now (window.ts); null without a window. */
   window: Opening | null;
+  /** The wall time the document describes. */
   wall: number;
 }
 

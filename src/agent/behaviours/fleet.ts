@@ -93,4 +93,3 @@ export const fleet: Behaviour = {
   enabled: (s) => s.tagsSeen && s.config.fleetCommands,
   decide: decideFleet,
 };
-

@@ -36,9 +36,10 @@ export function invalidToken(value: string): string {
 }
 
 /**
- * Parses one command tag's value (`<token> [services] [force] [now]`). `services` (when known) validates service names; a service given
- * by image id (as the CLI and the supervisor accept) becomes its name through `images`, and waits
- * (`later`) while the supervisor state is unknown, so that every later step sees names.
+ * Parses one command tag's value (`<token> [services] [force] [now]`, `force` and `now` in either
+ * order). `services` (when known) validates service names; a service given by image id (as the CLI
+ * and the supervisor accept) becomes its name through `images`, and waits (`later`) while the
+ * supervisor state is unknown, so that every later step sees names.
  */
 export function parseCommand(command: string, value: string, services: readonly string[] | null, images: Readonly<Record<string, string>> | null = null): Parsed {
   const fail = (detail: string, token = invalidToken(value)): Parsed => ({ ok: false, command, token, detail });
