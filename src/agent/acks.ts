@@ -1,6 +1,7 @@
 /** The acknowledgement protocol: `<prefix><command>.ack` = `<token> <state> <UTC ISO time>[ <detail>]`. */
 
 import { clip } from '../lib/text.js';
+import { byOperator, type Origin } from './intent.js';
 
 /** Every state an acknowledgement can show (PRODUCT §3). */
 export const ACK_STATES = ['accepted', 'running', 'done', 'failed', 'rejected', 'blocked', 'deferred', 'scheduled', 'cancelled'] as const;
@@ -75,7 +76,7 @@ export function formatLast(command: string, services: readonly string[], state: 
 export interface Reportable {
   command: string;
   token: string;
-  origin?: string;
+  origin?: Origin;
   services: readonly string[];
   state: AckState;
   updatedAt: number;
@@ -97,7 +98,7 @@ export function shownTime(e: Pick<Reportable, 'state' | 'updatedAt' | 'startAt'>
 export function ackTags(latest: Iterable<Reportable>, prefix: string): Record<string, string> {
   const acks: Record<string, string> = {};
   for (const e of latest) {
-    if (e.origin !== undefined && e.origin !== 'operator' && e.origin !== 'fleet') acks[lastKey(prefix, e.origin)] = formatLast(e.command, e.services, e.state, shownTime(e), e.detail);
+    if (e.origin !== undefined && !byOperator(e.origin)) acks[lastKey(prefix, e.origin)] = formatLast(e.command, e.services, e.state, shownTime(e), e.detail);
     else acks[ackKey(prefix, e.command)] = formatAck(e.token.startsWith('#') ? NO_TOKEN : e.token, e.state, shownTime(e), e.detail);
   }
   return acks;

@@ -54,7 +54,7 @@ function heldByWindow(behaviour: Proposed['behaviour'], intent: Intent): boolean
 }
 
 /** When an intent may start (rule 7), and why it waits; null when it may start now. */
-export function startOf(snapshot: Snapshot, behaviour: Proposed['behaviour'], intent: Intent): { at: number; reason: WaitReason; detail: string } | null {
+function startOf(snapshot: Snapshot, behaviour: Proposed['behaviour'], intent: Intent): { at: number; reason: WaitReason; detail: string } | null {
   const { wall, config } = snapshot;
   let at = wall;
   let reason: WaitReason | null = null;

@@ -25,16 +25,19 @@ export type Print = (event: string, detail: Record<string, unknown>, text: strin
 /**
  * Runs one device's agent as `fleet-agent run` does; a simulated reboot (the boot id file changes)
  * stops it and starts it again, as a real reboot would. Resolves with the agent's exit code once
- * `ctx.signal` aborts.
+ * `ctx.signal` aborts. `name`: an extra device's name (its lines and events carry it); none for
+ * the demo device.
  */
-export async function runDeviceAgent(ctx: CliContext, env: Record<string, string>, bootIdPath: string, print: Print, label: string): Promise<number> {
+export async function runDeviceAgent(ctx: CliContext, env: Record<string, string>, bootIdPath: string, print: Print, name?: string): Promise<number> {
+  const label = name === undefined ? '' : `${name}  `;
+  const device = name === undefined ? {} : { device: name };
   let stop = new AbortController();
   let run: Promise<number> = Promise.resolve(EXIT.ok);
   const start = (): void => {
     stop = new AbortController();
     const signal = AbortSignal.any([ctx.signal, stop.signal]);
     run = runCommand.run({ ...ctx, argv: [], env, signal }).catch((err: unknown) => {
-      print('agent-error', { device: label, message: describe(err) }, `${label}agent stopped: ${describe(err)}`);
+      print('agent-error', { ...device, message: describe(err) }, `${label}agent stopped: ${describe(err)}`);
       return EXIT.failure;
     });
   };
@@ -46,7 +49,7 @@ export async function runDeviceAgent(ctx: CliContext, env: Record<string, string
         rebooting = rebooting.then(async () => {
           const next = await readBoot();
           if (!next || next === bootId || ctx.signal.aborted) return;
-          print('reboot', { device: label, from: bootId, to: next }, `${label}device  rebooting (boot id ${bootId.slice(0, 8)} → ${next.slice(0, 8)}); the agent restarts`);
+          print('reboot', { ...device, from: bootId, to: next }, `${label}device  rebooting (boot id ${bootId.slice(0, 8)} → ${next.slice(0, 8)}); the agent restarts`);
           bootId = next;
           stop.abort();
           await run;
@@ -165,7 +168,7 @@ export async function runExtraDevices(o: FleetOptions): Promise<number> {
       BALENA_DEVICE_ARCH: 'aarch64',
       BALENA_SERVICE_NAME: 'fleet-agent',
     };
-    runs.push(runDeviceAgent(o.ctx, env, bootIdPath, o.print, label));
+    runs.push(runDeviceAgent(o.ctx, env, bootIdPath, o.print, device.device_name));
   }
   const codes = await Promise.all(runs);
   await Promise.all(sims.map((s) => s.stop()));

@@ -237,7 +237,7 @@ export const runDemo: Runner = async (ctx) => {
 
   // The agent runs as `fleet-agent run` does; a simulated reboot restarts it with the new boot id.
   const bootIdPath = settings.AGENT_BOOT_ID_PATH ?? join(dataDir, 'boot_id');
-  const agentRun = runDeviceAgent(ctx, agentEnv, bootIdPath, print, '');
+  const agentRun = runDeviceAgent(ctx, agentEnv, bootIdPath, print);
   // The rest of the fleet (--devices), each device with its own supervisor and agent.
   const fleetRun = runExtraDevices({ ctx, devices: extras, cloudUrl: info.cloudUrl, appId: info.appId, dataDir, prefix, settings: extraSettings(settings), print });
   // The host keeps logging: a line every 15 s, which the agent forwards (a `logs` line above).

@@ -60,8 +60,10 @@ describe('fleet-agent demo --devices (e2e)', () => {
       }
     });
   });
-  after(() => {
+  after(async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
+    await exited;
   });
 
   it('refuses a --devices that is not 1–200', async () => {

@@ -51,8 +51,11 @@ describe('fleet commands: parsing', () => {
     assert.deepEqual(p.rollout, { percent: 25, periodMs: 30_000 });
     assert.equal(p.fromMs, Date.UTC(2026, 11, 5, 8));
   });
-  it('reads `<token> abort`', () => {
+  it('reads `<token> abort`; an abort of a made-up command is refused as the command would be', () => {
     assert.deepEqual(parseFleetCommand('reboot', 'T1 abort', null), { ok: true, abort: true, command: 'reboot', token: 'T1' });
+    const made = parseFleetCommand('explode', 'T1 abort', null);
+    assert.equal(made.ok, false);
+    assert.match((made as { detail: string }).detail, /^unknown command "explode"/);
   });
   const bad: [string, RegExp][] = [
     ['T1 rollout=10', /rollout=10: expected <percent>%\/<period>/],
@@ -63,13 +66,14 @@ describe('fleet commands: parsing', () => {
     ['T1 rollout=10%/1h rollout=20%/1h', /rollout= given twice/],
     ['T1 speed=fast', /unknown word; a fleet command takes rollout=/],
     ['T1 abort now', /unexpected "abort"/],
+    ['now abort', /missing token \("now" is a reserved word\)/],
   ];
   for (const [value, reason] of bad) {
     it(`${JSON.stringify(value)} is rejected with its reason`, () => {
       const p = parseFleetCommand('reboot', value, null);
       assert.equal(p.ok, false);
       assert.match((p as { detail: string }).detail, reason);
-      assert.equal((p as { token: string }).token, 'T1');
+      if (!value.startsWith('now')) assert.equal((p as { token: string }).token, 'T1');
     });
   }
   it('a malformed fleet value is recorded rejected in the device\'s own ack slot', () => {
@@ -117,10 +121,13 @@ describe('fleet commands: waves', () => {
   it('one token namespace per command and device: a token done by a device tag never runs again from the fleet', () => {
     const journal = [entry({ command: 'reboot', token, state: 'done' })];
     assert.deepEqual(decideAll(snap({ journal, fleetTags: { 'agent.reboot': token } })), []);
-    const open = [entry({ command: 'reboot', token, origin: 'fleet', state: 'scheduled', t0: NOON, startAt: NOON + 10 * MIN, reason: 'wave', detail: 'wave 2/10' })];
-    // The same token on the device's tag as well: not withdrawn while the fleet tag still names it.
-    const both = decideAll(snap({ wall: NOON, uuid: uuidInWave(token, 1), journal: open, deviceTags: { 'agent.reboot': token }, fleetTags: { 'agent.reboot': `${token} rollout=10%/10m` } }));
-    assert.equal(both.some((a) => a.kind === 'supersede' || a.kind === 'cancel'), false);
+    // Waiting under the device's tag, which is then removed while the fleet's tag names the token:
+    // not withdrawn (the fleet's tag decides when it starts).
+    const open = [entry({ command: 'reboot', token, state: 'scheduled', startAt: NOON + 10 * MIN, reason: 'window', detail: 'window' })];
+    const claimed = decideAll(snap({ wall: NOON, uuid: uuidInWave(token, 1), journal: open, fleetTags: { 'agent.reboot': `${token} rollout=10%/10m` } }));
+    assert.deepEqual(claimed.map(brief), [['schedule', 'reboot', token, 'wave 2/10', iso(NOON + 10 * MIN)]]);
+    // Named by neither tag any more: withdrawn.
+    assert.deepEqual(decideAll(snap({ wall: NOON, journal: open })).map(brief), [['supersede', 'reboot', token, 'withdrawn: the tag was removed before it ran', '']]);
   });
 });
 

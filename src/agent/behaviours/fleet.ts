@@ -18,11 +18,12 @@
  * budget) is the admission step's. A device opts out with `fleet-commands` = `off`.
  */
 import { ackKey } from '../acks.js';
+import { isCommand } from '../commands.js';
 import type { Intent, Proposal, WavePlace } from '../intent.js';
 import { deviceSchedule, parseScheduleWords, waveLabel } from '../rollout.js';
 import type { Snapshot } from '../snapshot.js';
 import type { Behaviour, Decision } from './behaviour.js';
-import { alreadyRejected, invalidToken, isCommandKey, MAX_VALUE, parseCommand, refused, TOKEN_RE } from './operator.js';
+import { alreadyRejected, invalidToken, isCommandKey, MAX_VALUE, parseCommand, refused, RESERVED_WORDS, TOKEN_RE } from './operator.js';
 
 /** A fleet tag's value, parsed. */
 export type FleetParsed =
@@ -35,7 +36,8 @@ export function parseFleetCommand(command: string, value: string, services: read
   if (value.length > MAX_VALUE) return { ok: false, command, token: invalidToken(value), detail: `value too long (${value.length} characters; at most ${MAX_VALUE})` };
   const words = value.trim().split(/\s+/).filter((w) => w !== '');
   const [token = '', ...rest] = words;
-  if (rest.length === 1 && rest[0] === 'abort' && TOKEN_RE.test(token)) return { ok: true, abort: true, command, token };
+  // An abort names a real command and token; anything else is judged (and refused) as a command.
+  if (rest.length === 1 && rest[0] === 'abort' && isCommand(command) && TOKEN_RE.test(token) && !RESERVED_WORDS.has(token)) return { ok: true, abort: true, command, token };
   const schedule = parseScheduleWords(rest);
   if (!schedule.ok) return { ok: false, command, token: TOKEN_RE.test(token) ? token : invalidToken(value), detail: schedule.reason };
   const parsed = parseCommand(command, [token, ...schedule.value.rest].join(' '), services, images);
